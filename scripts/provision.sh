@@ -1,0 +1,49 @@
+# Sourced by ./payrail and ./test. Installs what is missing, then builds; safe to run again.
+# Only Debian packages (apt-get) and NuGet are used, so a fresh machine gets the same result.
+
+PAYRAIL_ROOT=${PAYRAIL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+PAYRAIL_CONFIGURATION=${PAYRAIL_CONFIGURATION:-Release}
+# PostgreSQL 15 and Redis 7 run as project-local servers; kcat is devkafka's second client in tests.
+PAYRAIL_APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server kcat)
+
+log() { printf '[payrail] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+provision_packages() {
+  local missing=()
+  for pkg in "${PAYRAIL_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  # policy-rc.d 101 keeps the packages' own system-wide servers from starting: Payrail runs its own.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod +x "$policy" && created_policy=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  [ $created_policy -eq 1 ] && as_root rm -f "$policy"
+  return 0
+}
+
+provision_build() {
+  local stamp="$PAYRAIL_ROOT/.payrail/build.$PAYRAIL_CONFIGURATION.stamp"
+  mkdir -p "$PAYRAIL_ROOT/.payrail"
+  if [ -f "$stamp" ] && [ -z "$(find "$PAYRAIL_ROOT/src" "$PAYRAIL_ROOT/tests" "$PAYRAIL_ROOT"/*.props "$PAYRAIL_ROOT/Payrail.slnx" \
+        -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.json' -o -name '*.sql' -o -name '*.slnx' -o -name '*.html' -o -name '*.js' \) \
+        -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+    return 0
+  fi
+  log "building ($PAYRAIL_CONFIGURATION)"
+  dotnet build "$PAYRAIL_ROOT/Payrail.slnx" -c "$PAYRAIL_CONFIGURATION" -nologo -v quiet -clp:ErrorsOnly >&2
+  touch "$stamp"
+}
+
+provision() {
+  provision_packages
+  provision_build
+}

@@ -1,0 +1,2 @@
+Console.WriteLine("devkafka: not yet implemented");
+return 1;

@@ -1,0 +1,6 @@
+using ConsoleAppFramework;
+using Payrail.Cli;
+
+var app = ConsoleApp.Create();
+app.Add<PlatformCommands>();
+app.Run(args);

@@ -1,0 +1,112 @@
+namespace Payrail.Psp;
+
+/// <summary>
+/// What Payrail needs from a payment service provider. One implementation per PSP (Stripe first).
+/// Every mutating call carries the caller's idempotency key (Payrail passes its payment id or a
+/// derived key), which is what makes retries — ours and after a crash — safe.
+/// Declines are results (status Failed), not exceptions. Exceptions mean the outcome is unknown
+/// (<see cref="PspUnavailableException"/>) or the PSP refused the request itself (<see cref="PspRequestRejectedException"/>).
+/// </summary>
+public interface IPspConnector
+{
+    /// <summary>Short provider name stored on payments and used in webhook routes ("stripe").</summary>
+    string Name { get; }
+
+    /// <summary>Create and confirm a payment: authorize only (manual capture) or purchase (automatic capture).</summary>
+    Task<PspPayment> AuthorizeAsync(PspAuthorizeRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Capture an authorized payment, wholly or partially (the rest is released).</summary>
+    Task<PspPayment> CaptureAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Void (cancel) an authorized, uncaptured payment.</summary>
+    Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Refund a captured payment, wholly or partially.</summary>
+    Task<PspRefund> RefundAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Current state of a payment at the PSP, or null when the PSP does not know it.</summary>
+    Task<PspPayment?> RetrieveAsync(string pspReference, CancellationToken cancellationToken);
+
+    /// <summary>The PSP's settlement report lines (balance transactions) created in [fromInclusive, toExclusive).</summary>
+    IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(DateTimeOffset fromInclusive, DateTimeOffset toExclusive, CancellationToken cancellationToken);
+
+    /// <summary>Verify a webhook's signature and parse it. Throws <see cref="PspWebhookRejectedException"/> when forged, stale or malformed.</summary>
+    PspWebhookEvent ParseWebhook(string body, string signatureHeader, DateTimeOffset now);
+}
+
+public sealed record PspAuthorizeRequest(
+    string IdempotencyKey,
+    long AmountMinor,
+    string CurrencyCode,
+    string PaymentMethod,
+    bool CaptureAutomatically,
+    string? Description,
+    IReadOnlyDictionary<string, string> Metadata);
+
+public enum PspPaymentStatus
+{
+    /// <summary>The PSP is still working (or waits for 3DS): the outcome comes later by webhook or poll.</summary>
+    Processing,
+    RequiresAction,
+    /// <summary>Authorized, waiting for capture (Stripe: requires_capture).</summary>
+    Authorized,
+    /// <summary>Captured (Stripe: succeeded).</summary>
+    Captured,
+    /// <summary>Declined or failed; FailureCode says why.</summary>
+    Failed,
+    /// <summary>Voided before capture (Stripe: canceled).</summary>
+    Canceled,
+}
+
+public sealed record PspPayment(
+    string PspReference,
+    PspPaymentStatus Status,
+    long AmountMinor,
+    long AmountCapturableMinor,
+    long AmountCapturedMinor,
+    long AmountRefundedMinor,
+    string CurrencyCode,
+    string? FailureCode,
+    string? FailureMessage,
+    string? NextActionUrl,
+    DateTimeOffset CreatedAt);
+
+public sealed record PspRefund(
+    string RefundReference,
+    string PspReference,
+    long AmountMinor,
+    string CurrencyCode,
+    string Status,
+    DateTimeOffset CreatedAt);
+
+public sealed record PspSettlementLine(
+    string Id,
+    string Type,
+    string? PspReference,
+    string? SourceId,
+    long AmountMinor,
+    long FeeMinor,
+    long NetMinor,
+    string CurrencyCode,
+    string Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset AvailableOn);
+
+public sealed record PspWebhookEvent(
+    string EventId,
+    string Type,
+    string? PspReference,
+    PspPayment? Payment,
+    DateTimeOffset CreatedAt);
+
+/// <summary>The PSP could not be reached or did not answer in time: the outcome is unknown. Retry with the same idempotency key.</summary>
+public sealed class PspUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The PSP refused the request itself (invalid parameters, wrong state, idempotency mismatch).</summary>
+public sealed class PspRequestRejectedException(string code, string message, int httpStatus) : Exception(message)
+{
+    public string Code { get; } = code;
+    public int HttpStatus { get; } = httpStatus;
+}
+
+public sealed class PspWebhookRejectedException(string reason) : Exception(reason);
