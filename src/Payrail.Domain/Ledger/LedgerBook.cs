@@ -24,7 +24,11 @@ public sealed class LedgerBook
     public LedgerAccount Account(string owner, Currency currency) =>
         _accounts.TryGetValue((owner, currency.Code), out var account) ? account : LedgerAccount.Open(owner, currency);
 
-    /// <summary>Applies transfers in order, stopping at the first that is not a success.</summary>
+    /// <summary>
+    /// Applies transfers in order, stopping at the first that is not a success. Not atomic:
+    /// transfers before a failure stay applied. Every posting rule writes one transfer per
+    /// entry today; a multi-transfer entry needs all-or-nothing (the DB transaction) first.
+    /// </summary>
     public IReadOnlyList<TransferResult> Apply(IEnumerable<TransferDraft> entry)
     {
         var results = new List<TransferResult>();

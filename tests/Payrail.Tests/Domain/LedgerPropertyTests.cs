@@ -162,6 +162,7 @@ public sealed class LedgerPropertyTests
 
     private static void AssertColumnsMatchModel(LedgerBook book, PaymentModel[] payments)
     {
+        Assert.All(payments, p => Assert.InRange(p.Refunded, 0, p.Captured));
         foreach (var group in payments.GroupBy(p => (p.Rules.MerchantOwner, p.Rules.Currency)))
         {
             var merchant = book.Account(group.Key.MerchantOwner, group.Key.Currency);
