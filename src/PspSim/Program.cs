@@ -1,4 +1,2 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
-app.Run();
+// pspsim: Stripe-compatible PSP sandbox. Usage: pspsim [--urls http://127.0.0.1:8090] [--data-dir DIR]
+PspSim.PspSimApp.Build(args).Run();

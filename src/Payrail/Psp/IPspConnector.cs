@@ -41,7 +41,10 @@ public sealed record PspAuthorizeRequest(
     string PaymentMethod,
     bool CaptureAutomatically,
     string? Description,
-    IReadOnlyDictionary<string, string> Metadata);
+    IReadOnlyDictionary<string, string> Metadata,
+    // Where the PSP sends the buyer back after 3-D Secure; without it Stripe answers requires_action
+    // with an SDK action instead of a redirect URL.
+    string? ReturnUrl = null);
 
 public enum PspPaymentStatus
 {

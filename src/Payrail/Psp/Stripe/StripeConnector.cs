@@ -1,0 +1,225 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+using Polly.Timeout;
+using Stripe;
+
+namespace Payrail.Psp.Stripe;
+
+/// <summary>
+/// <see cref="IPspConnector"/> on the official Stripe.net client, aimed at Stripe or pspsim by
+/// configuration. Transport retries live in the HttpClient pipeline (see
+/// <see cref="StripeConnectorServiceCollectionExtensions"/>); this class maps Stripe's answers onto
+/// Payrail's contract: declines are results, anything without a clear answer is "outcome unknown".
+/// </summary>
+public sealed class StripeConnector : IPspConnector
+{
+    private static List<string> ExpandLatestCharge => ["latest_charge"];
+
+    private readonly StripeConnectorOptions options;
+    private readonly ILogger<StripeConnector> logger;
+    private readonly PaymentIntentService paymentIntents;
+    private readonly RefundService refunds;
+    private readonly BalanceTransactionService balanceTransactions;
+
+    public StripeConnector(HttpClient httpClient, IOptions<StripeConnectorOptions> options, ILogger<StripeConnector> logger)
+    {
+        this.options = options.Value;
+        this.logger = logger;
+        // maxNetworkRetries: 0 — Stripe.net would also retry 409s and 5xx; the pipeline retries
+        // transport failures only (reasoning at StripeConnectorServiceCollectionExtensions.TransportRetry).
+        var client = new StripeClient(
+            apiKey: this.options.ApiKey,
+            httpClient: new SystemNetHttpClient(httpClient, maxNetworkRetries: 0, appInfo: null, enableTelemetry: false),
+            apiBase: this.options.BaseUrl.TrimEnd('/'));
+        paymentIntents = new PaymentIntentService(client);
+        refunds = new RefundService(client);
+        balanceTransactions = new BalanceTransactionService(client);
+    }
+
+    public string Name => "stripe";
+
+    public async Task<PspPayment> AuthorizeAsync(PspAuthorizeRequest request, CancellationToken cancellationToken)
+    {
+        RequireKey(request.IdempotencyKey);
+        if (request.AmountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(request), "AmountMinor must be positive");
+        var create = new PaymentIntentCreateOptions
+        {
+            Amount = request.AmountMinor,
+            Currency = request.CurrencyCode.ToLowerInvariant(),
+            PaymentMethod = request.PaymentMethod,
+            // Stripe enables automatic payment methods by default, and then a confirm without return_url is
+            // refused unless redirect-based methods are switched off. Payrail passes an explicit card token.
+            AutomaticPaymentMethods = request.ReturnUrl is null
+                ? new PaymentIntentAutomaticPaymentMethodsOptions { Enabled = true, AllowRedirects = "never" }
+                : null,
+            ReturnUrl = request.ReturnUrl,
+            Confirm = true,
+            CaptureMethod = request.CaptureAutomatically ? "automatic" : "manual",
+            Description = request.Description,
+            Metadata = new Dictionary<string, string>(request.Metadata),
+            Expand = ExpandLatestCharge,
+        };
+        return await CallAsync("authorize", request.IdempotencyKey, cancellationToken, declinesAreResults: true,
+            () => paymentIntents.CreateAsync(create, Keyed(request.IdempotencyKey), cancellationToken));
+    }
+
+    public Task<PspPayment> CaptureAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        RequireKey(idempotencyKey);
+        if (amountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(amountMinor), "must be positive");
+        var capture = new PaymentIntentCaptureOptions { AmountToCapture = amountMinor, Expand = ExpandLatestCharge };
+        return CallAsync("capture", pspReference, cancellationToken, declinesAreResults: true,
+            () => paymentIntents.CaptureAsync(pspReference, capture, Keyed(idempotencyKey), cancellationToken));
+    }
+
+    public Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        RequireKey(idempotencyKey);
+        var cancel = new PaymentIntentCancelOptions { Expand = ExpandLatestCharge };
+        return CallAsync("void", pspReference, cancellationToken, declinesAreResults: false,
+            () => paymentIntents.CancelAsync(pspReference, cancel, Keyed(idempotencyKey), cancellationToken));
+    }
+
+    public async Task<PspRefund> RefundAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        RequireKey(idempotencyKey);
+        if (amountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(amountMinor), "must be positive");
+        var create = new RefundCreateOptions { PaymentIntent = pspReference, Amount = amountMinor };
+        var refund = await SendAsync("refund", pspReference, cancellationToken,
+            () => refunds.CreateAsync(create, Keyed(idempotencyKey), cancellationToken));
+        return new PspRefund(
+            refund.Id,
+            refund.PaymentIntentId ?? pspReference,
+            refund.Amount,
+            refund.Currency.ToUpperInvariant(),
+            refund.Status,
+            Utc(refund.Created));
+    }
+
+    public async Task<PspPayment?> RetrieveAsync(string pspReference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var get = new PaymentIntentGetOptions { Expand = ExpandLatestCharge };
+            return await CallAsync("retrieve", pspReference, cancellationToken, declinesAreResults: false,
+                () => paymentIntents.GetAsync(pspReference, get, requestOptions: null, cancellationToken));
+        }
+        // Only Stripe's own "no such object" means unknown; a bare 404 (wrong BaseUrl, a proxy) must not
+        // make a caller believe the PSP never saw the payment.
+        catch (PspRequestRejectedException e) when (e.HttpStatus == 404 && e.Code == "resource_missing")
+        {
+            return null;
+        }
+    }
+
+    public async IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(
+        DateTimeOffset fromInclusive, DateTimeOffset toExclusive, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (toExclusive <= fromInclusive) yield break;
+        var list = new BalanceTransactionListOptions
+        {
+            Created = new DateRangeOptions { GreaterThanOrEqual = fromInclusive.UtcDateTime, LessThan = toExclusive.UtcDateTime },
+            Limit = 100,
+            Expand = ["data.source"],
+        };
+        // Each page is its own HTTP call through the same pipeline (deadline, transport retries: GETs are replay-safe).
+        var lines = balanceTransactions.ListAutoPagingAsync(list, requestOptions: null, cancellationToken);
+        await using var pages = lines.GetAsyncEnumerator(cancellationToken);
+        var count = 0;
+        while (true)
+        {
+            var next = await SendAsync("list_settlement_lines", "balance_transactions", cancellationToken, async () => await pages.MoveNextAsync());
+            if (!next) yield break;
+            if (++count > options.MaxSettlementLines)
+            {
+                // A reconciliation on a silently truncated report would raise false alarms or miss real ones.
+                throw new InvalidOperationException(
+                    $"More than {options.MaxSettlementLines} settlement lines in [{fromInclusive:O}, {toExclusive:O}); reconcile a shorter window.");
+            }
+            yield return StripeMapping.ToSettlementLine(pages.Current);
+        }
+    }
+
+    public PspWebhookEvent ParseWebhook(string body, string signatureHeader, DateTimeOffset now) =>
+        StripeWebhookVerifier.Parse(body, signatureHeader, now, options.WebhookSecrets, options.WebhookToleranceSeconds);
+
+    private async Task<PspPayment> CallAsync(
+        string operation, string reference, CancellationToken cancellationToken, bool declinesAreResults, Func<Task<PaymentIntent>> call)
+    {
+        try
+        {
+            var intent = await SendAsync(operation, reference, cancellationToken, call, declinesAreResults);
+            return StripeMapping.ToPayment(intent);
+        }
+        catch (PspDeclineException decline) when (declinesAreResults)
+        {
+            logger.LogInformation("Stripe {Operation} declined {PspReference}: {FailureCode}", operation, decline.Payment.PspReference, decline.Payment.FailureCode);
+            return decline.Payment;
+        }
+    }
+
+    /// <summary>Runs one Stripe call and turns every failure into the contract's exceptions.</summary>
+    private async Task<T> SendAsync<T>(
+        string operation, string reference, CancellationToken cancellationToken, Func<Task<T>> call, bool declinesAreResults = false)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (StripeException e)
+        {
+            throw Translate(operation, reference, e, declinesAreResults);
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException or IOException
+                                  || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // The request may or may not have reached Stripe: the caller must retry with the same key.
+            logger.LogWarning("Stripe {Operation} {Reference}: no answer ({Failure})", operation, reference, e.GetType().Name);
+            throw new PspUnavailableException($"Stripe {operation}: no answer from the PSP ({e.GetType().Name}); outcome unknown.", e);
+        }
+    }
+
+    private Exception Translate(string operation, string reference, StripeException e, bool declinesAreResults)
+    {
+        var status = (int)e.HttpStatusCode;
+        var error = e.StripeError;
+        var code = error?.DeclineCode ?? error?.Code ?? error?.Type ?? "unknown";
+        if (declinesAreResults && status == 402 && error?.Type == "card_error" && error.PaymentIntent is { } declined)
+            return new PspDeclineException(StripeMapping.ToDeclinedPayment(declined, error));
+
+        if (status >= 500 || status < 400 || IsTryLater(status, error?.Code))
+        {
+            // 5xx, an unreadable 200, a lock or in-flight key: Stripe may or may not have acted.
+            logger.LogWarning("Stripe {Operation} {Reference}: HTTP {Status} {Code}, outcome unknown", operation, reference, status, code);
+            return new PspUnavailableException($"Stripe {operation}: HTTP {status} ({code}); outcome unknown.", e);
+        }
+
+        logger.LogInformation("Stripe {Operation} {Reference} rejected: HTTP {Status} {Code}", operation, reference, status, code);
+        return new PspRequestRejectedException(error?.Code ?? error?.Type ?? "unknown", error?.Message ?? $"Stripe rejected {operation}", status);
+    }
+
+    /// <summary>
+    /// 429 (rate limited) and 409 lock_timeout / idempotency_key_in_use are not refusals of the request
+    /// itself: Stripe asks to come back later, so the caller must treat them like an outage.
+    /// </summary>
+    private static bool IsTryLater(int status, string? code) =>
+        status == 429 || (status == 409 && code is "lock_timeout" or "idempotency_key_in_use" or "rate_limit");
+
+    private static void RequireKey(string idempotencyKey)
+    {
+        // Without the caller's key a replay could charge twice: Stripe.net would invent a random key.
+        if (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > 255)
+            throw new ArgumentException("A caller idempotency key (1..255 chars) is required for every mutating PSP call.", nameof(idempotencyKey));
+    }
+
+    private static RequestOptions Keyed(string idempotencyKey) => new() { IdempotencyKey = idempotencyKey };
+
+    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    /// <summary>Carries a decline from <see cref="Translate"/> to the operations where a decline is a result.</summary>
+    private sealed class PspDeclineException(PspPayment payment) : Exception("declined")
+    {
+        public PspPayment Payment { get; } = payment;
+    }
+}

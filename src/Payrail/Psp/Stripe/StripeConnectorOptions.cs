@@ -1,0 +1,58 @@
+namespace Payrail.Psp.Stripe;
+
+/// <summary>
+/// Section <c>Stripe</c> of the configuration. Pointing <see cref="BaseUrl"/> and <see cref="ApiKey"/>
+/// at real Stripe is all it takes to leave pspsim.
+/// </summary>
+public sealed class StripeConnectorOptions
+{
+    public const string SectionName = "Stripe";
+
+    /// <summary>API base, e.g. http://127.0.0.1:8090 (pspsim) or https://api.stripe.com.</summary>
+    public string BaseUrl { get; set; } = "";
+
+    /// <summary>Secret API key. Never logged.</summary>
+    public string ApiKey { get; set; } = "";
+
+    /// <summary>Deadline of one HTTP attempt (connect, send, read the whole response).</summary>
+    public int RequestTimeoutMs { get; set; } = 10_000;
+
+    /// <summary>Deadline of a whole call, all attempts and backoff included.</summary>
+    public int TotalTimeoutMs { get; set; } = 30_000;
+
+    /// <summary>Retries after a transport failure (never after an HTTP answer). 0 disables retrying.</summary>
+    public int MaxNetworkRetries { get; set; } = 2;
+
+    /// <summary>First backoff delay; it doubles per retry, with jitter, capped at <see cref="MaxRetryDelayMs"/>.</summary>
+    public int RetryBaseDelayMs { get; set; } = 200;
+
+    public int MaxRetryDelayMs { get; set; } = 2_000;
+
+    /// <summary>Webhook signing secrets (whsec_...). Several are accepted at once so a secret can be rotated without downtime.</summary>
+    public string[] WebhookSecrets { get; set; } = [];
+
+    /// <summary>How far a webhook's signed timestamp may be from now, either way (replay window).</summary>
+    public int WebhookToleranceSeconds { get; set; } = 300;
+
+    /// <summary>Upper bound of settlement lines read in one listing; more is an error, never a silent cut.</summary>
+    public int MaxSettlementLines { get; set; } = 100_000;
+
+    /// <summary>Largest response body accepted from the PSP.</summary>
+    public int MaxResponseBytes { get; set; } = 16 * 1024 * 1024;
+
+    internal IEnumerable<string> Problems()
+    {
+        if (!Uri.TryCreate(BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            yield return "Stripe:BaseUrl must be an absolute http(s) URL";
+        if (string.IsNullOrWhiteSpace(ApiKey)) yield return "Stripe:ApiKey is required";
+        if (RequestTimeoutMs is < 50 or > 120_000) yield return "Stripe:RequestTimeoutMs must be within [50, 120000]";
+        if (TotalTimeoutMs < RequestTimeoutMs || TotalTimeoutMs > 300_000) yield return "Stripe:TotalTimeoutMs must be within [RequestTimeoutMs, 300000]";
+        if (MaxNetworkRetries is < 0 or > 5) yield return "Stripe:MaxNetworkRetries must be within [0, 5]";
+        if (RetryBaseDelayMs is < 1 or > 10_000) yield return "Stripe:RetryBaseDelayMs must be within [1, 10000]";
+        if (MaxRetryDelayMs < RetryBaseDelayMs || MaxRetryDelayMs > 30_000) yield return "Stripe:MaxRetryDelayMs must be within [RetryBaseDelayMs, 30000]";
+        if (WebhookToleranceSeconds is < 1 or > 3_600) yield return "Stripe:WebhookToleranceSeconds must be within [1, 3600]";
+        if (WebhookSecrets.Any(string.IsNullOrWhiteSpace)) yield return "Stripe:WebhookSecrets must not contain blank secrets";
+        if (MaxSettlementLines is < 1 or > 1_000_000) yield return "Stripe:MaxSettlementLines must be within [1, 1000000]";
+        if (MaxResponseBytes is < 1024 or > 256 * 1024 * 1024) yield return "Stripe:MaxResponseBytes must be within [1 KiB, 256 MiB]";
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Payrail.Psp.Stripe;
+
+public static class StripeConnectorServiceCollectionExtensions
+{
+    /// <summary>Name of the one HttpClient that talks to Stripe (or pspsim).</summary>
+    public const string HttpClientName = "Payrail.Psp.Stripe";
+
+    /// <summary>
+    /// Registers <see cref="IPspConnector"/> as <see cref="StripeConnector"/> with its options (section
+    /// <c>Stripe</c>, validated at start) and its one HTTP client setup:
+    /// total deadline → transport-only retry → per-attempt deadline → response buffering.
+    /// </summary>
+    public static IServiceCollection AddStripeConnector(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StripeConnectorOptions>()
+            .Bind(configuration.GetSection(StripeConnectorOptions.SectionName))
+            .Validate(o => !o.Problems().Any(), "invalid Stripe configuration (see StripeConnectorOptions)")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        var http = services.AddHttpClient<IPspConnector, StripeConnector>(HttpClientName, (sp, http) =>
+            {
+                var options = sp.GetRequiredService<IOptions<StripeConnectorOptions>>().Value;
+                // Backstop only: the resilience pipeline below enforces the real deadlines.
+                http.Timeout = TimeSpan.FromMilliseconds(options.TotalTimeoutMs) + TimeSpan.FromSeconds(5);
+            });
+        http.AddResilienceHandler("stripe-transport", (pipeline, context) =>
+            {
+                var options = context.ServiceProvider.GetRequiredService<IOptions<StripeConnectorOptions>>().Value;
+                pipeline.AddTimeout(TimeSpan.FromMilliseconds(options.TotalTimeoutMs));
+                if (options.MaxNetworkRetries > 0) pipeline.AddRetry(TransportRetry(options));
+                pipeline.AddTimeout(TimeSpan.FromMilliseconds(options.RequestTimeoutMs));
+            });
+        // Added last, so innermost: each attempt reads its whole body under its own deadline.
+        http.AddHttpMessageHandler(sp => new ResponseBufferingHandler(
+                sp.GetRequiredService<IOptions<StripeConnectorOptions>>().Value.MaxResponseBytes));
+        return services;
+    }
+
+    /// <summary>
+    /// Why not Stripe.net's own retries (they are switched off in <see cref="StripeConnector"/>):
+    /// besides connection errors, Stripe.net 53 also retries every HTTP 409 and 5xx, and whatever the
+    /// <c>Stripe-Should-Retry</c> header says; it sleeps at least 500 ms without honouring cancellation,
+    /// and it invents a random Idempotency-Key for POSTs that have none — so a retry it makes is never
+    /// tied to the caller's key. Payrail's rule is stricter: retry only when no HTTP answer arrived
+    /// (connection refused or reset, attempt deadline passed, response cut), and only for requests
+    /// that are safe to replay — GETs and requests carrying an Idempotency-Key. Every mutating method
+    /// of <see cref="StripeConnector"/> demands the caller's key, so the header seen here is always
+    /// the caller's. An HTTP 5xx is answered to the caller as "outcome unknown", who retries later
+    /// with the same key: no retry storm on a sick PSP.
+    /// </summary>
+    private static HttpRetryStrategyOptions TransportRetry(StripeConnectorOptions options) => new()
+    {
+        MaxRetryAttempts = options.MaxNetworkRetries,
+        BackoffType = DelayBackoffType.Exponential,
+        UseJitter = true,
+        Delay = TimeSpan.FromMilliseconds(options.RetryBaseDelayMs),
+        MaxDelay = TimeSpan.FromMilliseconds(options.MaxRetryDelayMs),
+        ShouldRetryAfterHeader = false,
+        ShouldHandle = args => ValueTask.FromResult(
+            args.Outcome.Exception is HttpRequestException or TimeoutRejectedException
+            && IsSafeToReplay(args.Context.GetRequestMessage())),
+    };
+
+    internal static bool IsSafeToReplay(HttpRequestMessage? request) =>
+        request is not null
+        && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head
+            || (request.Headers.TryGetValues("Idempotency-Key", out var keys) && keys.Any(k => !string.IsNullOrWhiteSpace(k))));
+}

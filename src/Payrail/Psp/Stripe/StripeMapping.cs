@@ -1,0 +1,72 @@
+using Stripe;
+
+namespace Payrail.Psp.Stripe;
+
+/// <summary>Stripe objects → Payrail's PSP contract. Pure functions.</summary>
+internal static class StripeMapping
+{
+    public static PspPayment ToPayment(PaymentIntent intent)
+    {
+        var lastError = intent.LastPaymentError;
+        var status = ToStatus(intent.Status);
+        var failed = status == PspPaymentStatus.Failed;
+        var charge = intent.LatestCharge; // set only when latest_charge was expanded
+        return new PspPayment(
+            PspReference: intent.Id,
+            Status: status,
+            AmountMinor: intent.Amount,
+            AmountCapturableMinor: intent.AmountCapturable,
+            AmountCapturedMinor: charge?.AmountCaptured ?? (intent.Status == "succeeded" ? intent.AmountReceived : 0),
+            AmountRefundedMinor: charge?.AmountRefunded ?? 0,
+            CurrencyCode: (intent.Currency ?? "").ToUpperInvariant(),
+            FailureCode: failed ? lastError?.DeclineCode ?? lastError?.Code ?? intent.Status : null,
+            FailureMessage: failed ? lastError?.Message : null,
+            NextActionUrl: status == PspPaymentStatus.RequiresAction ? intent.NextAction?.RedirectToUrl?.Url : null,
+            CreatedAt: StripeConnector.Utc(intent.Created));
+    }
+
+    /// <summary>A card decline (HTTP 402): the intent embedded in the error, Failed with the error's codes.</summary>
+    public static PspPayment ToDeclinedPayment(PaymentIntent intent, StripeError error) =>
+        ToPayment(intent) with
+        {
+            Status = PspPaymentStatus.Failed,
+            FailureCode = error.DeclineCode ?? error.Code ?? intent.LastPaymentError?.DeclineCode ?? intent.LastPaymentError?.Code ?? "card_declined",
+            FailureMessage = error.Message ?? intent.LastPaymentError?.Message,
+            NextActionUrl = null,
+        };
+
+    /// <remarks>
+    /// requires_payment_method without an error is a fresh intent nobody confirmed; Payrail always
+    /// confirms on create, so it only appears after a failed attempt and counts as Failed too.
+    /// Unknown statuses stay Processing: the outcome is then settled by webhook or by the sweeper, never guessed.
+    /// </remarks>
+    public static PspPaymentStatus ToStatus(string? stripeStatus) => stripeStatus switch
+    {
+        "requires_capture" => PspPaymentStatus.Authorized,
+        "succeeded" => PspPaymentStatus.Captured,
+        "processing" => PspPaymentStatus.Processing,
+        "requires_action" => PspPaymentStatus.RequiresAction,
+        "canceled" => PspPaymentStatus.Canceled,
+        "requires_payment_method" => PspPaymentStatus.Failed,
+        "requires_confirmation" => PspPaymentStatus.Processing,
+        _ => PspPaymentStatus.Processing,
+    };
+
+    public static PspSettlementLine ToSettlementLine(BalanceTransaction line) => new(
+        Id: line.Id,
+        Type: line.Type,
+        PspReference: line.Source switch
+        {
+            Charge charge => charge.PaymentIntentId,
+            Refund refund => refund.PaymentIntentId,
+            _ => null,
+        },
+        SourceId: line.SourceId,
+        AmountMinor: line.Amount,
+        FeeMinor: line.Fee,
+        NetMinor: line.Net,
+        CurrencyCode: (line.Currency ?? "").ToUpperInvariant(),
+        Status: line.Status,
+        CreatedAt: StripeConnector.Utc(line.Created),
+        AvailableOn: StripeConnector.Utc(line.AvailableOn));
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Primitives;
+using PspSim.BalanceTransactions;
+using PspSim.Events;
+using PspSim.Faults;
+using PspSim.Idempotency;
+using PspSim.PaymentIntents;
+using PspSim.Refunds;
+using PspSim.Storage;
+using PspSim.Stripe;
+
+namespace PspSim.Api;
+
+/// <summary>
+/// The /v1 pipeline: API key → latency → faults → form parsing → idempotency → endpoint → answer.
+/// </summary>
+public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions options, IHostApplicationLifetime lifetime, ILogger<StripeApi> log)
+{
+    public async Task HandleAsync(HttpContext ctx)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var method = ctx.Request.Method;
+        var path = ctx.Request.Path.Value ?? "/";
+        var requestId = Ids.New("req", 14);
+        ctx.Response.Headers["Request-Id"] = requestId;
+        ctx.Response.Headers["Stripe-Version"] = ctx.Request.Headers["Stripe-Version"].Count > 0
+            ? ctx.Request.Headers["Stripe-Version"].ToString() : StripeJson.ApiVersion;
+        var status = 0;
+        try
+        {
+            status = await ServeAsync(ctx, method, path, requestId);
+        }
+        finally
+        {
+            // One line per request; never the API key or the body.
+            log.LogDebug("{Method} {Path} → {Status} in {ElapsedMs:0.0} ms ({RequestId})", method, path, status == 0 ? "aborted" : status,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds, requestId);
+        }
+    }
+
+    private async Task<int> ServeAsync(HttpContext ctx, string method, string path, string requestId)
+    {
+        var scope = Authenticate(ctx.Request.Headers.Authorization);
+        if (scope is null)
+        {
+            var missing = ctx.Request.Headers.Authorization.Count == 0;
+            return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(401, "invalid_request_error", missing ? null : "api_key_invalid",
+                missing ? "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+                        : "Invalid API Key provided.")));
+        }
+
+        var delay = faults.NextDelay();
+        if (delay > TimeSpan.Zero) await Task.Delay(delay, ctx.RequestAborted);
+
+        var fault = faults.Match(method, path);
+        if (fault is not null)
+        {
+            log.LogInformation("fault {FaultId} {Mode} injected on {Method} {Path}", fault.Id, fault.Mode, method, path);
+            switch (fault.Mode)
+            {
+                case FaultModes.Http500:
+                    return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(500, "api_error", null,
+                        "An unknown error occurred while processing your request (injected by pspsim).")));
+                case FaultModes.ConnectionReset:
+                    ctx.Abort();
+                    return 0;
+                case FaultModes.Timeout:
+                    using (var hang = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, lifetime.ApplicationStopping))
+                    {
+                        try { await Task.Delay(TimeSpan.FromSeconds(options.TimeoutFaultSeconds), hang.Token); }
+                        catch (OperationCanceledException) { }
+                    }
+                    ctx.Abort();
+                    return 0;
+            }
+        }
+
+        FormParams form;
+        try { form = await ReadParamsAsync(ctx); }
+        catch (StripeApiException e) { return await WriteAsync(ctx, ApiResult.Error(e)); }
+
+        var idempotencyKey = method == "POST" ? ctx.Request.Headers["Idempotency-Key"].ToString() : "";
+        if (idempotencyKey.Length > IdempotencyKeys.MaxKeyLength)
+            return await WriteAsync(ctx, ApiResult.Error(StripeApiException.Invalid($"Idempotency-Key must be at most {IdempotencyKeys.MaxKeyLength} characters.")));
+        if (idempotencyKey.Length > 0) ctx.Response.Headers["Idempotency-Key"] = idempotencyKey;
+
+        var request = new ApiRequest
+        {
+            Method = method,
+            Segments = path["/v1/".Length..].Split('/', StringSplitOptions.RemoveEmptyEntries),
+            Params = form,
+            Info = new RequestInfo(requestId, idempotencyKey.Length > 0 ? idempotencyKey : null),
+            Store = store,
+            Options = options,
+            BaseUrl = $"{ctx.Request.Scheme}://{ctx.Request.Host}",
+        };
+
+        ApiResult result;
+        if (idempotencyKey.Length == 0) result = Run(request);
+        else
+        {
+            var fingerprint = FormParams.Fingerprint(method, path, form);
+            switch (store.IdempotencyKeys.Claim(scope, idempotencyKey, fingerprint))
+            {
+                case Claim.Replay replay:
+                    ctx.Response.Headers["Idempotent-Replayed"] = "true";
+                    return await WriteRawAsync(ctx, replay.Response.Status, replay.Response.Body, fault);
+                case Claim.Mismatch:
+                    result = ApiResult.Error(new StripeApiException(400, "idempotency_error", null,
+                        $"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{idempotencyKey}' if you meant to execute a different request."));
+                    break;
+                case Claim.InFlight:
+                    result = ApiResult.Error(new StripeApiException(409, "idempotency_error", "idempotency_key_in_use",
+                        "There is currently another in-progress request using this Stripe API Key and idempotency key. Please try again later."));
+                    break;
+                default:
+                    try { result = Run(request); }
+                    catch { store.IdempotencyKeys.Release(scope, idempotencyKey); throw; }
+                    if (result.Executed && result.Status < 500)
+                        store.IdempotencyKeys.Complete(new StoredResponse
+                        {
+                            Scope = scope, Key = idempotencyKey, Fingerprint = fingerprint, Status = result.Status,
+                            Body = result.Json, Created = store.Now(), RequestId = requestId,
+                        });
+                    else store.IdempotencyKeys.Release(scope, idempotencyKey);
+                    break;
+            }
+        }
+        if (fault?.Mode == FaultModes.ResponseLost)
+        {
+            ctx.Abort();
+            return 0;
+        }
+        return await WriteAsync(ctx, result);
+    }
+
+    private static ApiResult Run(ApiRequest r)
+    {
+        try { return Route(r); }
+        catch (StripeApiException e) { return ApiResult.Error(e); }
+    }
+
+    private static ApiResult Route(ApiRequest r) => (r.Method, r.Segments) switch
+    {
+        ("POST", ["payment_intents"]) => PaymentIntentEndpoints.Create(r),
+        ("GET", ["payment_intents"]) => PaymentIntentEndpoints.List(r),
+        ("GET", ["payment_intents", var id]) => PaymentIntentEndpoints.Retrieve(r, id),
+        ("POST", ["payment_intents", var id, "confirm"]) => PaymentIntentEndpoints.Confirm(r, id),
+        ("POST", ["payment_intents", var id, "capture"]) => PaymentIntentEndpoints.Capture(r, id),
+        ("POST", ["payment_intents", var id, "cancel"]) => PaymentIntentEndpoints.Cancel(r, id),
+        ("GET", ["charges", var id]) => ChargeEndpoints.Retrieve(r, id),
+        ("POST", ["refunds"]) => RefundEndpoints.Create(r),
+        ("GET", ["refunds"]) => RefundEndpoints.List(r),
+        ("GET", ["refunds", var id]) => RefundEndpoints.Retrieve(r, id),
+        ("GET", ["events"]) => EventEndpoints.List(r),
+        ("GET", ["events", var id]) => EventEndpoints.Retrieve(r, id),
+        ("GET", ["balance_transactions"]) => BalanceTransactionEndpoints.List(r),
+        ("GET", ["balance_transactions", var id]) => BalanceTransactionEndpoints.Retrieve(r, id),
+        _ => new ApiResult(404, new StripeApiException(404, "invalid_request_error", null,
+            $"Unrecognized request URL ({r.Method}: {r.Path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.").Body()) { Executed = false },
+    };
+
+    /// <summary>The scope idempotency keys live in (a hash of the key), or null when the key is not accepted.</summary>
+    private string? Authenticate(StringValues authorization)
+    {
+        var header = authorization.ToString();
+        string? key = null;
+        if (header.StartsWith("Bearer ", StringComparison.Ordinal)) key = header["Bearer ".Length..].Trim();
+        else if (header.StartsWith("Basic ", StringComparison.Ordinal))
+        {
+            try { key = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim())).Split(':')[0]; }
+            catch (FormatException) { return null; }
+        }
+        if (key is null || !key.StartsWith("sk_test_", StringComparison.Ordinal) || key.Length > 255) return null;
+        if (options.ApiKeys.Count > 0 && !options.ApiKeys.Contains(key)) return null;
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
+    }
+
+    private async Task<FormParams> ReadParamsAsync(HttpContext ctx)
+    {
+        var query = ctx.Request.QueryString.Value ?? "";
+        if (ctx.Request.Method != "POST") return FormParams.Parse(query);
+        if (ctx.Request.ContentLength > options.MaxBodyBytes) throw TooLarge();
+        var buffer = new byte[Math.Min(options.MaxBodyBytes + 1, (int)(ctx.Request.ContentLength ?? options.MaxBodyBytes + 1))];
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = await ctx.Request.Body.ReadAsync(buffer.AsMemory(total), ctx.RequestAborted);
+            if (n == 0) break;
+            total += n;
+        }
+        if (total > options.MaxBodyBytes || (total == buffer.Length && await ctx.Request.Body.ReadAsync(new byte[1], ctx.RequestAborted) > 0))
+            throw TooLarge();
+        var body = Encoding.UTF8.GetString(buffer, 0, total);
+        // Stripe reads parameters from the query string on POST too.
+        return FormParams.Parse(query.Length > 1 ? body.Length > 0 ? query.TrimStart('?') + "&" + body : query : body);
+
+        StripeApiException TooLarge() => StripeApiException.Invalid($"Request body too large (at most {options.MaxBodyBytes} bytes).");
+    }
+
+    private static async Task<int> WriteAsync(HttpContext ctx, ApiResult result)
+    {
+        ctx.Response.StatusCode = result.Status;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(result.Json, ctx.RequestAborted);
+        return result.Status;
+    }
+
+    private static async Task<int> WriteRawAsync(HttpContext ctx, int status, string body, Fault? fault)
+    {
+        if (fault?.Mode == FaultModes.ResponseLost)
+        {
+            ctx.Abort();
+            return 0;
+        }
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(body, ctx.RequestAborted);
+        return status;
+    }
+}

@@ -1,0 +1,19 @@
+using PspSim.Storage;
+
+namespace PspSim.BalanceTransactions;
+
+public sealed class BalanceTransactionState : IStored
+{
+    public required string Id { get; init; }
+    public required long Created { get; init; }
+    public required long Amount { get; init; }
+    public required long Fee { get; init; }
+    public required long Net { get; init; }
+    public required string Currency { get; init; }
+    public required string Source { get; init; }
+    /// <summary>"charge" or "refund".</summary>
+    public required string Type { get; init; }
+    public required string ReportingCategory { get; init; }
+    public required long AvailableOn { get; init; }
+    public string? Description { get; init; }
+}

@@ -1,0 +1,128 @@
+using System.Text.Json;
+using PspSim.Api;
+using PspSim.PaymentIntents;
+using PspSim.Storage;
+using PspSim.Stripe;
+
+namespace PspSim.Faults;
+
+/// <summary>
+/// The sandbox's own control plane under /_sim (not Stripe's API; no API key): latency, faults,
+/// reset, and completing a 3-D Secure step. Bad input → 400 application/problem+json.
+/// </summary>
+public static class ControlPlane
+{
+    private const int MaxBodyBytes = 16 * 1024;
+    private static readonly HashSet<string> LatencyKeys = ["fixed_ms", "jitter_ms"];
+    private static readonly HashSet<string> FaultKeys = ["mode", "probability", "count", "path_prefix", "method"];
+    private static readonly HashSet<string> Methods = ["GET", "POST", "DELETE"];
+    private static readonly HashSet<string> AuthenticateKeys = ["outcome"];
+
+    public static void Map(WebApplication app)
+    {
+        var sim = app.MapGroup("/_sim");
+        sim.MapPost("/latency", async (HttpContext ctx, FaultBoard board, ILogger<FaultBoard> log) =>
+        {
+            var (json, problem) = await ReadObjectAsync(ctx, LatencyKeys);
+            if (problem is not null) return problem;
+            var fixedMs = Int(json, "fixed_ms", 0, 60_000, out var p1) ?? 0;
+            var jitterMs = Int(json, "jitter_ms", 0, 60_000, out var p2) ?? 0;
+            if ((p1 ?? p2) is { } bad) return bad;
+            board.Latency = new Latency(fixedMs, jitterMs);
+            log.LogInformation("latency set: fixed {FixedMs} ms, jitter {JitterMs} ms", fixedMs, jitterMs);
+            return Results.Ok(new { fixed_ms = fixedMs, jitter_ms = jitterMs });
+        });
+        sim.MapPost("/faults", async (HttpContext ctx, FaultBoard board, ILogger<FaultBoard> log) =>
+        {
+            var (json, problem) = await ReadObjectAsync(ctx, FaultKeys);
+            if (problem is not null) return problem;
+            if (!json.TryGetProperty("mode", out var modeEl) || modeEl.ValueKind != JsonValueKind.String || !FaultModes.All.Contains(modeEl.GetString()!))
+                return Problem("mode is required: one of http_500, connection_reset, timeout, response_lost");
+            double probability = 1;
+            if (json.TryGetProperty("probability", out var probEl) && probEl.ValueKind != JsonValueKind.Null)
+            {
+                if (probEl.ValueKind != JsonValueKind.Number || !probEl.TryGetDouble(out probability) || probability is < 0 or > 1)
+                    return Problem("probability must be a number from 0 to 1");
+            }
+            var count = Int(json, "count", 1, 1_000_000, out var countProblem);
+            if (countProblem is not null) return countProblem;
+            string? prefix = null;
+            if (json.TryGetProperty("path_prefix", out var prefixEl) && prefixEl.ValueKind != JsonValueKind.Null)
+            {
+                prefix = prefixEl.ValueKind == JsonValueKind.String ? prefixEl.GetString() : null;
+                if (prefix is null || !prefix.StartsWith('/') || prefix.Length > 200) return Problem("path_prefix must be a string starting with / (at most 200 characters)");
+            }
+            string? method = null;
+            if (json.TryGetProperty("method", out var methodEl) && methodEl.ValueKind != JsonValueKind.Null)
+            {
+                method = methodEl.ValueKind == JsonValueKind.String ? methodEl.GetString()!.ToUpperInvariant() : null;
+                if (method is null || !Methods.Contains(method)) return Problem("method must be one of GET, POST, DELETE");
+            }
+            Fault fault;
+            try { fault = board.Add(modeEl.GetString()!, probability, count, prefix, method); }
+            catch (InvalidOperationException e) { return Problem(e.Message); }
+            log.LogInformation("fault added: {Mode} p={Probability} count={Count} path={Path} method={Method}", fault.Mode, fault.Probability, fault.Remaining, fault.PathPrefix, fault.Method);
+            return Results.Json(Render(fault), statusCode: 201);
+        });
+        sim.MapGet("/faults", (FaultBoard board) =>
+        {
+            var l = board.Latency;
+            return Results.Ok(new { faults = board.Active().Select(Render), latency = new { fixed_ms = l.FixedMs, jitter_ms = l.JitterMs } });
+        });
+        sim.MapPost("/reset", (FaultBoard board, ILogger<FaultBoard> log) =>
+        {
+            board.Reset();
+            log.LogInformation("faults and latency reset");
+            return Results.Ok(new { faults = Array.Empty<object>(), latency = new { fixed_ms = 0, jitter_ms = 0 } });
+        });
+        sim.MapPost("/payment_intents/{id}/authenticate", async (HttpContext ctx, string id, SimStore store, PspSimOptions options) =>
+        {
+            var (json, problem) = await ReadObjectAsync(ctx, AuthenticateKeys, allowEmpty: true);
+            if (problem is not null) return problem;
+            var outcome = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("outcome", out var o) ? o.GetString() : "succeed";
+            if (outcome is not ("succeed" or "fail")) return Problem("outcome must be succeed or fail");
+            ApiResult result;
+            try { result = PaymentIntentEndpoints.Authenticate(store, options, id, outcome == "succeed"); }
+            catch (StripeApiException e) { result = ApiResult.Error(e); }
+            return Results.Text(result.Body.ToJsonString(), "application/json", statusCode: result.Status);
+        });
+    }
+
+    private static object Render(Fault f) => new
+    {
+        id = f.Id, mode = f.Mode, probability = f.Probability, count = f.Remaining, path_prefix = f.PathPrefix, method = f.Method,
+    };
+
+    private static IResult Problem(string detail) => Results.Problem(
+        detail: detail, statusCode: 400, title: "Invalid control-plane request", type: "https://payrail.dev/problems/pspsim-invalid-control-request");
+
+    private static async Task<(JsonElement Json, IResult? Problem)> ReadObjectAsync(HttpContext ctx, IReadOnlySet<string> allowed, bool allowEmpty = false)
+    {
+        if (ctx.Request.ContentLength > MaxBodyBytes) return (default, Problem($"body larger than {MaxBodyBytes} bytes"));
+        using var reader = new StreamReader(ctx.Request.Body);
+        var buffer = new char[MaxBodyBytes + 1];
+        var read = await reader.ReadBlockAsync(buffer.AsMemory(), ctx.RequestAborted);
+        if (read > MaxBodyBytes) return (default, Problem($"body larger than {MaxBodyBytes} bytes"));
+        var text = new string(buffer, 0, read);
+        if (string.IsNullOrWhiteSpace(text)) return allowEmpty ? (default, null) : (default, Problem("a JSON object body is required"));
+        JsonElement json;
+        try { json = JsonDocument.Parse(text).RootElement; }
+        catch (JsonException) { return (default, Problem("body is not valid JSON")); }
+        if (json.ValueKind != JsonValueKind.Object) return (default, Problem("body must be a JSON object"));
+        foreach (var prop in json.EnumerateObject())
+            if (!allowed.Contains(prop.Name)) return (default, Problem($"unknown field: {prop.Name}"));
+        return (json, null);
+    }
+
+    private static int? Int(JsonElement json, string name, int min, int max, out IResult? problem)
+    {
+        problem = null;
+        if (!json.TryGetProperty(name, out var el) || el.ValueKind == JsonValueKind.Null) return null;
+        if (el.ValueKind != JsonValueKind.Number || !el.TryGetInt32(out var v) || v < min || v > max)
+        {
+            problem = Problem($"{name} must be an integer from {min} to {max}");
+            return null;
+        }
+        return v;
+    }
+}

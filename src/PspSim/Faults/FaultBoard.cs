@@ -1,0 +1,85 @@
+namespace PspSim.Faults;
+
+public static class FaultModes
+{
+    public const string Http500 = "http_500";
+    public const string ConnectionReset = "connection_reset";
+    public const string Timeout = "timeout";
+    public const string ResponseLost = "response_lost";
+    public static readonly IReadOnlySet<string> All = new HashSet<string> { Http500, ConnectionReset, Timeout, ResponseLost };
+}
+
+/// <summary>An injected fault: fires on matching /v1 requests with a probability, for the next Count of them (or forever).</summary>
+public sealed record Fault(string Id, string Mode, double Probability, int? Remaining, string? PathPrefix, string? Method);
+
+public sealed record Latency(int FixedMs, int JitterMs);
+
+/// <summary>Active faults (checked in order, at most <see cref="MaxFaults"/>) and latency for /v1 requests.</summary>
+public sealed class FaultBoard
+{
+    public const int MaxFaults = 100;
+    private readonly Lock _gate = new();
+    private readonly List<Fault> _faults = [];
+    private Latency _latency = new(0, 0);
+    private int _nextId;
+
+    public Latency Latency
+    {
+        get { lock (_gate) return _latency; }
+        set { lock (_gate) _latency = value; }
+    }
+
+    public IReadOnlyList<Fault> Active()
+    {
+        lock (_gate) return _faults.ToList();
+    }
+
+    public Fault Add(string mode, double probability, int? count, string? pathPrefix, string? method)
+    {
+        lock (_gate)
+        {
+            if (_faults.Count >= MaxFaults) throw new InvalidOperationException($"at most {MaxFaults} faults may be active");
+            var fault = new Fault($"fault_{++_nextId}", mode, probability, count, pathPrefix, method);
+            _faults.Add(fault);
+            return fault;
+        }
+    }
+
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _faults.Clear();
+            _latency = new(0, 0);
+        }
+    }
+
+    /// <summary>The first active fault that matches and fires; consumes one of its count.</summary>
+    public Fault? Match(string method, string path)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < _faults.Count; i++)
+            {
+                var f = _faults[i];
+                if (f.PathPrefix is not null && !path.StartsWith(f.PathPrefix, StringComparison.Ordinal)) continue;
+                if (f.Method is not null && !string.Equals(f.Method, method, StringComparison.OrdinalIgnoreCase)) continue;
+                if (f.Probability < 1 && Random.Shared.NextDouble() >= f.Probability) continue;
+                if (f.Remaining is { } n)
+                {
+                    if (n <= 1) _faults.RemoveAt(i);
+                    else _faults[i] = f with { Remaining = n - 1 };
+                }
+                return f;
+            }
+            return null;
+        }
+    }
+
+    public TimeSpan NextDelay()
+    {
+        var l = Latency;
+        var ms = l.FixedMs + (l.JitterMs > 0 ? Random.Shared.Next(0, l.JitterMs + 1) : 0);
+        return TimeSpan.FromMilliseconds(ms);
+    }
+}

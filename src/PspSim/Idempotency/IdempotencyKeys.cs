@@ -1,0 +1,95 @@
+using PspSim.Storage;
+
+namespace PspSim.Idempotency;
+
+/// <summary>The first answer given under an idempotency key (status + exact body), kept 24 h.</summary>
+public sealed class StoredResponse
+{
+    /// <summary>Hash of the API key: keys are scoped per API key, and the key itself is never stored.</summary>
+    public required string Scope { get; init; }
+    public required string Key { get; init; }
+    public required string Fingerprint { get; init; }
+    public required int Status { get; init; }
+    public required string Body { get; init; }
+    public required long Created { get; init; }
+    public string? RequestId { get; init; }
+}
+
+public abstract record Claim
+{
+    /// <summary>The key is ours: run the request, then <see cref="IdempotencyKeys.Complete"/> or <see cref="IdempotencyKeys.Release"/>.</summary>
+    public sealed record Acquired : Claim;
+    public sealed record Replay(StoredResponse Response) : Claim;
+    public sealed record Mismatch : Claim;
+    public sealed record InFlight : Claim;
+}
+
+/// <summary>
+/// Stripe's idempotent requests: one in-flight request per (API key, idempotency key); later
+/// requests replay the stored answer, or fail with idempotency_error if their parameters differ.
+/// Bounded: entries expire after 24 h and at most <see cref="MaxEntries"/> are kept.
+/// </summary>
+public sealed class IdempotencyKeys(TimeProvider clock)
+{
+    public const int MaxEntries = 2_000_000;
+    public const int MaxKeyLength = 255;
+    public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(string Scope, string Key), StoredResponse?> _entries = [];
+    private Journal? _journal;
+    private long _nextPruneAt;
+
+    internal void AttachJournal(Journal journal) => _journal = journal;
+
+    internal void Restore(StoredResponse response)
+    {
+        if (IsExpired(response)) return;
+        _entries[(response.Scope, response.Key)] = response;
+    }
+
+    private bool IsExpired(StoredResponse r) =>
+        r.Created + (long)Retention.TotalSeconds <= clock.GetUtcNow().ToUnixTimeSeconds();
+
+    public Claim Claim(string scope, string key, string fingerprint)
+    {
+        lock (_gate)
+        {
+            PruneIfDue();
+            if (_entries.TryGetValue((scope, key), out var existing))
+            {
+                if (existing is null) return new Claim.InFlight();
+                if (!IsExpired(existing))
+                    return existing.Fingerprint == fingerprint ? new Claim.Replay(existing) : new Claim.Mismatch();
+            }
+            if (_entries.Count >= MaxEntries) throw new InvalidOperationException("idempotency key store full");
+            _entries[(scope, key)] = null;
+            return new Claim.Acquired();
+        }
+    }
+
+    public void Complete(StoredResponse response)
+    {
+        lock (_gate)
+        {
+            _entries[(response.Scope, response.Key)] = response;
+            _journal?.Append("idem", response);
+            _journal?.Flush();
+        }
+    }
+
+    /// <summary>The request was rejected before it ran: Stripe saves nothing, the key may be reused.</summary>
+    public void Release(string scope, string key)
+    {
+        lock (_gate) _entries.Remove((scope, key));
+    }
+
+    private void PruneIfDue()
+    {
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        if (now < _nextPruneAt) return;
+        _nextPruneAt = now + 60;
+        var expired = _entries.Where(e => e.Value is not null && IsExpired(e.Value)).Select(e => e.Key).ToList();
+        foreach (var k in expired) _entries.Remove(k);
+    }
+}

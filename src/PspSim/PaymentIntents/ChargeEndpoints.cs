@@ -1,0 +1,22 @@
+using PspSim.Api;
+using PspSim.Stripe;
+
+namespace PspSim.PaymentIntents;
+
+/// <summary>GET /v1/charges/{id}: the charges behind payment intents (read-only).</summary>
+public static class ChargeEndpoints
+{
+    private static readonly HashSet<string> RetrieveParams = ["expand"];
+
+    public static ApiResult Retrieve(ApiRequest r, string id)
+    {
+        r.Params.AllowOnly(RetrieveParams);
+        var expand = r.Params.List("expand");
+        return r.Store.Read(s =>
+        {
+            var body = StripeJson.Charge(s.Charges.Find(id) ?? throw StripeApiException.NoSuch("charge", id));
+            Expander.Apply(body, expand, s, s.Now());
+            return ApiResult.Ok(body);
+        });
+    }
+}

@@ -1,0 +1,124 @@
+using System.Text.Json.Nodes;
+using PspSim.Api;
+using PspSim.BalanceTransactions;
+using PspSim.Storage;
+using PspSim.Stripe;
+
+namespace PspSim.PaymentIntents;
+
+/// <summary>The card state machine: confirm → (decline | requires_action | authorize) → capture.</summary>
+public static class PaymentFlow
+{
+    /// <summary>Confirms with a validated test card; returns the answer (402 on decline, the intent otherwise).</summary>
+    public static ApiResult Confirm(SimStore.WriteTx tx, PaymentIntentState pi, string paymentMethod, TestCard card, PspSimOptions options, string baseUrl)
+    {
+        pi.PaymentMethod = paymentMethod;
+        switch (card.Outcome)
+        {
+            case CardOutcome.Decline:
+                return Decline(tx, pi, paymentMethod, card);
+            case CardOutcome.RequireAction:
+                pi.Status = PiStatus.RequiresAction;
+                pi.NextActionUrl = $"{baseUrl}/_sim/payment_intents/{pi.Id}/authenticate";
+                tx.Save(pi);
+                tx.Emit("payment_intent.requires_action", StripeJson.PaymentIntent(pi));
+                return ApiResult.Ok(StripeJson.PaymentIntent(pi));
+            default:
+                Authorize(tx, pi, paymentMethod, card, options);
+                return ApiResult.Ok(StripeJson.PaymentIntent(pi));
+        }
+    }
+
+    public static void Authorize(SimStore.WriteTx tx, PaymentIntentState pi, string paymentMethod, TestCard card, PspSimOptions options)
+    {
+        var charge = new ChargeState
+        {
+            Id = Ids.New("ch"), Created = tx.Now, Amount = pi.Amount, Currency = pi.Currency, PaymentIntent = pi.Id,
+            PaymentMethod = paymentMethod, Brand = card.Brand, Last4 = card.Last4, Status = "succeeded",
+            Description = pi.Description, Metadata = new(pi.Metadata), StatementDescriptor = pi.StatementDescriptor,
+        };
+        pi.LatestCharge = charge.Id;
+        pi.LastPaymentError = null;
+        pi.NextActionUrl = null;
+        if (pi.CaptureMethod == "manual")
+        {
+            pi.Status = PiStatus.RequiresCapture;
+            pi.AmountCapturable = pi.Amount;
+            tx.Save(charge);
+            tx.Save(pi);
+            tx.Emit("charge.succeeded", StripeJson.Charge(charge));
+            tx.Emit("payment_intent.amount_capturable_updated", StripeJson.PaymentIntent(pi));
+            return;
+        }
+        CaptureCharge(tx, charge, pi.Amount, options);
+        pi.Status = PiStatus.Succeeded;
+        pi.AmountReceived = pi.Amount;
+        tx.Save(pi);
+        tx.Emit("charge.succeeded", StripeJson.Charge(charge));
+        tx.Emit("payment_intent.succeeded", StripeJson.PaymentIntent(pi));
+    }
+
+    /// <summary>Captures <paramref name="amount"/> of an authorized charge and books its balance transaction.</summary>
+    public static void CaptureCharge(SimStore.WriteTx tx, ChargeState charge, long amount, PspSimOptions options)
+    {
+        var fee = options.FeeFor(amount);
+        var txn = new BalanceTransactionState
+        {
+            Id = Ids.New("txn"), Created = tx.Now, Amount = amount, Fee = fee, Net = amount - fee, Currency = charge.Currency,
+            Source = charge.Id, Type = "charge", ReportingCategory = "charge",
+            AvailableOn = tx.Now + options.AvailableAfterDays * 86_400L, Description = charge.Description,
+        };
+        charge.Captured = true;
+        charge.AmountCaptured = amount;
+        charge.BalanceTransaction = txn.Id;
+        tx.Save(txn);
+        tx.Save(charge);
+    }
+
+    public static ApiResult Decline(SimStore.WriteTx tx, PaymentIntentState pi, string paymentMethod, TestCard card)
+    {
+        var charge = new ChargeState
+        {
+            Id = Ids.New("ch"), Created = tx.Now, Amount = pi.Amount, Currency = pi.Currency, PaymentIntent = pi.Id,
+            PaymentMethod = paymentMethod, Brand = card.Brand, Last4 = card.Last4, Status = "failed",
+            Description = pi.Description, Metadata = new(pi.Metadata), FailureCode = card.Code,
+            FailureMessage = card.Message, DeclineCode = card.DeclineCode,
+        };
+        var error = new StripeApiException(402, "card_error", card.Code, card.Message!, card.Param)
+        {
+            DeclineCode = card.DeclineCode,
+            Executed = true,
+            Extra = new JsonObject
+            {
+                ["charge"] = charge.Id,
+                ["payment_method"] = new JsonObject { ["id"] = paymentMethod, ["object"] = "payment_method", ["type"] = "card" },
+                ["request_log_url"] = null,
+            },
+        };
+        FailAttempt(tx, pi, error.ErrorObject(), charge);
+        return ApiResult.Error(new StripeApiException(402, "card_error", card.Code, card.Message!, card.Param)
+        {
+            DeclineCode = card.DeclineCode,
+            Executed = true,
+            Extra = new JsonObject { ["charge"] = charge.Id, ["payment_intent"] = StripeJson.PaymentIntent(pi) },
+        });
+    }
+
+    /// <summary>A failed attempt detaches the payment method and waits for a new one, as Stripe does.</summary>
+    public static void FailAttempt(SimStore.WriteTx tx, PaymentIntentState pi, JsonObject lastPaymentError, ChargeState? charge)
+    {
+        pi.Status = PiStatus.RequiresPaymentMethod;
+        pi.PaymentMethod = null;
+        pi.NextActionUrl = null;
+        pi.LastPaymentError = lastPaymentError.ToJsonString();
+        if (charge is not null)
+        {
+            pi.LatestCharge = charge.Id;
+            tx.Save(charge);
+            tx.Save(pi);
+            tx.Emit("charge.failed", StripeJson.Charge(charge));
+        }
+        else tx.Save(pi);
+        tx.Emit("payment_intent.payment_failed", StripeJson.PaymentIntent(pi));
+    }
+}

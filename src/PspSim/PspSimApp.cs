@@ -1,0 +1,42 @@
+using PspSim.Api;
+using PspSim.Faults;
+using PspSim.Storage;
+
+namespace PspSim;
+
+/// <summary>Composes pspsim: a stateful, Stripe-compatible PSP sandbox with fault injection.</summary>
+public static class PspSimApp
+{
+    public const string DefaultUrl = "http://127.0.0.1:8090";
+
+    /// <summary>Builds the host from command-line style args (--urls, --data-dir, --PspSim:FeePercentBps=...).</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
+        var options = builder.Configuration.GetSection("PspSim").Get<PspSimOptions>() ?? new PspSimOptions();
+        options.DataDir = ResolveDataDir(builder.Configuration["data-dir"] ?? builder.Configuration["PspSim:DataDir"]);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(options.MaxBodyBytes, 64 * 1024));
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new SimStore(options.DataDir, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<FaultBoard>();
+        builder.Services.AddSingleton<StripeApi>();
+
+        var app = builder.Build();
+        // Open (and replay) the journal at start, not on the first request.
+        app.Services.GetRequiredService<SimStore>();
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+        ControlPlane.Map(app);
+        app.Map("/v1/{**rest}", (HttpContext ctx, StripeApi api) => api.HandleAsync(ctx));
+        return app;
+    }
+
+    private static string ResolveDataDir(string? configured)
+    {
+        if (!string.IsNullOrWhiteSpace(configured)) return Path.GetFullPath(configured);
+        var root = Environment.GetEnvironmentVariable("PAYRAIL_ROOT");
+        return Path.Combine(string.IsNullOrEmpty(root) ? Directory.GetCurrentDirectory() : root, ".payrail", "pspsim");
+    }
+}

@@ -1,0 +1,28 @@
+namespace PspSim;
+
+/// <summary>Configuration section "PspSim" (plus --data-dir on the command line).</summary>
+public sealed class PspSimOptions
+{
+    public string DataDir { get; set; } = "";
+    /// <summary>When non-empty, only these sk_test_ keys are accepted; otherwise any sk_test_ key is.</summary>
+    public List<string> ApiKeys { get; set; } = [];
+    /// <summary>Processing fee on captured charges: percent in basis points (290 = 2.9%) ...</summary>
+    public long FeePercentBps { get; set; } = 290;
+    /// <summary>... plus a fixed fee in minor units.</summary>
+    public long FeeFixedMinor { get; set; } = 30;
+    /// <summary>Balance transactions become available this many days after creation.</summary>
+    public int AvailableAfterDays { get; set; } = 2;
+    public int MaxBodyBytes { get; set; } = 64 * 1024;
+    /// <summary>How long a "timeout" fault hangs a request (unless the client disconnects first).</summary>
+    public int TimeoutFaultSeconds { get; set; } = 120;
+
+    /// <summary>Fee in minor units: percentage rounded half up (integer arithmetic), plus the fixed part, never above the amount.</summary>
+    public long FeeFor(long amountMinor)
+    {
+        checked
+        {
+            var percent = (amountMinor * FeePercentBps + 5_000) / 10_000;
+            return Math.Min(amountMinor, percent + FeeFixedMinor);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using PspSim.Api;
+using PspSim.BalanceTransactions;
+using PspSim.PaymentIntents;
+using PspSim.Storage;
+using PspSim.Stripe;
+
+namespace PspSim.Refunds;
+
+/// <summary>/v1/refunds: card refunds succeed at once; capped at what was captured and not yet refunded.</summary>
+public static class RefundEndpoints
+{
+    private static readonly HashSet<string> CreateParams =
+    [
+        "amount", "charge", "currency", "customer", "expand", "instructions_email", "metadata", "origin",
+        "payment_intent", "reason", "refund_application_fee", "reverse_transfer",
+    ];
+    private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "charge", "payment_intent"];
+    private static readonly HashSet<string> RetrieveParams = ["expand"];
+    private static readonly HashSet<string> Reasons = ["duplicate", "fraudulent", "requested_by_customer"];
+
+    public static ApiResult Create(ApiRequest r)
+    {
+        var p = r.Params;
+        p.AllowOnly(CreateParams);
+        var paymentIntentId = p.String("payment_intent", 255);
+        var chargeId = p.String("charge", 255);
+        if (paymentIntentId is null && chargeId is null)
+            throw StripeApiException.Invalid("One of `charge` or `payment_intent` is required.", "payment_intent", "parameter_missing");
+        var requested = p.Long("amount");
+        if (requested is not null) PaymentIntentEndpoints.ValidAmount(requested);
+        var currency = p.String("currency") is { } c ? Currencies.Parse(c) : null;
+        var reason = p.String("reason");
+        if (reason is not null && !Reasons.Contains(reason))
+            throw StripeApiException.Invalid("Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer", "reason");
+        var metadata = p.Metadata() ?? [];
+        var expand = p.List("expand");
+
+        return r.Store.Write(r.Info, tx =>
+        {
+            var charge = ResolveCharge(tx.Store, paymentIntentId, chargeId);
+            if (currency is not null && currency != charge.Currency)
+                throw StripeApiException.Invalid($"Refund currency ({currency}) must match the charge currency ({charge.Currency}).", "currency");
+            var remaining = charge.AmountCaptured - charge.AmountRefunded;
+            if (remaining <= 0)
+                throw new StripeApiException(400, "invalid_request_error", "charge_already_refunded", $"Charge {charge.Id} has already been refunded.") { Executed = true };
+            var amount = requested ?? remaining;
+            if (amount > remaining)
+                throw new StripeApiException(400, "invalid_request_error", "amount_too_large",
+                    $"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})", "amount") { Executed = true };
+
+            var refund = new RefundState
+            {
+                Id = Ids.New("re"), Created = tx.Now, Amount = amount, Currency = charge.Currency, Charge = charge.Id,
+                PaymentIntent = charge.PaymentIntent, Status = "succeeded", Reason = reason, Metadata = metadata,
+            };
+            var txn = new BalanceTransactionState
+            {
+                Id = Ids.New("txn"), Created = tx.Now, Amount = -amount, Fee = 0, Net = -amount, Currency = charge.Currency,
+                Source = refund.Id, Type = "refund", ReportingCategory = "refund",
+                AvailableOn = tx.Now, Description = "REFUND FOR CHARGE",
+            };
+            refund.BalanceTransaction = txn.Id;
+            charge.AmountRefunded += amount;
+            tx.Save(txn);
+            tx.Save(refund);
+            tx.Save(charge);
+            tx.Emit("refund.created", StripeJson.Refund(refund));
+            tx.Emit("charge.refunded", StripeJson.Charge(charge));
+            var body = StripeJson.Refund(refund);
+            Expander.Apply(body, expand, tx.Store, tx.Now);
+            return ApiResult.Ok(body);
+        });
+    }
+
+    private static ChargeState ResolveCharge(SimStore store, string? paymentIntentId, string? chargeId)
+    {
+        if (chargeId is not null)
+        {
+            var ch = store.Charges.Find(chargeId) ?? throw StripeApiException.NoSuch("charge", chargeId, "charge");
+            if (!ch.Captured)
+                throw new StripeApiException(400, "invalid_request_error", "charge_not_refundable", $"Charge {ch.Id} has not been captured and cannot be refunded.", "charge") { Executed = true };
+            return ch;
+        }
+        var pi = store.PaymentIntents.Find(paymentIntentId!) ?? throw StripeApiException.NoSuch("payment_intent", paymentIntentId!, "payment_intent");
+        if (pi.Status != PiStatus.Succeeded || pi.LatestCharge is null)
+            throw StripeApiException.UnexpectedState($"This PaymentIntent ({pi.Id}) does not have a successful charge to refund (status {pi.Status}).");
+        return store.Charges.Find(pi.LatestCharge)!;
+    }
+
+    public static ApiResult Retrieve(ApiRequest r, string id)
+    {
+        r.Params.AllowOnly(RetrieveParams);
+        var expand = r.Params.List("expand");
+        return r.Store.Read(s =>
+        {
+            var re = s.Refunds.Find(id) ?? throw StripeApiException.NoSuch("refund", id);
+            var body = StripeJson.Refund(re);
+            Expander.Apply(body, expand, s, s.Now());
+            return ApiResult.Ok(body);
+        });
+    }
+
+    public static ApiResult List(ApiRequest r)
+    {
+        r.Params.AllowOnly(ListParams);
+        var q = ListQuery.Parse(r.Params);
+        var pi = r.Params.String("payment_intent", 255);
+        var ch = r.Params.String("charge", 255);
+        var expand = r.Params.List("expand");
+        return r.Store.Read(s =>
+        {
+            var (items, hasMore) = q.Page(s.Refunds, re => (pi is null || re.PaymentIntent == pi) && (ch is null || re.Charge == ch));
+            var body = ListQuery.Envelope("/v1/refunds", items.Select(StripeJson.Refund), hasMore);
+            Expander.Apply(body, expand, s, s.Now(), isList: true);
+            return ApiResult.Ok(body);
+        });
+    }
+}

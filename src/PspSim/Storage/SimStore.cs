@@ -1,0 +1,124 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PspSim.BalanceTransactions;
+using PspSim.Events;
+using PspSim.PaymentIntents;
+using PspSim.Refunds;
+using PspSim.Stripe;
+
+namespace PspSim.Storage;
+
+/// <summary>
+/// All Stripe objects in memory behind one lock (simple and fast enough: a request holds it for
+/// microseconds), journaled so a restart replays them. Memory grows with the number of objects;
+/// a sandbox run of millions of intents needs a few GB (documented limit, not enforced).
+/// </summary>
+public sealed class SimStore : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Journal _journal;
+    private readonly TimeProvider _clock;
+
+    public Table<PaymentIntentState> PaymentIntents { get; } = new();
+    public Table<ChargeState> Charges { get; } = new();
+    public Table<RefundState> Refunds { get; } = new();
+    public Table<BalanceTransactionState> BalanceTransactions { get; } = new();
+    public Table<EventState> Events { get; } = new();
+    public Idempotency.IdempotencyKeys IdempotencyKeys { get; }
+
+    public SimStore(string dataDir, TimeProvider clock)
+    {
+        _clock = clock;
+        IdempotencyKeys = new Idempotency.IdempotencyKeys(clock);
+        _journal = Journal.Open(dataDir, Replay);
+        IdempotencyKeys.AttachJournal(_journal);
+    }
+
+    public long Now() => _clock.GetUtcNow().ToUnixTimeSeconds();
+
+    private void Replay(string kind, JsonElement v)
+    {
+        var o = Journal.Json;
+        switch (kind)
+        {
+            case "pi": PaymentIntents.Upsert(v.Deserialize<PaymentIntentState>(o)!); break;
+            case "ch": Charges.Upsert(v.Deserialize<ChargeState>(o)!); break;
+            case "re": Refunds.Upsert(v.Deserialize<RefundState>(o)!); break;
+            case "txn": BalanceTransactions.Upsert(v.Deserialize<BalanceTransactionState>(o)!); break;
+            case "evt": Events.Upsert(v.Deserialize<EventState>(o)!); break;
+            case "idem": IdempotencyKeys.Restore(v.Deserialize<Idempotency.StoredResponse>(o)!); break;
+        }
+    }
+
+    public T Read<T>(Func<SimStore, T> read)
+    {
+        lock (_gate) return read(this);
+    }
+
+    /// <summary>
+    /// Runs a state change under the lock and journals what it saved. A change must validate
+    /// everything before it mutates anything: a rejected request writes nothing.
+    /// </summary>
+    public T Write<T>(RequestInfo request, Func<WriteTx, T> change)
+    {
+        lock (_gate)
+        {
+            var tx = new WriteTx(this, request, Now());
+            try { return change(tx); }
+            finally
+            {
+                tx.Commit();
+                _journal.Flush();
+            }
+        }
+    }
+
+    public void Dispose() => _journal.Dispose();
+
+    public sealed class WriteTx(SimStore store, RequestInfo request, long now)
+    {
+        private readonly List<(string Kind, object Row)> _saved = [];
+        public SimStore Store => store;
+        public long Now => now;
+        public RequestInfo Request => request;
+
+        public void Save(PaymentIntentState pi) { store.PaymentIntents.Upsert(pi); _saved.Add(("pi", pi)); }
+        public void Save(ChargeState ch) { store.Charges.Upsert(ch); _saved.Add(("ch", ch)); }
+        public void Save(RefundState re) { store.Refunds.Upsert(re); _saved.Add(("re", re)); }
+        public void Save(BalanceTransactionState txn) { store.BalanceTransactions.Upsert(txn); _saved.Add(("txn", txn)); }
+
+        public void Emit(string type, JsonObject snapshot)
+        {
+            var evt = new EventState
+            {
+                Id = Ids.New("evt"),
+                Created = now,
+                Type = type,
+                Object = snapshot,
+                RequestId = request.RequestId,
+                IdempotencyKey = request.IdempotencyKey,
+            };
+            store.Events.Upsert(evt);
+            _saved.Add(("evt", evt));
+        }
+
+        internal void Commit()
+        {
+            foreach (var (kind, row) in _saved)
+            {
+                switch (row)
+                {
+                    case PaymentIntentState pi: store._journal.Append(kind, pi); break;
+                    case ChargeState ch: store._journal.Append(kind, ch); break;
+                    case RefundState re: store._journal.Append(kind, re); break;
+                    case BalanceTransactionState txn: store._journal.Append(kind, txn); break;
+                    case EventState evt: store._journal.Append(kind, evt); break;
+                }
+            }
+            _saved.Clear();
+        }
+    }
+}
+
+/// <summary>Who asked: recorded on events as Stripe's event.request.</summary>
+public sealed record RequestInfo(string? RequestId, string? IdempotencyKey);

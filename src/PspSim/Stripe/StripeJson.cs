@@ -1,0 +1,196 @@
+using System.Text.Json.Nodes;
+using PspSim.BalanceTransactions;
+using PspSim.Events;
+using PspSim.PaymentIntents;
+using PspSim.Refunds;
+
+namespace PspSim.Stripe;
+
+/// <summary>Stripe's object shapes (the fields Stripe.net reads; unmodelled ones are null like in test mode).</summary>
+public static class StripeJson
+{
+    /// <summary>The API version Stripe.net 53.1.0 pins; events carry it.</summary>
+    public const string ApiVersion = "2026-10-28.endive";
+
+    private static JsonObject Meta(Dictionary<string, string> metadata)
+    {
+        var o = new JsonObject();
+        foreach (var (k, v) in metadata) o[k] = v;
+        return o;
+    }
+
+    public static JsonObject PaymentIntent(PaymentIntentState pi) => new()
+    {
+        ["id"] = pi.Id,
+        ["object"] = "payment_intent",
+        ["allowed_payment_method_types"] = pi.AutomaticPaymentMethods ? null : new JsonArray(pi.PaymentMethodTypes.Select(t => (JsonNode?)JsonValue.Create(t)).ToArray()),
+        ["amount"] = pi.Amount,
+        ["amount_capturable"] = pi.AmountCapturable,
+        ["amount_details"] = new JsonObject { ["tip"] = new JsonObject() },
+        ["amount_received"] = pi.AmountReceived,
+        ["application"] = null,
+        ["application_fee_amount"] = null,
+        ["automatic_payment_methods"] = pi.AutomaticPaymentMethods
+            ? new JsonObject { ["allow_redirects"] = pi.AllowRedirects ?? "always", ["enabled"] = true }
+            : null,
+        ["canceled_at"] = pi.CanceledAt,
+        ["cancellation_reason"] = pi.CancellationReason,
+        ["capture_method"] = pi.CaptureMethod,
+        ["client_secret"] = pi.ClientSecret,
+        ["confirmation_method"] = "automatic",
+        ["created"] = pi.Created,
+        ["currency"] = pi.Currency,
+        ["customer"] = null,
+        ["description"] = pi.Description,
+        ["last_payment_error"] = pi.LastPaymentError is null ? null : JsonNode.Parse(pi.LastPaymentError),
+        ["latest_charge"] = pi.LatestCharge,
+        ["livemode"] = false,
+        ["metadata"] = Meta(pi.Metadata),
+        ["next_action"] = pi.Status == PiStatus.RequiresAction && pi.NextActionUrl is not null
+            ? new JsonObject
+            {
+                ["redirect_to_url"] = new JsonObject { ["return_url"] = pi.ReturnUrl, ["url"] = pi.NextActionUrl },
+                ["type"] = "redirect_to_url",
+            }
+            : null,
+        ["on_behalf_of"] = null,
+        ["payment_method"] = pi.PaymentMethod,
+        ["payment_method_options"] = new JsonObject
+        {
+            ["card"] = new JsonObject { ["request_three_d_secure"] = "automatic" },
+        },
+        ["payment_method_types"] = new JsonArray(pi.PaymentMethodTypes.Select(t => (JsonNode?)JsonValue.Create(t)).ToArray()),
+        ["processing"] = null,
+        ["receipt_email"] = pi.ReceiptEmail,
+        ["review"] = null,
+        ["setup_future_usage"] = pi.SetupFutureUsage,
+        ["shipping"] = null,
+        ["source"] = null,
+        ["statement_descriptor"] = pi.StatementDescriptor,
+        ["statement_descriptor_suffix"] = pi.StatementDescriptorSuffix,
+        ["status"] = pi.Status,
+        ["transfer_data"] = null,
+        ["transfer_group"] = null,
+    };
+
+    public static JsonObject Charge(ChargeState ch) => new()
+    {
+        ["id"] = ch.Id,
+        ["object"] = "charge",
+        ["amount"] = ch.Amount,
+        ["amount_captured"] = ch.AmountCaptured,
+        ["amount_refunded"] = ch.AmountRefunded,
+        ["balance_transaction"] = ch.BalanceTransaction,
+        ["billing_details"] = new JsonObject { ["address"] = null, ["email"] = null, ["name"] = null, ["phone"] = null },
+        ["calculated_statement_descriptor"] = ch.StatementDescriptor ?? "PAYRAIL",
+        ["captured"] = ch.Captured,
+        ["created"] = ch.Created,
+        ["currency"] = ch.Currency,
+        ["customer"] = null,
+        ["description"] = ch.Description,
+        ["disputed"] = false,
+        ["failure_balance_transaction"] = null,
+        ["failure_code"] = ch.FailureCode,
+        ["failure_message"] = ch.FailureMessage,
+        ["livemode"] = false,
+        ["metadata"] = Meta(ch.Metadata),
+        ["outcome"] = ch.Status == "succeeded"
+            ? new JsonObject
+            {
+                ["network_status"] = "approved_by_network", ["reason"] = null, ["risk_level"] = "normal",
+                ["seller_message"] = "Payment complete.", ["type"] = "authorized",
+            }
+            : new JsonObject
+            {
+                ["network_status"] = "declined_by_network", ["reason"] = ch.DeclineCode, ["risk_level"] = "normal",
+                ["seller_message"] = "The bank did not return any further details with this decline.", ["type"] = "issuer_declined",
+            },
+        ["paid"] = ch.Status == "succeeded",
+        ["payment_intent"] = ch.PaymentIntent,
+        ["payment_method"] = ch.PaymentMethod,
+        ["payment_method_details"] = new JsonObject
+        {
+            ["card"] = new JsonObject
+            {
+                ["brand"] = ch.Brand, ["country"] = "US", ["exp_month"] = 12, ["exp_year"] = 2034,
+                ["funding"] = "credit", ["last4"] = ch.Last4, ["network"] = ch.Brand,
+            },
+            ["type"] = "card",
+        },
+        ["receipt_url"] = null,
+        ["refunded"] = ch.Captured && ch.AmountCaptured > 0 && ch.AmountRefunded >= ch.AmountCaptured,
+        ["statement_descriptor"] = ch.StatementDescriptor,
+        ["status"] = ch.Status,
+    };
+
+    public static JsonObject Refund(RefundState re) => new()
+    {
+        ["id"] = re.Id,
+        ["object"] = "refund",
+        ["amount"] = re.Amount,
+        ["balance_transaction"] = re.BalanceTransaction,
+        ["charge"] = re.Charge,
+        ["created"] = re.Created,
+        ["currency"] = re.Currency,
+        ["destination_details"] = new JsonObject
+        {
+            ["card"] = new JsonObject { ["reference_status"] = "pending", ["reference_type"] = "acquirer_reference_number", ["type"] = "refund" },
+            ["type"] = "card",
+        },
+        ["metadata"] = Meta(re.Metadata),
+        ["payment_intent"] = re.PaymentIntent,
+        ["reason"] = re.Reason,
+        ["receipt_number"] = null,
+        ["source_transfer_reversal"] = null,
+        ["status"] = re.Status,
+        ["transfer_reversal"] = null,
+    };
+
+    public static JsonObject BalanceTransaction(BalanceTransactionState t, long now) => new()
+    {
+        ["id"] = t.Id,
+        ["object"] = "balance_transaction",
+        ["amount"] = t.Amount,
+        ["available_on"] = t.AvailableOn,
+        ["created"] = t.Created,
+        ["currency"] = t.Currency,
+        ["description"] = t.Description,
+        ["exchange_rate"] = null,
+        ["fee"] = t.Fee,
+        ["fee_details"] = t.Fee == 0
+            ? new JsonArray()
+            : new JsonArray(new JsonObject
+            {
+                ["amount"] = t.Fee, ["application"] = null, ["currency"] = t.Currency,
+                ["description"] = "Stripe processing fees", ["type"] = "stripe_fee",
+            }),
+        ["net"] = t.Net,
+        ["reporting_category"] = t.ReportingCategory,
+        ["source"] = t.Source,
+        ["status"] = now >= t.AvailableOn ? "available" : "pending",
+        ["type"] = t.Type,
+    };
+
+    public static JsonObject Event(EventState e) => new()
+    {
+        ["id"] = e.Id,
+        ["object"] = "event",
+        ["api_version"] = ApiVersion,
+        ["created"] = e.Created,
+        ["data"] = e.PreviousAttributes is null
+            ? new JsonObject { ["object"] = e.Object.DeepClone() }
+            : new JsonObject { ["object"] = e.Object.DeepClone(), ["previous_attributes"] = e.PreviousAttributes.DeepClone() },
+        ["livemode"] = false,
+        ["pending_webhooks"] = 0,
+        ["request"] = new JsonObject { ["id"] = e.RequestId, ["idempotency_key"] = e.IdempotencyKey },
+        ["type"] = e.Type,
+    };
+
+    public static JsonObject List(string url, IEnumerable<JsonObject> data, bool hasMore) => new()
+    {
+        ["object"] = "list",
+        ["data"] = new JsonArray(data.Cast<JsonNode?>().ToArray()),
+        ["has_more"] = hasMore,
+        ["url"] = url,
+    };
+}

@@ -1,0 +1,83 @@
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Xunit;
+
+namespace Payrail.Testing;
+
+/// <summary>
+/// A real pspsim (Stripe-compatible PSP sandbox) on a free 127.0.0.1 port with a private data dir.
+/// Point Stripe.net at it with <c>new StripeClient(fixture.ApiKey, apiBase: fixture.BaseUrl)</c>.
+/// </summary>
+public sealed class PspSimFixture : IAsyncLifetime
+{
+    private WebApplication? _app;
+    private readonly HttpClient _control = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    public int Port { get; } = FreePort.Next();
+    public string BaseUrl => $"http://127.0.0.1:{Port}";
+    /// <summary>Any sk_test_ key is accepted by default; this one is what tests use.</summary>
+    public string ApiKey { get; } = "sk_test_payrail_" + Guid.NewGuid().ToString("N")[..16];
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "pspsim-" + Guid.NewGuid().ToString("N"));
+    /// <summary>Extra command-line style settings, e.g. "--PspSim:FeeFixedMinor=25" (set before InitializeAsync).</summary>
+    public List<string> ExtraArgs { get; } = [];
+
+    public async Task InitializeAsync() => await StartAsync();
+
+    private async Task StartAsync()
+    {
+        string[] args =
+        [
+            "--urls", BaseUrl, "--data-dir", DataDir,
+            "--Logging:LogLevel:Default=Warning", "--PspSim:TimeoutFaultSeconds=30", .. ExtraArgs,
+        ];
+        _app = PspSim.PspSimApp.Build(args);
+        await _app.StartAsync();
+        _control.BaseAddress ??= new Uri(BaseUrl);
+    }
+
+    /// <summary>Stops pspsim and starts it again on the same port and data dir (state is replayed from its journal).</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAsync();
+    }
+
+    private async Task StopAsync()
+    {
+        if (_app is null) return;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _app.StopAsync(deadline.Token);
+        await _app.DisposeAsync();
+        _app = null;
+    }
+
+    /// <summary>POST /_sim/latency: every /v1 request waits fixed_ms + random(0..jitter_ms).</summary>
+    public Task SetLatencyAsync(int fixedMs, int jitterMs = 0) =>
+        PostAsync("/_sim/latency", new { fixed_ms = fixedMs, jitter_ms = jitterMs });
+
+    /// <summary>POST /_sim/faults. mode: http_500 | connection_reset | timeout | response_lost.</summary>
+    public Task AddFaultAsync(string mode, int? count = null, double? probability = null, string? pathPrefix = null, string? method = null) =>
+        PostAsync("/_sim/faults", new { mode, count, probability, path_prefix = pathPrefix, method });
+
+    /// <summary>POST /_sim/reset: clears faults and latency (keeps data).</summary>
+    public Task ResetAsync() => PostAsync("/_sim/reset", new { });
+
+    /// <summary>POST /_sim/payment_intents/{id}/authenticate: the customer passes (or fails) 3-D Secure.</summary>
+    public Task AuthenticateAsync(string paymentIntentId, bool succeed = true) =>
+        PostAsync($"/_sim/payment_intents/{paymentIntentId}/authenticate", new { outcome = succeed ? "succeed" : "fail" });
+
+    private async Task PostAsync(string path, object body)
+    {
+        using var response = await _control.PostAsJsonAsync(path, body);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"pspsim {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await StopAsync();
+        _control.Dispose();
+        try { Directory.Delete(DataDir, recursive: true); }
+        catch (IOException) { }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Payrail.Psp;
+using Xunit;
+using Payrail.Testing;
+
+namespace Payrail.Tests.Psp;
+
+/// <summary>
+/// Each pspsim fault as the connector must see it. Own class, own pspsim: faults are process-wide.
+/// </summary>
+public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture<PspSimFixture>, IAsyncLifetime
+{
+    private static CancellationToken None => CancellationToken.None;
+    private static readonly JsonSerializerOptions OmitNulls = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private readonly HttpClient control = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    public async Task InitializeAsync() => await ControlAsync("/_sim/reset", new { });
+
+    public async Task DisposeAsync()
+    {
+        await ControlAsync("/_sim/reset", new { });
+        control.Dispose();
+    }
+
+    [Fact]
+    public async Task Http_500_is_outcome_unknown_and_is_not_retried()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        var request = StripeConnectorHost.Request();
+        await InjectAsync("http_500", count: 1);
+
+        // One 500 only: had the connector retried, this call would have succeeded.
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+        Assert.Equal(0, await host.CountIntentsAsync(request.IdempotencyKey));
+
+        var later = await host.Connector.AuthorizeAsync(request, None);
+        Assert.Equal(PspPaymentStatus.Captured, later.Status);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Persistent_http_500_fails_fast_without_a_retry_storm()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:RetryBaseDelayMs"] = "1000", ["Stripe:MaxRetryDelayMs"] = "1000" });
+        await InjectAsync("http_500");
+
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
+
+        // Any retry would have waited at least ~750 ms (1 s backoff, jitter) first.
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(700), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Connection_reset_once_is_retried_with_the_same_key_and_charges_once()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        var request = StripeConnectorHost.Request();
+        await InjectAsync("connection_reset", count: 1);
+
+        var payment = await host.Connector.AuthorizeAsync(request, None);
+
+        Assert.Equal(PspPaymentStatus.Captured, payment.Status);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Response_lost_once_is_retried_with_the_same_key_and_gets_the_stored_success()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        var request = StripeConnectorHost.Request(capture: false);
+        await InjectAsync("response_lost", count: 1);
+
+        var payment = await host.Connector.AuthorizeAsync(request, None);
+
+        Assert.Equal(PspPaymentStatus.Authorized, payment.Status);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Timeout_is_outcome_unknown_within_the_configured_deadline()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?>
+        {
+            ["Stripe:RequestTimeoutMs"] = "300",
+            ["Stripe:TotalTimeoutMs"] = "800",
+            ["Stripe:MaxNetworkRetries"] = "2",
+        });
+        await InjectAsync("timeout");
+
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(800 + 700), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Unreachable_psp_is_outcome_unknown_after_bounded_retries()
+    {
+        using var host = new StripeConnectorHost($"http://127.0.0.1:{FreePort.Next()}", psp.ApiKey);
+
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+    }
+
+    private Task InjectAsync(string mode, int? count = null) =>
+        ControlAsync("/_sim/faults", new { mode, probability = 1.0, count, path_prefix = "/v1/payment_intents", method = "POST" });
+
+    private async Task ControlAsync(string path, object body)
+    {
+        using var response = await control.PostAsJsonAsync(new Uri(new Uri(psp.BaseUrl), path), body, OmitNulls);
+        response.EnsureSuccessStatusCode();
+    }
+}
