@@ -62,4 +62,18 @@ internal sealed class PlatformCommands
             default: Console.Error.WriteLine($"merchant {id} already exists with a different name"); return 1;
         }
     }
+
+    /// <summary>Run the payment service (POST /v1/payments and friends) on Api:Urls until Ctrl-C.</summary>
+    [Command("api")]
+    public async Task<int> Api(CancellationToken cancellationToken) =>
+        await Payrail.Api.ApiCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
+
+    /// <summary>Print a development JWT (alone on the last line of stdout).</summary>
+    /// <param name="role">buyer, merchant or ops.</param>
+    /// <param name="sub">The subject: buyer id, merchant user id or operator id.</param>
+    /// <param name="merchant">The merchant id (merchant tokens only).</param>
+    /// <param name="ttlMinutes">Lifetime in minutes.</param>
+    [Command("token")]
+    public int Token(string role, string sub, string? merchant = null, int ttlMinutes = 60) =>
+        Payrail.Auth.TokenCommand.Run(PayrailConfiguration.Load(), role, sub, merchant, ttlMinutes);
 }

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using Payrail.Auth;
+using Payrail.DevEnvironment;
+using Payrail.Idempotency;
+using Payrail.Merchants;
+using Payrail.Payments;
+using Payrail.Psp.Stripe;
+using StackExchange.Redis;
+
+namespace Payrail.Api;
+
+/// <summary>Everything the payment service (`payrail api`) adds to its container.</summary>
+public static class ApiExtensions
+{
+    public static IServiceCollection AddPaymentService(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
+        services.AddProblemDetails();
+
+        services.AddPayrailJwt(AuthOptions.From(configuration));
+
+        services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName))
+            .Validate(o => o is { LeaseMs: > 0, RetentionHours: > 0, RedisTimeoutMs: > 0, RedisRetryAfterMs: >= 0 }, "invalid Idempotency settings")
+            .ValidateOnStart();
+        services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName))
+            .Validate(o => o is { SyncBudgetMs: > 0, MaxVersionRetries: >= 0 and <= 10 }, "invalid Payments settings")
+            .ValidateOnStart();
+
+        var postgres = LocalServers.PostgresConnectionString(configuration);
+        services.TryAddSingleton(_ => NpgsqlDataSource.Create(postgres));
+        services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(configuration, sp));
+
+        services.AddStripeConnector(configuration);
+        services.AddSingleton<PaymentStore>();
+        services.AddSingleton<KnownMerchants>();
+        services.AddSingleton<RedisIdempotencyCache>();
+        services.AddSingleton<PaymentMetrics>();
+        services.TryAddSingleton<PaymentCrashPoints>();
+        services.AddSingleton<PaymentCreation>();
+
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddAspNetCoreInstrumentation()
+            .AddMeter(PaymentMetrics.MeterName)
+            .AddPrometheusExporter());
+        return services;
+    }
+
+    /// <summary>
+    /// Redis is a cache in front of PostgreSQL: connect without failing when it is down, keep every
+    /// call short, and reconnect quickly when it is back.
+    /// </summary>
+    private static ConnectionMultiplexer ConnectRedis(IConfiguration configuration, IServiceProvider services)
+    {
+        var idempotency = configuration.GetSection(IdempotencyOptions.SectionName).Get<IdempotencyOptions>() ?? new IdempotencyOptions();
+        var options = ConfigurationOptions.Parse(LocalServers.IsRedisConfigured(configuration)
+            ? configuration["Redis:Configuration"]!
+            : LocalServers.Redis(configuration, DevSecrets.ForProject()).Configuration);
+        options.AbortOnConnectFail = false;
+        options.ConnectTimeout = Math.Max(idempotency.RedisTimeoutMs, 500);
+        options.AsyncTimeout = idempotency.RedisTimeoutMs;
+        options.SyncTimeout = idempotency.RedisTimeoutMs;
+        options.ConnectRetry = 1;
+        options.ReconnectRetryPolicy = new LinearRetry(250);
+        options.KeepAlive = 5;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Payrail.Redis");
+        var redis = ConnectionMultiplexer.Connect(options);
+        redis.ConnectionFailed += (_, e) => logger.LogWarning("Redis connection lost: {FailureType}", e.FailureType);
+        redis.ConnectionRestored += (_, _) => logger.LogInformation("Redis connection restored");
+        return redis;
+    }
+}

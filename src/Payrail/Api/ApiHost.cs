@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging.Console;
+using Payrail.Merchants;
+using Payrail.Payments;
+
+namespace Payrail.Api;
+
+/// <summary>The payment service's composition root: `payrail api`, `payrail up` and tests build it here.</summary>
+public static class ApiHost
+{
+    public const string DefaultUrls = "http://127.0.0.1:8081";
+
+    public static WebApplication Build(IConfiguration configuration, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        // One configuration source for every role (PayrailConfiguration), not the web host's defaults.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddConfiguration(configuration);
+        builder.WebHost.UseUrls(configuration["Api:Urls"] is { Length: > 0 } urls ? urls : DefaultUrls);
+        builder.Logging.ClearProviders();
+        builder.Services.AddLogging(logging =>
+        {
+            logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+            });
+            // Every line carries the trace id of the request it belongs to.
+            logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        });
+        builder.Services.AddPaymentService(configuration);
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealthEndpoints();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapPaymentsEndpoints();
+        app.MapMerchantsEndpoints();
+        return app;
+    }
+}

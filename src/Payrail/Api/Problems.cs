@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace Payrail.Api;
+
+/// <summary>
+/// RFC 9457 problem details with stable <c>type</c> URIs. Clients branch on the type, never on
+/// the title or detail, so a type, once published, never changes meaning.
+/// Details never echo request values: a refused field may hold a card number or a secret.
+/// </summary>
+public static class Problems
+{
+    private const string Base = "https://payrail.dev/problems/";
+
+    public const string InvalidRequest = Base + "invalid-request";
+    public const string InvalidJson = Base + "invalid-json";
+    public const string InvalidAmount = Base + "invalid-amount";
+    public const string UnknownCurrency = Base + "unknown-currency";
+    public const string InvalidMetadata = Base + "invalid-metadata";
+    public const string CardNumberRefused = Base + "card-number-refused";
+    public const string InvalidIdempotencyKey = Base + "invalid-idempotency-key";
+    public const string IdempotencyKeyInUse = Base + "idempotency-key-in-use";
+    public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
+    public const string UnknownMerchant = Base + "unknown-merchant";
+    public const string MerchantExists = Base + "merchant-exists";
+    public const string Unauthorized = Base + "unauthorized";
+    public const string Forbidden = Base + "forbidden";
+    public const string NotFound = Base + "not-found";
+    public const string BodyTooLarge = Base + "body-too-large";
+    public const string UnsupportedMediaType = Base + "unsupported-media-type";
+    public const string Internal = Base + "internal";
+
+    public const string ContentType = "application/problem+json";
+
+    public static IResult Result(string type, string title, int status, string? detail = null,
+        IReadOnlyDictionary<string, string[]>? errors = null)
+    {
+        var problem = new ProblemDetails { Type = type, Title = title, Status = status, Detail = detail };
+        if (errors is { Count: > 0 }) problem.Extensions["errors"] = errors;
+        return Results.Problem(problem);
+    }
+
+    public static IResult NotFoundResult(string what) =>
+        Result(NotFound, "Not found", StatusCodes.Status404NotFound, $"No such {what}.");
+
+    public static IResult ForbiddenResult(string detail) =>
+        Result(Forbidden, "Forbidden", StatusCodes.Status403Forbidden, detail);
+
+    /// <summary>Writes a problem outside the endpoint pipeline (authentication challenges).</summary>
+    public static Task WriteAsync(HttpContext context, string type, string title, int status, string detail)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = ContentType;
+        return context.Response.WriteAsJsonAsync(
+            new ProblemDetails { Type = type, Title = title, Status = status, Detail = detail },
+            (System.Text.Json.JsonSerializerOptions?)null, ContentType);
+    }
+}

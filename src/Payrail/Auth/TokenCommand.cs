@@ -1,0 +1,31 @@
+namespace Payrail.Auth;
+
+/// <summary>`payrail token`: a development JWT signed with the configured (or generated dev) key.</summary>
+public static class TokenCommand
+{
+    private const int MaxTtlMinutes = 7 * 24 * 60;
+
+    public static int Run(IConfiguration configuration, string role, string sub, string? merchant, int ttlMinutes)
+    {
+        if (!Roles.IsKnown(role))
+        {
+            Console.Error.WriteLine("--role must be buyer, merchant or ops");
+            return 2;
+        }
+        if (role == Roles.Merchant && string.IsNullOrEmpty(merchant))
+        {
+            Console.Error.WriteLine("--merchant is required for a merchant token");
+            return 2;
+        }
+        if (ttlMinutes is < 1 or > MaxTtlMinutes)
+        {
+            Console.Error.WriteLine($"--ttl-minutes must be 1-{MaxTtlMinutes}");
+            return 2;
+        }
+        var options = AuthOptions.From(configuration);
+        var token = DevTokens.Issue(options, role, sub, role == Roles.Merchant ? merchant : null,
+            TimeSpan.FromMinutes(ttlMinutes), TimeProvider.System.GetUtcNow());
+        Console.WriteLine(token);
+        return 0;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Payrail.Domain.Ledger;
+using Payrail.Domain.Money;
+using Payrail.Domain.Payments;
+using Payrail.Psp;
+
+namespace Payrail.Payments;
+
+/// <summary>What the PSP said, as a state machine event plus the facts the payment row records.</summary>
+public sealed record PspOutcome(PaymentEvent Event, string? PspReference, long AmountCapturedMinor, string? FailureCode, string? FailureMessage)
+{
+    public static PspOutcome From(PspPayment payment) => payment.Status switch
+    {
+        PspPaymentStatus.Captured => new(PaymentEvent.Captured, payment.PspReference,
+            payment.AmountCapturedMinor > 0 ? payment.AmountCapturedMinor : payment.AmountMinor, null, null),
+        PspPaymentStatus.Authorized => new(PaymentEvent.Authorized, payment.PspReference, 0, null, null),
+        PspPaymentStatus.Failed => new(PaymentEvent.Failed, payment.PspReference, 0,
+            payment.FailureCode ?? "declined", payment.FailureMessage ?? "The payment was declined."),
+        // Canceled before any authorization (e.g. 3-D Secure abandoned): for the buyer the payment failed.
+        PspPaymentStatus.Canceled => new(PaymentEvent.Failed, payment.PspReference, 0, "canceled", "The payment was canceled at the PSP."),
+        _ => new(PaymentEvent.PspAccepted, payment.PspReference, 0, null, null),
+    };
+
+    /// <summary>The PSP refused the request itself (not a decline of the card, but e.g. an unusable payment method).</summary>
+    public static PspOutcome From(PspRequestRejectedException rejected) =>
+        new(PaymentEvent.Failed, null, 0, rejected.Code, "The PSP refused the payment request.");
+
+    /// <summary>No answer in time: the PSP may still decide, so the payment only moves to processing.</summary>
+    public static PspOutcome Unknown { get; } = new(PaymentEvent.PspAccepted, null, 0, null, null);
+}
+
+public sealed record OutboxEvent(Guid Id, string Type, string PayloadJson, DateTimeOffset OccurredAt);
+
+/// <summary>
+/// One accepted state change of a payment, ready to be written in one transaction: the new row,
+/// every intermediate transition, the ledger journal entries and the outbox events.
+/// </summary>
+public sealed record PaymentChange(
+    PaymentRecord Before,
+    PaymentRecord After,
+    IReadOnlyList<TransitionStep> Steps,
+    string Cause,
+    IReadOnlyList<IReadOnlyList<TransferDraft>> JournalEntries,
+    IReadOnlyList<OutboxEvent> Events)
+{
+    /// <summary>
+    /// Runs the pure state machine and the posting rules. Null when the event changes nothing
+    /// (already applied, stale or refused by the machine): the payment stays as it is.
+    /// </summary>
+    public static PaymentChange? Plan(PaymentRecord current, PspOutcome outcome, string psp, string cause, DateTimeOffset now)
+    {
+        var transition = PaymentStateMachine.Apply(current.Status, outcome.Event);
+        if (!transition.IsAccepted) return null;
+
+        var steps = transition.Steps;
+        var failed = transition.To == PaymentStatus.Failed;
+        var after = current with
+        {
+            Status = transition.To,
+            Psp = psp,
+            PspReference = outcome.PspReference ?? current.PspReference,
+            AmountCapturedMinor = steps.Any(s => s.To == PaymentStatus.Captured) ? outcome.AmountCapturedMinor : current.AmountCapturedMinor,
+            FailureCode = failed ? outcome.FailureCode : current.FailureCode,
+            FailureMessage = failed ? outcome.FailureMessage : current.FailureMessage,
+            Version = current.Version + 1,
+            UpdatedAt = now,
+        };
+        return new PaymentChange(current, after, steps, cause, Journal(after, steps), EventsFor(after, steps, now));
+    }
+
+    private static List<IReadOnlyList<TransferDraft>> Journal(PaymentRecord after, IReadOnlyList<TransitionStep> steps)
+    {
+        var rules = new LedgerPostingRules(after.Id, after.BuyerId, after.MerchantId, Currency.FromCode(after.CurrencyCode));
+        var authorizedNow = steps.Any(s => s.To == PaymentStatus.Authorized);
+        var capturedNow = steps.Any(s => s.To == PaymentStatus.Captured);
+        var entries = new List<IReadOnlyList<TransferDraft>>();
+        // Automatic capture answered in one PSP call: one posted transfer, no hold to release.
+        if (authorizedNow && capturedNow && after.Capture == CaptureMethod.Automatic)
+        {
+            entries.Add(rules.Purchase(after.AmountCapturedMinor));
+            return entries;
+        }
+        foreach (var step in steps)
+        {
+            switch (step.To)
+            {
+                case PaymentStatus.Authorized:
+                    entries.Add(rules.Authorize(after.AmountMinor));
+                    break;
+                case PaymentStatus.Captured:
+                    entries.Add(rules.Capture(rules.AuthorizationId, after.AmountMinor, after.AmountCapturedMinor));
+                    break;
+                case PaymentStatus.Voided:
+                    entries.Add(rules.Void(rules.AuthorizationId, after.AmountMinor));
+                    break;
+            }
+        }
+        return entries;
+    }
+
+    private static List<OutboxEvent> EventsFor(PaymentRecord after, IReadOnlyList<TransitionStep> steps, DateTimeOffset now)
+    {
+        var events = new List<OutboxEvent>();
+        foreach (var step in steps)
+        {
+            switch (step.To)
+            {
+                case PaymentStatus.Authorized: events.Add(Event("payment.authorized", after, step, now)); break;
+                case PaymentStatus.Captured:
+                    events.Add(Event("payment.captured", after, step, now));
+                    // The seed's name for a successful payment: what notifications, loyalty and accounting wait for.
+                    events.Add(Event("payment.completed", after, step, now));
+                    break;
+                case PaymentStatus.Failed: events.Add(Event("payment.failed", after, step, now)); break;
+                case PaymentStatus.Voided: events.Add(Event("payment.voided", after, step, now)); break;
+                case PaymentStatus.Settled: events.Add(Event("payment.settled", after, step, now)); break;
+                case PaymentStatus.Refunded: events.Add(Event("payment.refunded", after, step, now)); break;
+            }
+        }
+        return events;
+    }
+
+    public static OutboxEvent Event(string type, PaymentRecord payment, TransitionStep? step, DateTimeOffset now)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("payment_id", payment.Id);
+            json.WriteString("status", (step?.To ?? payment.Status).ToWire());
+            if (step is { } s) json.WriteString("previous_status", s.From.ToWire());
+            json.WriteNumber("amount", payment.AmountMinor);
+            json.WriteString("currency", payment.CurrencyCode);
+            json.WriteString("merchant_id", payment.MerchantId);
+            json.WriteString("buyer_id", payment.BuyerId);
+            json.WriteString("capture", payment.CaptureWire);
+            if (payment.Psp is null) json.WriteNull("psp"); else json.WriteString("psp", payment.Psp);
+            if (payment.PspReference is null) json.WriteNull("psp_reference"); else json.WriteString("psp_reference", payment.PspReference);
+            json.WriteNumber("amount_captured", payment.AmountCapturedMinor);
+            if (payment.FailureCode is null) json.WriteNull("failure_code"); else json.WriteString("failure_code", payment.FailureCode);
+            json.WriteString("occurred_at", PaymentRecord.Timestamp(now));
+            json.WriteEndObject();
+        }
+        return new OutboxEvent(Guid.CreateVersion7(now), type, Encoding.UTF8.GetString(buffer.WrittenSpan), now);
+    }
+}

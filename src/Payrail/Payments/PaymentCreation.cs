@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Payrail.Api;
+using Payrail.Auth;
+using Payrail.Domain.Payments;
+using Payrail.Idempotency;
+using Payrail.Psp;
+
+namespace Payrail.Payments;
+
+/// <summary>
+/// <c>POST /v1/payments</c> after validation: the idempotency decision (DESIGN.md step 3), the
+/// recorded intent (step 4), the PSP call (step 5) and the recorded outcome (steps 6–7).
+/// A crash anywhere leaves the key processing with a lease; the next retry after the lease takes
+/// over and resumes the same payment with the same PSP idempotency key, so money moves once.
+/// </summary>
+public sealed class PaymentCreation(
+    PaymentStore store,
+    RedisIdempotencyCache cache,
+    IPspConnector psp,
+    PaymentMetrics metrics,
+    PaymentCrashPoints crashPoints,
+    IOptions<IdempotencyOptions> idempotencyOptions,
+    IOptions<PaymentsOptions> paymentsOptions,
+    TimeProvider clock,
+    ILogger<PaymentCreation> logger)
+{
+    public const string Route = "POST /v1/payments";
+    private const int MaxDecisionAttempts = 4;
+    private readonly IdempotencyOptions _idempotency = idempotencyOptions.Value;
+    private readonly PaymentsOptions _payments = paymentsOptions.Value;
+
+    public static IdempotencyKey KeyFor(Caller caller, string key) => new($"{caller.ScopeOwner}:{Route}", key);
+
+    public async Task<IResult> CreateAsync(Caller caller, IdempotencyKey key, CreatePaymentRequest request)
+    {
+        var fingerprint = IdempotencyKey.Fingerprint(key.Scope, request.ToCanonicalJson());
+        using var _ = logger.BeginScope(new Dictionary<string, object> { ["IdempotencyKeyHash"] = key.Hash });
+
+        var now = clock.GetUtcNow();
+        var (cached, entry) = await cache.TryBeginAsync(key.RedisKey,
+            CachedIdempotencyEntry.Lease(fingerprint, now + _idempotency.Lease)).ConfigureAwait(false);
+        if (cached == CacheBegin.Existing && entry is not null)
+        {
+            if (entry.Fingerprint != fingerprint) return Mismatch();
+            if (entry.State == CachedIdempotencyEntry.Completed && entry.ResponseBody is not null)
+                return Replay(entry.ResponseStatus, entry.ResponseBody);
+            var leaseLeft = DateTimeOffset.FromUnixTimeMilliseconds(entry.LeaseExpiresAtMs) - now;
+            if (leaseLeft > TimeSpan.Zero) return Conflict(leaseLeft);
+            // The cached lease expired: its owner may have crashed. PostgreSQL decides who takes over.
+        }
+
+        for (var attempt = 0; attempt < MaxDecisionAttempts; attempt++)
+        {
+            now = clock.GetUtcNow();
+            var payment = NewPayment(caller, request, now);
+            var leaseExpiresAt = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
+            var initiated = PaymentChange.Event("payment.initiated", payment, null, now);
+            if (await store.RecordIntentAsync(payment, key, fingerprint, leaseExpiresAt, now + _idempotency.Retention, initiated).ConfigureAwait(false))
+            {
+                metrics.Idempotency(IdempotencyOutcome.Fresh);
+                if (cached == CacheBegin.Existing)
+                    await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, leaseExpiresAt)).ConfigureAwait(false);
+                using var paymentScope = logger.BeginScope(new Dictionary<string, object> { ["PaymentId"] = payment.Id });
+                logger.LogInformation("Payment {PaymentId} initiated", payment.Id);
+                if (crashPoints.AfterIntentRecorded is { } crash) await crash(payment.Id).ConfigureAwait(false);
+                return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
+            }
+
+            var existing = await store.FindKeyAsync(key).ConfigureAwait(false);
+            if (existing is null) continue; // forgotten between our insert and our read: claim again
+            if (existing.ExpiresAt <= now)
+            {
+                await store.ForgetExpiredKeyAsync(key, now).ConfigureAwait(false);
+                continue;
+            }
+            if (existing.Fingerprint != fingerprint) return Mismatch();
+            if (existing.Completed)
+            {
+                await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Response(existing.Fingerprint, existing.ResponseStatus!.Value, existing.ResponseBody!)).ConfigureAwait(false);
+                return Replay(existing.ResponseStatus!.Value, existing.ResponseBody!);
+            }
+            if (existing.LeaseExpiresAt > now)
+            {
+                // Our SET NX may have put a lease of our own into an emptied Redis: replace it with the real one.
+                if (cached == CacheBegin.Claimed)
+                    await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(existing.Fingerprint, existing.LeaseExpiresAt)).ConfigureAwait(false);
+                return Conflict(existing.LeaseExpiresAt - now);
+            }
+
+            var newLease = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
+            if (!await store.TakeOverAsync(key, existing.LeaseExpiresAt, newLease, now).ConfigureAwait(false)) continue;
+            metrics.Idempotency(IdempotencyOutcome.Takeover);
+            await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, newLease)).ConfigureAwait(false);
+            var recorded = await store.FindAsync(existing.PaymentId!.Value).ConfigureAwait(false)
+                ?? throw new InvalidOperationException("an idempotency key refers to a payment that does not exist");
+            using var resumeScope = logger.BeginScope(new Dictionary<string, object> { ["PaymentId"] = recorded.Id });
+            logger.LogWarning("Payment {PaymentId} resumed from {Status} after its previous owner's lease expired",
+                recorded.Id, recorded.Status.ToWire());
+            return await ResumeAsync(recorded, key, fingerprint, request).ConfigureAwait(false);
+        }
+
+        // Every attempt lost a race to another request with the same key: that one is working on it.
+        return Conflict(TimeSpan.FromSeconds(1));
+    }
+
+    private async Task<IResult> ResumeAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint, CreatePaymentRequest request)
+    {
+        if (payment.Status is PaymentStatus.Initiated or PaymentStatus.Processing)
+            return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
+
+        // Decided meanwhile (a webhook, the sweeper): the answer is the payment as it stands.
+        var status = HttpStatusFor(payment.Status);
+        var body = payment.ToJson();
+        await store.CompleteKeyAsync(key, status, body).ConfigureAwait(false);
+        await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Response(fingerprint, status, body)).ConfigureAwait(false);
+        return new StoredResponse(status, body);
+    }
+
+    private async Task<IResult> AuthorizeAndRecordAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint, CreatePaymentRequest request)
+    {
+        var (outcome, decided) = await AuthorizeAsync(payment, request).ConfigureAwait(false);
+        var current = payment;
+        for (var attempt = 0; attempt <= _payments.MaxVersionRetries; attempt++)
+        {
+            var change = PaymentChange.Plan(current, outcome, psp.Name, "psp.authorize", PaymentRecord.ToDatabasePrecision(clock.GetUtcNow()));
+            var after = change?.After ?? current;
+            var status = HttpStatusFor(after.Status);
+            var body = after.ToJson();
+            // An unknown outcome is not an answer to keep: the key stays processing so a retry after the lease re-asks the PSP.
+            var storeResponse = decided;
+            if (change is null)
+            {
+                if (storeResponse) await store.CompleteKeyAsync(key, status, body).ConfigureAwait(false);
+            }
+            else if (!await store.ApplyAsync(change, storeResponse ? key : null, status, storeResponse ? body : null).ConfigureAwait(false))
+            {
+                current = await store.FindAsync(payment.Id).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException("a recorded payment disappeared");
+                continue;
+            }
+
+            if (storeResponse)
+                await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Response(fingerprint, status, body)).ConfigureAwait(false);
+            metrics.Payment(after.Status.ToWire());
+            logger.LogInformation("Payment {PaymentId} is {Status}", after.Id, after.Status.ToWire());
+            return new StoredResponse(status, body);
+        }
+
+        throw new InvalidOperationException($"payment {payment.Id} kept changing under us; gave up after {_payments.MaxVersionRetries} re-reads");
+    }
+
+    /// <summary>The PSP call, bounded by the synchronous budget. Decided = false when the outcome is unknown.</summary>
+    private async Task<(PspOutcome Outcome, bool Decided)> AuthorizeAsync(PaymentRecord payment, CreatePaymentRequest request)
+    {
+        var authorize = new PspAuthorizeRequest(
+            IdempotencyKey: payment.Id.ToString(),
+            AmountMinor: payment.AmountMinor,
+            CurrencyCode: payment.CurrencyCode,
+            PaymentMethod: request.PaymentMethod,
+            CaptureAutomatically: payment.Capture == CaptureMethod.Automatic,
+            Description: payment.Description,
+            Metadata: new Dictionary<string, string> { ["payrail_payment_id"] = payment.Id.ToString(), ["payrail_merchant_id"] = payment.MerchantId });
+        var started = Stopwatch.GetTimestamp();
+        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(_payments.SyncBudgetMs), clock);
+        try
+        {
+            var answer = await psp.AuthorizeAsync(authorize, budget.Token).ConfigureAwait(false);
+            metrics.PspCall("authorize", answer.Status.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started));
+            return (PspOutcome.From(answer), true);
+        }
+        catch (PspRequestRejectedException e)
+        {
+            metrics.PspCall("authorize", "rejected", Stopwatch.GetElapsedTime(started));
+            logger.LogWarning("PSP refused the request for payment {PaymentId}: {Code}", payment.Id, e.Code);
+            return (PspOutcome.From(e), true);
+        }
+        catch (Exception e) when (e is PspUnavailableException || (e is OperationCanceledException && budget.IsCancellationRequested))
+        {
+            metrics.PspCall("authorize", "unknown", Stopwatch.GetElapsedTime(started));
+            logger.LogWarning("PSP outcome unknown for payment {PaymentId} ({Error}); it stays processing", payment.Id, e.GetType().Name);
+            return (PspOutcome.Unknown, false);
+        }
+    }
+
+    private static PaymentRecord NewPayment(Caller caller, CreatePaymentRequest request, DateTimeOffset now)
+    {
+        var at = PaymentRecord.ToDatabasePrecision(now);
+        return new PaymentRecord(Guid.CreateVersion7(now), request.MerchantId, caller.Subject, request.AmountMinor, request.Currency.Code,
+            PaymentStatus.Initiated, request.Capture, null, null, 0, 0, null, null, request.Description, request.Metadata, 1, at, at);
+    }
+
+    public static int HttpStatusFor(PaymentStatus status) => status switch
+    {
+        PaymentStatus.Failed => StatusCodes.Status402PaymentRequired,
+        PaymentStatus.Initiated or PaymentStatus.Processing => StatusCodes.Status202Accepted,
+        _ => StatusCodes.Status201Created,
+    };
+
+    private IResult Replay(int status, string body)
+    {
+        metrics.Idempotency(IdempotencyOutcome.Replayed);
+        return new StoredResponse(status, body, replayed: true);
+    }
+
+    private IResult Mismatch()
+    {
+        metrics.Idempotency(IdempotencyOutcome.Mismatch);
+        return Problems.Result(Problems.IdempotencyKeyReused, "Idempotency key reused", StatusCodes.Status422UnprocessableEntity,
+            "This Idempotency-Key was already used with a different request. Use a new key for a new payment.");
+    }
+
+    private IResult Conflict(TimeSpan leaseLeft)
+    {
+        metrics.Idempotency(IdempotencyOutcome.Conflict);
+        var seconds = Math.Max(1, (int)Math.Ceiling(leaseLeft.TotalSeconds));
+        return new ConflictResult(seconds);
+    }
+
+    private sealed class ConflictResult(int retryAfterSeconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Result(Problems.IdempotencyKeyInUse, "Request in progress", StatusCodes.Status409Conflict,
+                "A request with this Idempotency-Key is still being processed. Retry after the indicated delay.").ExecuteAsync(httpContext);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Payrail.Domain.Payments;
+
+namespace Payrail.Payments;
+
+/// <summary>One row of <c>payments</c>, as stored.</summary>
+public sealed record PaymentRecord(
+    Guid Id,
+    string MerchantId,
+    string BuyerId,
+    long AmountMinor,
+    string CurrencyCode,
+    PaymentStatus Status,
+    CaptureMethod Capture,
+    string? Psp,
+    string? PspReference,
+    long AmountCapturedMinor,
+    long AmountRefundedMinor,
+    string? FailureCode,
+    string? FailureMessage,
+    string? Description,
+    IReadOnlyDictionary<string, string> Metadata,
+    int Version,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt)
+{
+    public string CaptureWire => Capture == CaptureMethod.Manual ? "manual" : "automatic";
+
+    /// <summary>The API resource: snake_case, lowercase status, amounts in minor units, fixed field order.</summary>
+    public string ToJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            WriteTo(json);
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public void WriteTo(Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", Id);
+        json.WriteString("object", "payment");
+        json.WriteString("status", Status.ToWire());
+        json.WriteNumber("amount", AmountMinor);
+        json.WriteString("currency", CurrencyCode);
+        json.WriteString("merchant_id", MerchantId);
+        json.WriteString("buyer_id", BuyerId);
+        json.WriteString("capture", CaptureWire);
+        WriteNullable(json, "psp", Psp);
+        WriteNullable(json, "psp_reference", PspReference);
+        json.WriteNumber("amount_captured", AmountCapturedMinor);
+        json.WriteNumber("amount_refunded", AmountRefundedMinor);
+        WriteNullable(json, "failure_code", FailureCode);
+        WriteNullable(json, "failure_message", FailureMessage);
+        WriteNullable(json, "description", Description);
+        json.WriteStartObject("metadata");
+        foreach (var (key, value) in Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) json.WriteString(key, value);
+        json.WriteEndObject();
+        json.WriteString("created_at", Timestamp(CreatedAt));
+        json.WriteString("updated_at", Timestamp(UpdatedAt));
+        json.WriteEndObject();
+    }
+
+    public string MetadataJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var (key, value) in Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) json.WriteString(key, value);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static IReadOnlyDictionary<string, string> ParseMetadata(string json)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var document = JsonDocument.Parse(json);
+        foreach (var property in document.RootElement.EnumerateObject()) metadata[property.Name] = property.Value.GetString() ?? "";
+        return metadata;
+    }
+
+    /// <summary>PostgreSQL keeps microseconds; so do we, so a stored and a re-read payment print the same.</summary>
+    public static DateTimeOffset ToDatabasePrecision(DateTimeOffset at) =>
+        new(at.UtcTicks - at.UtcTicks % 10, TimeSpan.Zero);
+
+    public static string Timestamp(DateTimeOffset at) =>
+        at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null) json.WriteNull(name);
+        else json.WriteString(name, value);
+    }
+}

@@ -1,0 +1,360 @@
+using Npgsql;
+using NpgsqlTypes;
+using Payrail.Domain.Ledger;
+using Payrail.Domain.Payments;
+using Payrail.Idempotency;
+
+namespace Payrail.Payments;
+
+/// <summary>A row of <c>idempotency_keys</c>.</summary>
+public sealed record IdempotencyRecord(
+    string Fingerprint,
+    Guid? PaymentId,
+    bool Completed,
+    DateTimeOffset LeaseExpiresAt,
+    int? ResponseStatus,
+    string? ResponseBody,
+    DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// The SQL of the payment flow. Each method is one transaction with as few round trips as the
+/// statement allows: transaction 1 is one statement, transaction 2 is a conditional update plus one batch.
+/// </summary>
+public sealed class PaymentStore(NpgsqlDataSource database)
+{
+    private const string PaymentColumns = """
+        id, merchant_id, buyer_id, amount_minor, currency, status, capture_method, psp, psp_reference,
+        amount_captured_minor, amount_refunded_minor, failure_code, failure_message, description, metadata::text,
+        version, created_at, updated_at
+        """;
+
+    /// <summary>
+    /// Transaction 1 (DESIGN.md step 4): claim the key and record the payment, its first transition
+    /// and <c>payment.initiated</c> — all or nothing, in one statement. False when the key already exists
+    /// (then nothing is written and the caller reads the existing key).
+    /// </summary>
+    public async Task<bool> RecordIntentAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint,
+        DateTimeOffset leaseExpiresAt, DateTimeOffset keyExpiresAt, OutboxEvent initiated)
+    {
+        const string sql = """
+            WITH claim AS (
+                INSERT INTO idempotency_keys (scope, key, request_fingerprint, payment_id, status, lease_expires_at, created_at, expires_at)
+                VALUES (@scope, @key, @fingerprint, @id, 'processing', @lease_expires_at, @now, @key_expires_at)
+                ON CONFLICT (scope, key) DO NOTHING
+                RETURNING payment_id
+            ), payment AS (
+                INSERT INTO payments (id, merchant_id, buyer_id, amount_minor, currency, status, capture_method,
+                                      description, metadata, version, created_at, updated_at)
+                SELECT payment_id, @merchant_id, @buyer_id, @amount_minor, @currency, 'initiated', @capture_method,
+                       @description, @metadata::jsonb, 1, @now, @now
+                FROM claim
+                RETURNING id
+            ), transition AS (
+                INSERT INTO payment_transitions (payment_id, from_status, to_status, cause, at)
+                SELECT id, NULL, 'initiated', 'created', @now FROM payment
+            ), event AS (
+                INSERT INTO outbox (id, aggregate_id, event_type, payload, occurred_at)
+                SELECT @event_id, id, @event_type, @payload::jsonb, @now FROM payment
+            )
+            SELECT count(*) FROM claim
+            """;
+        await using var command = database.CreateCommand(sql);
+        var p = command.Parameters;
+        p.AddWithValue("scope", key.Scope);
+        p.AddWithValue("key", key.Key);
+        p.AddWithValue("fingerprint", fingerprint);
+        p.AddWithValue("id", payment.Id);
+        p.AddWithValue("lease_expires_at", leaseExpiresAt);
+        p.AddWithValue("now", payment.CreatedAt);
+        p.AddWithValue("key_expires_at", keyExpiresAt);
+        p.AddWithValue("merchant_id", payment.MerchantId);
+        p.AddWithValue("buyer_id", payment.BuyerId);
+        p.AddWithValue("amount_minor", payment.AmountMinor);
+        p.AddWithValue("currency", payment.CurrencyCode);
+        p.AddWithValue("capture_method", payment.CaptureWire);
+        p.AddWithValue("description", (object?)payment.Description ?? DBNull.Value);
+        p.AddWithValue("metadata", payment.MetadataJson());
+        p.AddWithValue("event_id", initiated.Id);
+        p.AddWithValue("event_type", initiated.Type);
+        p.AddWithValue("payload", initiated.PayloadJson);
+        var claimed = (long)(await command.ExecuteScalarAsync().ConfigureAwait(false))!;
+        return claimed == 1;
+    }
+
+    public async Task<IdempotencyRecord?> FindKeyAsync(IdempotencyKey key)
+    {
+        const string sql = """
+            SELECT request_fingerprint, payment_id, status, lease_expires_at, response_status, response_body, expires_at
+            FROM idempotency_keys WHERE scope = @scope AND key = @key
+            """;
+        await using var command = database.CreateCommand(sql);
+        command.Parameters.AddWithValue("scope", key.Scope);
+        command.Parameters.AddWithValue("key", key.Key);
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        if (!await reader.ReadAsync().ConfigureAwait(false)) return null;
+        return new IdempotencyRecord(
+            reader.GetString(0),
+            reader.IsDBNull(1) ? null : reader.GetGuid(1),
+            reader.GetString(2) == "completed",
+            reader.GetFieldValue<DateTimeOffset>(3),
+            reader.IsDBNull(4) ? null : reader.GetInt32(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5),
+            reader.GetFieldValue<DateTimeOffset>(6));
+    }
+
+    /// <summary>
+    /// Takes over a crashed owner's key: succeeds for exactly one caller, the one whose UPDATE still
+    /// sees the old (expired) lease. The lease expiry doubles as the fencing token.
+    /// </summary>
+    public async Task<bool> TakeOverAsync(IdempotencyKey key, DateTimeOffset oldLeaseExpiresAt, DateTimeOffset newLeaseExpiresAt, DateTimeOffset now)
+    {
+        const string sql = """
+            UPDATE idempotency_keys SET lease_expires_at = @new_lease
+            WHERE scope = @scope AND key = @key AND status = 'processing'
+              AND lease_expires_at = @old_lease AND lease_expires_at <= @now
+            """;
+        await using var command = database.CreateCommand(sql);
+        command.Parameters.AddWithValue("scope", key.Scope);
+        command.Parameters.AddWithValue("key", key.Key);
+        command.Parameters.AddWithValue("new_lease", newLeaseExpiresAt);
+        command.Parameters.AddWithValue("old_lease", oldLeaseExpiresAt);
+        command.Parameters.AddWithValue("now", now);
+        return await command.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>A key past its retention is forgotten, so the client may use it again for a new request.</summary>
+    public async Task ForgetExpiredKeyAsync(IdempotencyKey key, DateTimeOffset now)
+    {
+        await using var command = database.CreateCommand(
+            "DELETE FROM idempotency_keys WHERE scope = @scope AND key = @key AND expires_at <= @now");
+        command.Parameters.AddWithValue("scope", key.Scope);
+        command.Parameters.AddWithValue("key", key.Key);
+        command.Parameters.AddWithValue("now", now);
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Stores the final response of a key whose payment needed no change (already decided elsewhere).</summary>
+    public async Task CompleteKeyAsync(IdempotencyKey key, int responseStatus, string responseBody)
+    {
+        await using var command = database.CreateCommand(CompleteKeySql);
+        AddCompleteKeyParameters(command.Parameters, key, responseStatus, responseBody);
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    public async Task<PaymentRecord?> FindAsync(Guid id)
+    {
+        await using var command = database.CreateCommand($"SELECT {PaymentColumns} FROM payments WHERE id = @id");
+        command.Parameters.AddWithValue("id", id);
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        return await reader.ReadAsync().ConfigureAwait(false) ? ReadPayment(reader) : null;
+    }
+
+    /// <summary>A merchant's payments, newest first, strictly after the cursor payment (keyset pagination).</summary>
+    public async Task<IReadOnlyList<PaymentRecord>> ListByMerchantAsync(string merchantId, int limit, Guid? startingAfter)
+    {
+        var sql = startingAfter is null
+            ? $"""
+               SELECT {PaymentColumns} FROM payments WHERE merchant_id = @merchant_id
+               ORDER BY created_at DESC, id DESC LIMIT @limit
+               """
+            : $"""
+               SELECT {PaymentColumns} FROM payments p WHERE merchant_id = @merchant_id
+                 AND (created_at, id) < (SELECT c.created_at, c.id FROM payments c WHERE c.id = @after AND c.merchant_id = @merchant_id)
+               ORDER BY created_at DESC, id DESC LIMIT @limit
+               """;
+        await using var command = database.CreateCommand(sql);
+        command.Parameters.AddWithValue("merchant_id", merchantId);
+        command.Parameters.AddWithValue("limit", limit);
+        if (startingAfter is { } after) command.Parameters.AddWithValue("after", after);
+        var payments = new List<PaymentRecord>(limit);
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false)) payments.Add(ReadPayment(reader));
+        return payments;
+    }
+
+    /// <summary>
+    /// Transaction 2 (DESIGN.md step 6): the conditional update on the row's version, then in one
+    /// batch every intermediate transition, the ledger transfers (accounts created on first use,
+    /// balances applied by the database trigger), the outbox events and — when given — the
+    /// completed idempotency response. False when the version moved (someone else changed the
+    /// payment first): nothing is written and the caller re-reads and re-decides.
+    /// </summary>
+    public async Task<bool> ApplyAsync(PaymentChange change, IdempotencyKey? key, int responseStatus, string? responseBody)
+    {
+        await using var connection = await database.OpenConnectionAsync().ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+        var after = change.After;
+        await using (var update = new NpgsqlCommand("""
+            UPDATE payments SET status = @status, version = version + 1, psp = @psp, psp_reference = @psp_reference,
+                   amount_captured_minor = @amount_captured_minor, failure_code = @failure_code,
+                   failure_message = @failure_message, updated_at = @now
+            WHERE id = @id AND version = @version
+            """, connection, transaction))
+        {
+            var p = update.Parameters;
+            p.AddWithValue("status", after.Status.ToWire());
+            p.AddWithValue("psp", (object?)after.Psp ?? DBNull.Value);
+            p.AddWithValue("psp_reference", (object?)after.PspReference ?? DBNull.Value);
+            p.AddWithValue("amount_captured_minor", after.AmountCapturedMinor);
+            p.AddWithValue("failure_code", (object?)after.FailureCode ?? DBNull.Value);
+            p.AddWithValue("failure_message", (object?)after.FailureMessage ?? DBNull.Value);
+            p.AddWithValue("now", after.UpdatedAt);
+            p.AddWithValue("id", after.Id);
+            p.AddWithValue("version", change.Before.Version);
+            if (await update.ExecuteNonQueryAsync().ConfigureAwait(false) != 1)
+            {
+                await transaction.RollbackAsync().ConfigureAwait(false);
+                return false;
+            }
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        AddTransitions(batch, change);
+        AddJournalEntries(batch, change);
+        AddOutbox(batch, change.After.Id, change.Events);
+        if (key is not null && responseBody is not null)
+        {
+            var complete = new NpgsqlBatchCommand(CompleteKeySql);
+            AddCompleteKeyParameters(complete.Parameters, key, responseStatus, responseBody);
+            batch.BatchCommands.Add(complete);
+        }
+        await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+        await transaction.CommitAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    private const string CompleteKeySql = """
+        UPDATE idempotency_keys SET status = 'completed', response_status = @response_status, response_body = @response_body
+        WHERE scope = @scope AND key = @key AND status = 'processing'
+        """;
+
+    private static void AddCompleteKeyParameters(NpgsqlParameterCollection p, IdempotencyKey key, int responseStatus, string responseBody)
+    {
+        p.AddWithValue("scope", key.Scope);
+        p.AddWithValue("key", key.Key);
+        p.AddWithValue("response_status", responseStatus);
+        p.AddWithValue("response_body", responseBody);
+    }
+
+    private static void AddTransitions(NpgsqlBatch batch, PaymentChange change)
+    {
+        var command = new NpgsqlBatchCommand("""
+            INSERT INTO payment_transitions (payment_id, from_status, to_status, cause, at)
+            SELECT @payment_id, step.from_status, step.to_status, @cause, @at
+            FROM unnest(@from_statuses, @to_statuses) WITH ORDINALITY AS step(from_status, to_status, n)
+            ORDER BY step.n
+            """);
+        command.Parameters.AddWithValue("payment_id", change.After.Id);
+        command.Parameters.AddWithValue("cause", change.Cause);
+        command.Parameters.AddWithValue("at", change.After.UpdatedAt);
+        command.Parameters.Add(new NpgsqlParameter("from_statuses", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            { Value = change.Steps.Select(s => s.From.ToWire()).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("to_statuses", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            { Value = change.Steps.Select(s => s.To.ToWire()).ToArray() });
+        batch.BatchCommands.Add(command);
+    }
+
+    private static void AddJournalEntries(NpgsqlBatch batch, PaymentChange change)
+    {
+        if (change.JournalEntries.Count == 0) return;
+        var drafts = change.JournalEntries.SelectMany(e => e).ToList();
+        // Accounts are created on first use, in a fixed order so concurrent first uses cannot deadlock.
+        var owners = drafts.SelectMany(d => new[] { (d.DebitOwner, d.Currency.Code), (d.CreditOwner, d.Currency.Code) })
+            .Distinct().OrderBy(o => o.Item1, StringComparer.Ordinal).ThenBy(o => o.Item2, StringComparer.Ordinal).ToList();
+        var ensure = new NpgsqlBatchCommand("""
+            INSERT INTO ledger_accounts (owner, currency, flags)
+            SELECT account.owner, account.currency, account.flags
+            FROM unnest(@owners, @currencies, @flags) WITH ORDINALITY AS account(owner, currency, flags, n)
+            ORDER BY account.n
+            ON CONFLICT (owner, currency) DO NOTHING
+            """);
+        ensure.Parameters.Add(new NpgsqlParameter("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = owners.Select(o => o.Item1).ToArray() });
+        ensure.Parameters.Add(new NpgsqlParameter("currencies", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = owners.Select(o => o.Item2).ToArray() });
+        ensure.Parameters.Add(new NpgsqlParameter("flags", NpgsqlDbType.Array | NpgsqlDbType.Integer)
+            { Value = owners.Select(o => (int)LedgerAccounts.FlagsFor(o.Item1)).ToArray() });
+        batch.BatchCommands.Add(ensure);
+
+        foreach (var entry in change.JournalEntries)
+        {
+            // One journal entry per operation; its first transfer's deterministic id names it.
+            var journalEntryId = entry[0].Id;
+            foreach (var draft in entry)
+            {
+                // ON CONFLICT (id) DO NOTHING: a resumed flow re-posting the same deterministic id is a no-op (the
+                // trigger runs AFTER INSERT, so a skipped row never touches balances).
+                var insert = new NpgsqlBatchCommand("""
+                    INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
+                                                  currency, kind, pending_id, payment_id)
+                    SELECT @id, @journal_entry_id, debit.id, credit.id, @amount_minor, @currency, @kind, @pending_id, @payment_id
+                    FROM ledger_accounts debit, ledger_accounts credit
+                    WHERE debit.owner = @debit_owner AND debit.currency = @currency
+                      AND credit.owner = @credit_owner AND credit.currency = @currency
+                    ON CONFLICT (id) DO NOTHING
+                    """);
+                var p = insert.Parameters;
+                p.AddWithValue("id", draft.Id);
+                p.AddWithValue("journal_entry_id", journalEntryId);
+                p.AddWithValue("amount_minor", draft.AmountMinor);
+                p.AddWithValue("currency", draft.Currency.Code);
+                p.AddWithValue("kind", KindWire(draft.Kind));
+                p.Add(new NpgsqlParameter("pending_id", NpgsqlDbType.Uuid) { Value = (object?)draft.PendingId ?? DBNull.Value });
+                p.AddWithValue("payment_id", change.After.Id);
+                p.AddWithValue("debit_owner", draft.DebitOwner);
+                p.AddWithValue("credit_owner", draft.CreditOwner);
+                batch.BatchCommands.Add(insert);
+            }
+        }
+    }
+
+    private static void AddOutbox(NpgsqlBatch batch, Guid paymentId, IReadOnlyList<OutboxEvent> events)
+    {
+        if (events.Count == 0) return;
+        var command = new NpgsqlBatchCommand("""
+            INSERT INTO outbox (id, aggregate_id, event_type, payload, occurred_at)
+            SELECT event.id, @aggregate_id, event.type, event.payload::jsonb, event.occurred_at
+            FROM unnest(@ids, @types, @payloads, @occurred_ats) WITH ORDINALITY AS event(id, type, payload, occurred_at, n)
+            ORDER BY event.n
+            """);
+        command.Parameters.AddWithValue("aggregate_id", paymentId);
+        command.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.Id).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = events.Select(e => e.Type).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = events.Select(e => e.PayloadJson).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("occurred_ats", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
+            { Value = events.Select(e => e.OccurredAt).ToArray() });
+        batch.BatchCommands.Add(command);
+    }
+
+    private static string KindWire(TransferKind kind) => kind switch
+    {
+        TransferKind.Posted => "posted",
+        TransferKind.Pending => "pending",
+        TransferKind.PostPending => "post_pending",
+        TransferKind.VoidPending => "void_pending",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown transfer kind"),
+    };
+
+    private static PaymentRecord ReadPayment(NpgsqlDataReader reader)
+    {
+        if (!PaymentStatusWire.TryParseWire(reader.GetString(5), out var status))
+            throw new InvalidOperationException($"payment {reader.GetGuid(0)} has an unknown status");
+        return new PaymentRecord(
+            Id: reader.GetGuid(0),
+            MerchantId: reader.GetString(1),
+            BuyerId: reader.GetString(2),
+            AmountMinor: reader.GetInt64(3),
+            CurrencyCode: reader.GetString(4),
+            Status: status,
+            Capture: reader.GetString(6) == "manual" ? CaptureMethod.Manual : CaptureMethod.Automatic,
+            Psp: reader.IsDBNull(7) ? null : reader.GetString(7),
+            PspReference: reader.IsDBNull(8) ? null : reader.GetString(8),
+            AmountCapturedMinor: reader.GetInt64(9),
+            AmountRefundedMinor: reader.GetInt64(10),
+            FailureCode: reader.IsDBNull(11) ? null : reader.GetString(11),
+            FailureMessage: reader.IsDBNull(12) ? null : reader.GetString(12),
+            Description: reader.IsDBNull(13) ? null : reader.GetString(13),
+            Metadata: PaymentRecord.ParseMetadata(reader.GetString(14)),
+            Version: reader.GetInt32(15),
+            CreatedAt: reader.GetFieldValue<DateTimeOffset>(16),
+            UpdatedAt: reader.GetFieldValue<DateTimeOffset>(17));
+    }
+}

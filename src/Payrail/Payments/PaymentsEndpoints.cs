@@ -1,0 +1,90 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Payrail.Api;
+using Payrail.Auth;
+using Payrail.Idempotency;
+using Payrail.Merchants;
+
+namespace Payrail.Payments;
+
+public static class PaymentsEndpoints
+{
+    private const int DefaultListLimit = 10;
+    private const int MaxListLimit = 100;
+
+    public static IEndpointRouteBuilder MapPaymentsEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/payments", CreateAsync).RequireAuthorization(Roles.Buyer);
+        app.MapGet("/v1/payments/{id}", GetAsync).RequireAuthorization("any");
+        app.MapGet("/v1/payments", ListAsync).RequireAuthorization(Roles.Merchant);
+        return app;
+    }
+
+    /// <summary>Refusals come first and write nothing: token (by the pipeline), key, content type, size, body, merchant.</summary>
+    private static async Task<IResult> CreateAsync(HttpContext http, PaymentCreation payments, KnownMerchants merchants)
+    {
+        var caller = Caller.From(http.User);
+        var header = http.Request.Headers[IdempotencyKey.HeaderName];
+        if (header.Count != 1 || !IdempotencyKey.IsWellFormed(header[0]))
+            return Problems.Result(Problems.InvalidIdempotencyKey, "Invalid Idempotency-Key", StatusCodes.Status400BadRequest,
+                $"Send one {IdempotencyKey.HeaderName} header of 1-{IdempotencyKey.MaxLength} visible ASCII characters (a UUID is a good choice).");
+
+        var (body, refusal) = await RequestBody.ReadJsonAsync(http);
+        if (refusal is not null) return refusal;
+        if (!PaymentRequestParser.TryParse(body, out var request, out var rejection)) return rejection!.ToResult();
+        if (!await merchants.ExistsAsync(request!.MerchantId))
+            return Problems.Result(Problems.UnknownMerchant, "Unknown merchant", StatusCodes.Status422UnprocessableEntity,
+                "No merchant has this merchant_id.", new Dictionary<string, string[]> { ["merchant_id"] = ["is not a known merchant"] });
+
+        return await payments.CreateAsync(caller, PaymentCreation.KeyFor(caller, header[0]!), request);
+    }
+
+    /// <summary>A payment is visible to the buyer who paid and to the merchant paid; to anyone else it does not exist.</summary>
+    private static async Task<IResult> GetAsync(HttpContext http, string id, PaymentStore store)
+    {
+        var caller = Caller.From(http.User);
+        if (!Guid.TryParse(id, out var paymentId)) return Problems.NotFoundResult("payment");
+        var payment = await store.FindAsync(paymentId);
+        if (payment is null || !CanSee(caller, payment)) return Problems.NotFoundResult("payment");
+        return new StoredResponse(StatusCodes.Status200OK, payment.ToJson());
+    }
+
+    private static bool CanSee(Caller caller, PaymentRecord payment) =>
+        (caller.IsBuyer && caller.Subject == payment.BuyerId) || (caller.IsMerchant && caller.MerchantId == payment.MerchantId);
+
+    private static async Task<IResult> ListAsync(HttpContext http, PaymentStore store)
+    {
+        var caller = Caller.From(http.User);
+        var query = http.Request.Query;
+        var limit = DefaultListLimit;
+        var errors = new Dictionary<string, string[]>();
+        if (query.TryGetValue("limit", out var limitText)
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxListLimit))
+            errors["limit"] = [$"must be an integer from 1 to {MaxListLimit}"];
+        Guid? startingAfter = null;
+        if (query.TryGetValue("starting_after", out var afterText))
+        {
+            if (Guid.TryParse(afterText, out var after)) startingAfter = after;
+            else errors["starting_after"] = ["must be a payment id"];
+        }
+        if (errors.Count > 0)
+            return Problems.Result(Problems.InvalidRequest, "Invalid request", StatusCodes.Status400BadRequest, "Some query parameters are invalid.", errors);
+
+        // One extra row tells whether there is a next page.
+        var page = await store.ListByMerchantAsync(caller.MerchantId!, limit + 1, startingAfter);
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("object", "list");
+            json.WriteStartArray("data");
+            foreach (var payment in page.Take(limit)) payment.WriteTo(json);
+            json.WriteEndArray();
+            json.WriteBoolean("has_more", page.Count > limit);
+            json.WriteEndObject();
+        }
+        return new StoredResponse(StatusCodes.Status200OK, Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+}

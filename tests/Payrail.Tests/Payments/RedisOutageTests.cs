@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using Payrail.Testing;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Payrail.Tests.Payments;
+
+/// <summary>Its own Redis, because these tests stop it.</summary>
+public sealed class RedisOutageFixture : PaymentsApiFixture;
+
+/// <summary>DESIGN.md step 3: "Redis unreachable → the same answers from PostgreSQL alone (slower, still correct)".</summary>
+public sealed class RedisOutageTests(RedisOutageFixture api) : IClassFixture<RedisOutageFixture>
+{
+    [Fact]
+    public async Task Answers_stay_correct_while_Redis_is_down_and_Redis_is_used_again_when_it_is_back()
+    {
+        var buyer = "b_" + Guid.NewGuid().ToString("N")[..10];
+        var token = api.BuyerToken(buyer);
+        using var redis = await ConnectionMultiplexer.ConnectAsync(api.Redis.Configuration);
+
+        var before = await api.PostPaymentAsync(token, "key-before", PaymentsApiFixture.Body(amount: 100));
+        Assert.Equal(201, before.Status);
+        Assert.True(await redis.GetDatabase().KeyExistsAsync(RedisKey(buyer, "key-before")), "a completed key is cached in Redis");
+
+        await api.Redis.StopAsync();
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var during = await api.PostPaymentAsync(token, "key-during", PaymentsApiFixture.Body(amount: 200));
+            var replayDuring = await api.PostPaymentAsync(token, "key-during", PaymentsApiFixture.Body(amount: 200));
+            var replayBefore = await api.PostPaymentAsync(token, "key-before", PaymentsApiFixture.Body(amount: 100));
+            var mismatch = await api.PostPaymentAsync(token, "key-during", PaymentsApiFixture.Body(amount: 201));
+            watch.Stop();
+            var ready = await api.Http.GetStringAsync("/readyz");
+
+            Assert.Equal(201, during.Status);
+            Assert.Equal("captured", during.PaymentStatus);
+            Assert.Equal(201, replayDuring.Status);
+            Assert.Equal(during.Body, replayDuring.Body);
+            Assert.Equal("true", replayDuring.Headers["Idempotent-Replayed"]);
+            Assert.Equal(before.Body, replayBefore.Body);
+            Assert.Equal("true", replayBefore.Headers["Idempotent-Replayed"]);
+            Assert.Equal(422, mismatch.Status);
+            Assert.Contains("\"degraded\"", ready);
+            // Redis calls are bounded and short-circuited: four requests, not four connect timeouts each.
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"requests took {watch.Elapsed} with Redis down");
+            Assert.Equal(2, await api.ScalarAsync("SELECT count(*) FROM payments WHERE buyer_id = @b", ("b", buyer)));
+        }
+        finally
+        {
+            await api.Redis.StartAsync();
+        }
+
+        // Back: new payments are cached in Redis again (reconnection is automatic, so wait for it with a deadline).
+        var attempt = 0;
+        await Eventually.TrueAsync(async () =>
+        {
+            var key = $"key-after-{attempt++}";
+            var after = await api.PostPaymentAsync(token, key, PaymentsApiFixture.Body(amount: 300));
+            Assert.Equal(201, after.Status);
+            return await redis.GetDatabase().KeyExistsAsync(RedisKey(buyer, key));
+        }, TimeSpan.FromSeconds(20), "a new payment's key is cached in Redis once Redis is back");
+        Assert.Contains("\"ready\"", await api.Http.GetStringAsync("/readyz"));
+    }
+
+    private static string RedisKey(string buyer, string key) => $"idem:buyer:{buyer}:POST /v1/payments:{key}";
+}
