@@ -32,6 +32,8 @@ public static class ApiHost
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        // Connect to Redis now (bounded by its connect timeout, never failing): not on the first payment's thread.
+        app.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -37,6 +37,10 @@ public static class LocalPlatform
             children.Add(ChildProcess.StartDotnet("pspsim", SiblingBinary("PspSim", "pspsim.dll"),
                 ["--urls", pspSimUrl, "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "pspsim")]));
             Console.WriteLine($"pspsim     {pspSimUrl}");
+            // The payment service runs in this process: it shares the configuration resolved above.
+            await using var api = Payrail.Api.ApiHost.Build(configuration);
+            await api.StartAsync(cancellationToken).ConfigureAwait(false);
+            Console.WriteLine($"api        {string.Join(", ", api.Urls)}");
             Console.WriteLine("Payrail is up. Ctrl-C stops everything.");
 
             var exited = Task.WhenAny(children.Select(c => c.Exited));

@@ -40,53 +40,58 @@ public sealed class PaymentCreation(
         var now = clock.GetUtcNow();
         var (cached, entry) = await cache.TryBeginAsync(key.RedisKey,
             CachedIdempotencyEntry.Lease(fingerprint, now + _idempotency.Lease)).ConfigureAwait(false);
+        var cachedLeaseLeft = TimeSpan.Zero;
+        var readFirst = false;
         if (cached == CacheBegin.Existing && entry is not null)
         {
-            if (entry.Fingerprint != fingerprint) return Mismatch();
-            if (entry.State == CachedIdempotencyEntry.Completed && entry.ResponseBody is not null)
+            if (entry.State == CachedIdempotencyEntry.Completed && entry.Fingerprint == fingerprint && entry.ResponseBody is not null)
                 return Replay(entry.ResponseStatus, entry.ResponseBody);
-            var leaseLeft = DateTimeOffset.FromUnixTimeMilliseconds(entry.LeaseExpiresAtMs) - now;
-            if (leaseLeft > TimeSpan.Zero) return Conflict(leaseLeft);
-            // The cached lease expired: its owner may have crashed. PostgreSQL decides who takes over.
+            // Anything else Redis says (in flight, another request, an expired lease) is confirmed by PostgreSQL,
+            // the truth: Redis may lag it (a completion written while Redis was down) or have lost data.
+            readFirst = true;
+            if (entry.State == CachedIdempotencyEntry.Processing)
+                cachedLeaseLeft = DateTimeOffset.FromUnixTimeMilliseconds(entry.LeaseExpiresAtMs) - now;
         }
 
         for (var attempt = 0; attempt < MaxDecisionAttempts; attempt++)
         {
             now = clock.GetUtcNow();
-            var payment = NewPayment(caller, request, now);
-            var leaseExpiresAt = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
-            var initiated = PaymentChange.Event("payment.initiated", payment, null, now);
-            if (await store.RecordIntentAsync(payment, key, fingerprint, leaseExpiresAt, now + _idempotency.Retention, initiated).ConfigureAwait(false))
+            if (!readFirst)
             {
-                metrics.Idempotency(IdempotencyOutcome.Fresh);
-                if (cached == CacheBegin.Existing)
-                    await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, leaseExpiresAt)).ConfigureAwait(false);
-                using var paymentScope = logger.BeginScope(new Dictionary<string, object> { ["PaymentId"] = payment.Id });
-                logger.LogInformation("Payment {PaymentId} initiated", payment.Id);
-                if (crashPoints.AfterIntentRecorded is { } crash) await crash(payment.Id).ConfigureAwait(false);
-                return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
+                var payment = NewPayment(caller, request, now);
+                var leaseExpiresAt = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
+                var initiated = PaymentChange.Event("payment.initiated", payment, null, now);
+                if (await store.RecordIntentAsync(payment, key, fingerprint, leaseExpiresAt, now + _idempotency.Retention, initiated).ConfigureAwait(false))
+                {
+                    metrics.Idempotency(IdempotencyOutcome.Fresh);
+                    if (cached == CacheBegin.Existing)
+                        await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, leaseExpiresAt)).ConfigureAwait(false);
+                    using var paymentScope = logger.BeginScope(new Dictionary<string, object> { ["PaymentId"] = payment.Id });
+                    logger.LogInformation("Payment {PaymentId} initiated", payment.Id);
+                    if (crashPoints.AfterIntentRecorded is { } crash) await crash(payment.Id).ConfigureAwait(false);
+                    return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
+                }
             }
 
             var existing = await store.FindKeyAsync(key).ConfigureAwait(false);
-            if (existing is null) continue; // forgotten between our insert and our read: claim again
+            if (existing is null)
+            {
+                // Redis holds a live lease but PostgreSQL has no row yet: the owner is between its SET and its commit.
+                if (readFirst && cachedLeaseLeft > TimeSpan.Zero) return Conflict(cachedLeaseLeft);
+                readFirst = false;
+                continue; // no row (or forgotten between our insert and our read): claim it
+            }
+            readFirst = false;
             if (existing.ExpiresAt <= now)
             {
                 await store.ForgetExpiredKeyAsync(key, now).ConfigureAwait(false);
                 continue;
             }
+            if (existing.Completed || existing.LeaseExpiresAt > now)
+                await MirrorIntoCacheAsync(key, cached, entry, existing).ConfigureAwait(false);
             if (existing.Fingerprint != fingerprint) return Mismatch();
-            if (existing.Completed)
-            {
-                await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Response(existing.Fingerprint, existing.ResponseStatus!.Value, existing.ResponseBody!)).ConfigureAwait(false);
-                return Replay(existing.ResponseStatus!.Value, existing.ResponseBody!);
-            }
-            if (existing.LeaseExpiresAt > now)
-            {
-                // Our SET NX may have put a lease of our own into an emptied Redis: replace it with the real one.
-                if (cached == CacheBegin.Claimed)
-                    await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(existing.Fingerprint, existing.LeaseExpiresAt)).ConfigureAwait(false);
-                return Conflict(existing.LeaseExpiresAt - now);
-            }
+            if (existing.Completed) return Replay(existing.ResponseStatus!.Value, existing.ResponseBody!);
+            if (existing.LeaseExpiresAt > now) return Conflict(existing.LeaseExpiresAt - now);
 
             var newLease = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
             if (!await store.TakeOverAsync(key, existing.LeaseExpiresAt, newLease, now).ConfigureAwait(false)) continue;
@@ -102,6 +107,20 @@ public sealed class PaymentCreation(
 
         // Every attempt lost a race to another request with the same key: that one is working on it.
         return Conflict(TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>
+    /// Makes Redis say what PostgreSQL says when they differ: our own SET NX may have put a lease into a
+    /// Redis that had lost the key, or Redis missed a completion while it was down.
+    /// </summary>
+    private async Task MirrorIntoCacheAsync(IdempotencyKey key, CacheBegin cached, CachedIdempotencyEntry? entry, IdempotencyRecord truth)
+    {
+        if (cached == CacheBegin.Unavailable) return;
+        var truthState = truth.Completed ? CachedIdempotencyEntry.Completed : CachedIdempotencyEntry.Processing;
+        if (cached == CacheBegin.Existing && entry is not null && entry.Fingerprint == truth.Fingerprint && entry.State == truthState) return;
+        await cache.StoreAsync(key.RedisKey, truth.Completed
+            ? CachedIdempotencyEntry.Response(truth.Fingerprint, truth.ResponseStatus!.Value, truth.ResponseBody!)
+            : CachedIdempotencyEntry.Lease(truth.Fingerprint, truth.LeaseExpiresAt)).ConfigureAwait(false);
     }
 
     private async Task<IResult> ResumeAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint, CreatePaymentRequest request)

@@ -210,7 +210,6 @@ public sealed class PaymentStore(NpgsqlDataSource database)
 
         await using var batch = new NpgsqlBatch(connection, transaction);
         AddTransitions(batch, change);
-        AddJournalEntries(batch, change);
         AddOutbox(batch, change.After.Id, change.Events);
         if (key is not null && responseBody is not null)
         {
@@ -218,6 +217,9 @@ public sealed class PaymentStore(NpgsqlDataSource database)
             AddCompleteKeyParameters(complete.Parameters, key, responseStatus, responseBody);
             batch.BatchCommands.Add(complete);
         }
+        // Last on purpose: the transfer trigger locks the merchant's account row, which every payment to that
+        // merchant needs; taking it just before COMMIT keeps the time others wait on it short.
+        AddJournalEntries(batch, change);
         await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
         await transaction.CommitAsync().ConfigureAwait(false);
         return true;
