@@ -79,6 +79,7 @@ public sealed class TestPostgresCluster
                 Port = FreePort.Next(),
                 SuperuserPassword = superuserPassword,
                 Durable = false, // throw-away data: speed over crash safety
+                MaxConnections = 400, // one database (and pool) per test class
             });
             try
             {
