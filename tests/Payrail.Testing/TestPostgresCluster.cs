@@ -17,7 +17,8 @@ public sealed class TestPostgresCluster
     private const string TemplateDatabase = "payrail_template";
     private const int MaxPortAttempts = 3;
     private static readonly Lazy<Task<TestPostgresCluster>> Shared = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
-    // CREATE DATABASE ... TEMPLATE needs the template free of other copies in flight.
+    // One database creation at a time: CREATE DATABASE ... TEMPLATE wants the template to itself, and
+    // concurrent ALTER ROLE of the shared role fails with "tuple concurrently updated".
     private readonly SemaphoreSlim _createDatabase = new(1, 1);
     private int _databaseCount;
 
@@ -52,7 +53,15 @@ public sealed class TestPostgresCluster
     public async Task<string> CreateEmptyDatabaseAsync()
     {
         var name = $"empty_{Interlocked.Increment(ref _databaseCount)}_{Guid.NewGuid().ToString("N")[..8]}";
-        await Server.EnsureDatabaseAsync(name, AppRole, AppPassword);
+        await _createDatabase.WaitAsync();
+        try
+        {
+            await Server.EnsureDatabaseAsync(name, AppRole, AppPassword);
+        }
+        finally
+        {
+            _createDatabase.Release();
+        }
         return name;
     }
 
@@ -79,6 +88,7 @@ public sealed class TestPostgresCluster
                 Port = FreePort.Next(),
                 SuperuserPassword = superuserPassword,
                 Durable = false, // throw-away data: speed over crash safety
+                MaxConnections = 400, // one database (and pool) per test class
             });
             try
             {

@@ -1,5 +1,6 @@
 using DbUp;
 using DbUp.Engine.Output;
+using Npgsql;
 
 namespace Payrail.Database;
 
@@ -20,6 +21,32 @@ public static class DatabaseMigrator
             .Order(StringComparer.Ordinal).ToArray();
 
     public static Outcome Migrate(string connectionString, TextWriter? log = null)
+    {
+        // `payrail up` and `payrail migrate` (or two hosts) may migrate at once; DbUp does not lock, so a
+        // session-level advisory lock held on a side connection serializes whole runs.
+        using var guard = new NpgsqlConnection(connectionString);
+        guard.Open();
+        using (var lockCommand = new NpgsqlCommand("SET lock_timeout = '60s'; SELECT pg_advisory_lock(@key)", guard))
+        {
+            lockCommand.Parameters.AddWithValue("key", MigrationLockKey);
+            lockCommand.ExecuteNonQuery();
+        }
+        try
+        {
+            return MigrateLocked(connectionString, log);
+        }
+        finally
+        {
+            using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", guard);
+            unlock.Parameters.AddWithValue("key", MigrationLockKey);
+            unlock.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Arbitrary constant naming Payrail's migration lock among the database's advisory locks.</summary>
+    private const long MigrationLockKey = 0x5041_5952_4149_4C31; // "PAYRAIL1"
+
+    private static Outcome MigrateLocked(string connectionString, TextWriter? log)
     {
         var engine = DeployChanges.To
             .PostgresqlDatabase(connectionString)

@@ -14,6 +14,8 @@ public sealed record LocalPostgresOptions
     /// <summary>fsync and synchronous_commit on. Only throw-away test clusters turn this off.</summary>
     public bool Durable { get; init; } = true;
     public TimeSpan StartDeadline { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Every role, worker and consumer holds its own pool; test clusters serve many databases at once.</summary>
+    public int MaxConnections { get; init; } = 200;
 }
 
 /// <summary>
@@ -128,7 +130,7 @@ public sealed class LocalPostgres(LocalPostgresOptions options)
             unix_socket_directories = '{Options.ClusterDirectory.Replace("'", "''", StringComparison.Ordinal)}'
             unix_socket_permissions = 0700
             password_encryption = 'scram-sha-256'
-            max_connections = 200
+            max_connections = {Options.MaxConnections}
             shared_buffers = 128MB
             work_mem = 8MB
             maintenance_work_mem = 64MB
@@ -154,12 +156,16 @@ public sealed class LocalPostgres(LocalPostgresOptions options)
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException && DateTime.UtcNow < until)
+            // A wrong password will not fix itself: only "not up yet" errors are retried.
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && !IsAuthenticationFailure(e) && DateTime.UtcNow < until)
             {
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    private static bool IsAuthenticationFailure(Exception e) =>
+        e is PostgresException { SqlState: PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification };
 
     /// <summary>PostgreSQL reaches its data through every ancestor directory: /root (mode 700) is the usual trap.</summary>
     private static void EnsureTraversableByServerUser(string directory)
