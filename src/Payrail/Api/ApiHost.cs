@@ -23,8 +23,11 @@ public static class ApiHost
             {
                 o.IncludeScopes = true;
                 o.UseUtcTimestamp = true;
-                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
             });
+            // Per-request lines of the PSP client and its retry pipeline would double the log volume of every payment.
+            logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+            logging.AddFilter("Polly", LogLevel.Warning);
             // Every line carries the trace id of the request it belongs to.
             logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
         });

@@ -12,7 +12,7 @@ public sealed class IdempotencyOptions
     public int RetentionHours { get; set; } = 24;
 
     /// <summary>Upper bound of one Redis call. Redis is a cache here, so waiting longer than a database round trip is pointless.</summary>
-    public int RedisTimeoutMs { get; set; } = 150;
+    public int RedisTimeoutMs { get; set; } = 250;
 
     /// <summary>After a Redis failure, go straight to PostgreSQL for this long before trying Redis again.</summary>
     public int RedisRetryAfterMs { get; set; } = 1_000;

@@ -35,7 +35,8 @@ public sealed class PaymentCreation(
     public async Task<IResult> CreateAsync(Caller caller, IdempotencyKey key, CreatePaymentRequest request)
     {
         var fingerprint = IdempotencyKey.Fingerprint(key.Scope, request.ToCanonicalJson());
-        using var _ = logger.BeginScope(new Dictionary<string, object> { ["IdempotencyKeyHash"] = key.Hash });
+        // The raw key may mean something to the client; logs carry only its hash.
+        using var _ = logger.BeginScope("IdempotencyKeyHash:{IdempotencyKeyHash}", key.Hash);
 
         var now = clock.GetUtcNow();
         var (cached, entry) = await cache.TryBeginAsync(key.RedisKey,
@@ -66,8 +67,8 @@ public sealed class PaymentCreation(
                     metrics.Idempotency(IdempotencyOutcome.Fresh);
                     if (cached == CacheBegin.Existing)
                         await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, leaseExpiresAt)).ConfigureAwait(false);
-                    using var paymentScope = logger.BeginScope(new Dictionary<string, object> { ["PaymentId"] = payment.Id });
-                    logger.LogInformation("Payment {PaymentId} initiated", payment.Id);
+                    using var paymentScope = logger.BeginScope("PaymentId:{PaymentId}", payment.Id);
+                    logger.LogDebug("Payment {PaymentId} initiated", payment.Id);
                     if (crashPoints.AfterIntentRecorded is { } crash) await crash(payment.Id).ConfigureAwait(false);
                     return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
                 }
@@ -99,7 +100,7 @@ public sealed class PaymentCreation(
             await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, newLease)).ConfigureAwait(false);
             var recorded = await store.FindAsync(existing.PaymentId!.Value).ConfigureAwait(false)
                 ?? throw new InvalidOperationException("an idempotency key refers to a payment that does not exist");
-            using var resumeScope = logger.BeginScope(new Dictionary<string, object> { ["PaymentId"] = recorded.Id });
+            using var resumeScope = logger.BeginScope("PaymentId:{PaymentId}", recorded.Id);
             logger.LogWarning("Payment {PaymentId} resumed from {Status} after its previous owner's lease expired",
                 recorded.Id, recorded.Status.ToWire());
             return await ResumeAsync(recorded, key, fingerprint, request).ConfigureAwait(false);

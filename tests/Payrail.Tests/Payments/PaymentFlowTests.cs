@@ -162,6 +162,30 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
     }
 
     [Fact]
+    public async Task Concurrent_payments_between_the_same_two_accounts_all_succeed_and_the_books_balance()
+    {
+        var buyer = NewBuyer();
+        var token = api.BuyerToken(buyer);
+        await api.PostPaymentAsync(token, NewKey(), PaymentsApiFixture.Body(amount: 1)); // accounts exist: only the lock race remains
+        using var start = new SemaphoreSlim(0);
+        var requests = Enumerable.Range(0, 32).Select(async i =>
+        {
+            await start.WaitAsync();
+            return await api.PostPaymentAsync(token, NewKey(), PaymentsApiFixture.Body(amount: 100 + i,
+                capture: i % 2 == 0 ? "automatic" : "manual"));
+        }).ToList();
+        start.Release(32);
+        var answers = await Task.WhenAll(requests);
+
+        Assert.All(answers, a => Assert.Equal(201, a.Status));
+        var automatic = Enumerable.Range(0, 32).Where(i => i % 2 == 0).Sum(i => 100L + i);
+        var manual = Enumerable.Range(0, 32).Where(i => i % 2 == 1).Sum(i => 100L + i);
+        Assert.Equal(1 + automatic, await api.ScalarAsync("SELECT debits_posted FROM ledger_accounts WHERE owner = @o", ("o", "buyer:" + buyer)));
+        Assert.Equal(manual, await api.ScalarAsync("SELECT debits_pending FROM ledger_accounts WHERE owner = @o", ("o", "buyer:" + buyer)));
+        await AssertMerchantAccountMatchesTransfersAsync();
+    }
+
+    [Fact]
     public async Task A_payment_is_visible_to_its_buyer_and_merchant_and_to_nobody_else()
     {
         var buyer = NewBuyer();
