@@ -189,13 +189,15 @@ public sealed class PaymentCreation(
             metrics.PspCall("authorize", answer.Status.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started));
             return (PspOutcome.From(answer), true);
         }
-        catch (PspRequestRejectedException e)
+        // A key used with other parameters says nothing about this charge: treat it as unknown, never as a failure.
+        catch (PspRequestRejectedException e) when (e.Code != "idempotency_error")
         {
             metrics.PspCall("authorize", "rejected", Stopwatch.GetElapsedTime(started));
             logger.LogWarning("PSP refused the request for payment {PaymentId}: {Code}", payment.Id, e.Code);
             return (PspOutcome.From(e), true);
         }
-        catch (Exception e) when (e is PspUnavailableException || (e is OperationCanceledException && budget.IsCancellationRequested))
+        catch (Exception e) when (e is PspUnavailableException or PspRequestRejectedException
+                                  || (e is OperationCanceledException && budget.IsCancellationRequested))
         {
             metrics.PspCall("authorize", "unknown", Stopwatch.GetElapsedTime(started));
             logger.LogWarning("PSP outcome unknown for payment {PaymentId} ({Error}); it stays processing", payment.Id, e.GetType().Name);
