@@ -30,7 +30,13 @@ public static class ApiExtensions
             .ValidateOnStart();
 
         var postgres = LocalServers.PostgresConnectionString(configuration);
-        services.TryAddSingleton(_ => NpgsqlDataSource.Create(postgres));
+        services.TryAddSingleton(_ =>
+        {
+            var source = new NpgsqlDataSourceBuilder(postgres);
+            // The payment flow runs the same few statements all day: prepared once per connection, parsed and planned once.
+            if (source.ConnectionStringBuilder.MaxAutoPrepare == 0) source.ConnectionStringBuilder.MaxAutoPrepare = 32;
+            return source.Build();
+        });
         services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(configuration, sp));
 
         services.AddStripeConnector(configuration);

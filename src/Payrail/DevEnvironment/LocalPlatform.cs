@@ -37,7 +37,9 @@ public static class LocalPlatform
             children.Add(ChildProcess.StartDotnet("pspsim", SiblingBinary("PspSim", "pspsim.dll"),
                 ["--urls", pspSimUrl, "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "pspsim")]));
             Console.WriteLine($"pspsim     {pspSimUrl}");
-            // The payment service runs in this process: it shares the configuration resolved above.
+            // The payment service runs in this process: it shares the configuration resolved above. It starts once
+            // pspsim answers, so the first payments do not meet a refused connection.
+            await Payrail.Api.ApiCommand.WaitUntilListeningAsync(new Uri(pspSimUrl), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
             await using var api = Payrail.Api.ApiHost.Build(configuration);
             await api.StartAsync(cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"api        {string.Join(", ", api.Urls)}");
