@@ -42,4 +42,33 @@ public sealed class LedgerConcurrencyTests(PostgresFixture postgres) : IClassFix
         Assert.Equal(0, balances.DebitsPending);
         Assert.True(balances.DebitsPosted is 0 or 1000);
     }
+
+    [Fact]
+    public async Task Concurrent_transfers_in_both_directions_between_two_accounts_all_apply_without_deadlock()
+    {
+        long a, b;
+        await using (var setup = await postgres.OpenAsync())
+        {
+            a = await AccountAsync(setup, "merchant");
+            b = await AccountAsync(setup, "merchant");
+        }
+        const int TransfersPerDirection = 10;
+
+        async Task MoveAsync(long debit, long credit)
+        {
+            await using var connection = await postgres.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            // Two legs in one transaction, opposite order per direction: the classic deadlock shape without ordered locking.
+            await TransferAsync(connection, debit, credit, 10);
+            await TransferAsync(connection, credit, debit, 3);
+            await transaction.CommitAsync();
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, TransfersPerDirection * 2).Select(i => i % 2 == 0 ? MoveAsync(a, b) : MoveAsync(b, a)));
+
+        await using var check = await postgres.OpenAsync();
+        var balancesA = await BalancesAsync(check, a);
+        Assert.Equal(TransfersPerDirection * 13, balancesA.DebitsPosted);
+        Assert.Equal(TransfersPerDirection * 13, balancesA.CreditsPosted);
+    }
 }

@@ -63,7 +63,10 @@ DECLARE
     resolved int;
 BEGIN
     -- Lock both accounts in id order so that concurrent transfers between the same accounts cannot deadlock.
-    PERFORM 1 FROM ledger_accounts WHERE id IN (NEW.debit_account_id, NEW.credit_account_id) ORDER BY id FOR UPDATE;
+    -- FOR NO KEY UPDATE (the lock the balance UPDATE takes anyway), not FOR UPDATE: the foreign-key checks
+    -- of this insert already hold FOR KEY SHARE on both accounts in debit/credit order, and FOR UPDATE
+    -- would conflict with another transaction's KEY SHARE in the opposite order (a deadlock).
+    PERFORM 1 FROM ledger_accounts WHERE id IN (NEW.debit_account_id, NEW.credit_account_id) ORDER BY id FOR NO KEY UPDATE;
     SELECT * INTO STRICT debit FROM ledger_accounts WHERE id = NEW.debit_account_id;
     SELECT * INTO STRICT credit FROM ledger_accounts WHERE id = NEW.credit_account_id;
 
