@@ -66,6 +66,10 @@ public sealed class PspSimFixture : IAsyncLifetime
     public Task AuthenticateAsync(string paymentIntentId, bool succeed = true) =>
         PostAsync($"/_sim/payment_intents/{paymentIntentId}/authenticate", new { outcome = succeed ? "succeed" : "fail" });
 
+    /// <summary>POST /_sim/payment_intents/{id}/settle: a processing intent (pm_card_sim_processing) succeeds or is declined.</summary>
+    public Task SettleAsync(string paymentIntentId, bool succeed = true) =>
+        PostAsync($"/_sim/payment_intents/{paymentIntentId}/settle", new { outcome = succeed ? "succeed" : "fail" });
+
     private async Task PostAsync(string path, object body)
     {
         using var response = await _control.PostAsJsonAsync(path, body);

@@ -282,17 +282,22 @@ public static class PaymentIntentEndpoints
         });
     }
 
-    /// <summary>Control plane: the customer completes (or fails) the 3-D Secure step of a requires_action intent.</summary>
-    public static ApiResult Authenticate(SimStore store, PspSimOptions options, string id, bool succeed)
+    /// <summary>
+    /// Control plane: finishes a pending intent — the customer completes (or fails) 3-D Secure on a
+    /// requires_action intent, or the network settles (or declines) a processing one.
+    /// </summary>
+    public static ApiResult Complete(SimStore store, PspSimOptions options, string id, bool succeed, string expectedStatus)
     {
         return store.Write(new RequestInfo(null, null), tx =>
         {
             var pi = Find(tx.Store, id);
-            if (pi.Status != PiStatus.RequiresAction)
-                throw StripeApiException.UnexpectedState($"This PaymentIntent has a status of {pi.Status}; only requires_action can be authenticated.");
+            if (pi.Status != expectedStatus)
+                throw StripeApiException.UnexpectedState($"This PaymentIntent has a status of {pi.Status}; only {expectedStatus} can be completed this way.");
             var pm = pi.PaymentMethod!;
             var card = TestCards.Find(pm)!;
             if (succeed) PaymentFlow.Authorize(tx, pi, pm, card, options);
+            else if (expectedStatus == PiStatus.Processing)
+                PaymentFlow.Decline(tx, pi, pm, card with { Code = "card_declined", DeclineCode = "generic_decline", Message = "Your card was declined.", Param = null });
             else
             {
                 var error = new StripeApiException(400, "invalid_request_error", "payment_intent_authentication_failure",
