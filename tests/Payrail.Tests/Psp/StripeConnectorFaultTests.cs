@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Payrail.Psp;
 using Xunit;
 using Payrail.Testing;
@@ -14,16 +11,10 @@ namespace Payrail.Tests.Psp;
 public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture<PspSimFixture>, IAsyncLifetime
 {
     private static CancellationToken None => CancellationToken.None;
-    private static readonly JsonSerializerOptions OmitNulls = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-    private readonly HttpClient control = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    public async Task InitializeAsync() => await ControlAsync("/_sim/reset", new { });
+    public Task InitializeAsync() => psp.ResetAsync();
 
-    public async Task DisposeAsync()
-    {
-        await ControlAsync("/_sim/reset", new { });
-        control.Dispose();
-    }
+    public Task DisposeAsync() => psp.ResetAsync();
 
     [Fact]
     public async Task Http_500_is_outcome_unknown_and_is_not_retried()
@@ -107,12 +98,18 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
 
-    private Task InjectAsync(string mode, int? count = null) =>
-        ControlAsync("/_sim/faults", new { mode, probability = 1.0, count, path_prefix = "/v1/payment_intents", method = "POST" });
-
-    private async Task ControlAsync(string path, object body)
+    [Fact]
+    public async Task Caller_cancellation_is_not_turned_into_an_outage()
     {
-        using var response = await control.PostAsJsonAsync(new Uri(new Uri(psp.BaseUrl), path), body, OmitNulls);
-        response.EnsureSuccessStatusCode();
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        await psp.SetLatencyAsync(fixedMs: 3_000);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), cancel.Token));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
     }
+
+    private Task InjectAsync(string mode, int? count = null) =>
+        psp.AddFaultAsync(mode, count, probability: 1.0, pathPrefix: "/v1/payment_intents", method: "POST");
 }

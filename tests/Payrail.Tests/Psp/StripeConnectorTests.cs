@@ -199,4 +199,29 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
             await foreach (var _ in bounded.Connector.ListSettlementLinesAsync(payment.CreatedAt.AddHours(-1), payment.CreatedAt.AddHours(1), None)) { }
         });
     }
+
+    [Fact]
+    public async Task Same_key_with_different_parameters_is_rejected_not_charged_again()
+    {
+        var request = StripeConnectorHost.Request(amountMinor: 1_000);
+        await Connector.AuthorizeAsync(request, None);
+
+        var rejected = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
+            Connector.AuthorizeAsync(request with { AmountMinor = 2_000 }, None));
+
+        Assert.Equal(400, rejected.HttpStatus);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Invalid_api_key_is_rejected_as_unauthorized()
+    {
+        using var wrongKey = new StripeConnectorHost(psp.BaseUrl, "not_a_stripe_key");
+
+        var rejected = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
+            wrongKey.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
+
+        Assert.Equal(401, rejected.HttpStatus);
+        Assert.DoesNotContain("not_a_stripe_key", rejected.Message);
+    }
 }
