@@ -224,4 +224,50 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         Assert.Equal(401, rejected.HttpStatus);
         Assert.DoesNotContain("not_a_stripe_key", rejected.Message);
     }
+
+    [Fact]
+    public async Task Authenticated_payment_leaves_RequiresAction_for_Captured()
+    {
+        var payment = await Connector.AuthorizeAsync(StripeConnectorHost.Request(paymentMethod: "pm_card_authenticationRequired"), None);
+        Assert.Equal(PspPaymentStatus.RequiresAction, payment.Status);
+
+        await psp.AuthenticateAsync(payment.PspReference);
+
+        var after = await Connector.RetrieveAsync(payment.PspReference, None);
+        Assert.Equal(PspPaymentStatus.Captured, after!.Status);
+        Assert.Equal(payment.AmountMinor, after.AmountCapturedMinor);
+        Assert.Null(after.NextActionUrl);
+    }
+
+    [Fact]
+    public async Task Event_recorded_by_the_psp_parses_once_signed()
+    {
+        const string secret = "whsec_connector_test";
+        using var withSecret = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:WebhookSecrets:0"] = secret });
+        var payment = await withSecret.Connector.AuthorizeAsync(StripeConnectorHost.Request(amountMinor: 4_200), None);
+        var body = await RawEventAsync("payment_intent.succeeded", payment.PspReference);
+        var now = DateTimeOffset.UtcNow;
+
+        var parsed = withSecret.Connector.ParseWebhook(body, StripeSigning.Sign(body, secret, now), now);
+
+        Assert.StartsWith("evt_", parsed.EventId);
+        Assert.Equal("payment_intent.succeeded", parsed.Type);
+        Assert.Equal(payment.PspReference, parsed.PspReference);
+        Assert.Equal(PspPaymentStatus.Captured, parsed.Payment!.Status);
+        Assert.Equal(4_200, parsed.Payment.AmountMinor);
+    }
+
+    /// <summary>The exact JSON of one event as pspsim serves it (what it would POST as a webhook).</summary>
+    private async Task<string> RawEventAsync(string type, string paymentIntentId)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var get = new HttpRequestMessage(HttpMethod.Get, $"{psp.BaseUrl}/v1/events?limit=100&type={type}");
+        get.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", psp.ApiKey);
+        using var response = await http.SendAsync(get);
+        response.EnsureSuccessStatusCode();
+        using var list = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var match = list.RootElement.GetProperty("data").EnumerateArray()
+            .Single(e => e.GetProperty("data").GetProperty("object").GetProperty("id").GetString() == paymentIntentId);
+        return match.GetRawText();
+    }
 }
