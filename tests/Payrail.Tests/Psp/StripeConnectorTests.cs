@@ -158,6 +158,10 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
 
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.AuthorizeAsync(request, None));
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.RefundAsync("pi_x", 100, "", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.CaptureAsync("pi_x", 100, "\t", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.VoidAsync("pi_x", "", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.RetrieveAsync("", None));
+        Assert.Equal(0, await host.CountIntentsAsync(request.Metadata["payrail_payment_id"]));
     }
 
     [Fact]
