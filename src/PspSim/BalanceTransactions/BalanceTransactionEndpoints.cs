@@ -12,7 +12,7 @@ public static class BalanceTransactionEndpoints
     public static ApiResult Retrieve(ApiRequest r, string id)
     {
         r.Params.AllowOnly(RetrieveParams);
-        var expand = r.Params.List("expand");
+        var expand = Expander.Parse(r.Params, "balance_transaction");
         return r.Store.Read(s =>
         {
             var t = s.BalanceTransactions.Find(id) ?? throw StripeApiException.NoSuch("balance transaction", id);
@@ -29,7 +29,7 @@ public static class BalanceTransactionEndpoints
         var type = r.Params.String("type", 50);
         var source = r.Params.String("source", 255);
         var currency = r.Params.String("currency", 3)?.ToLowerInvariant();
-        var expand = r.Params.List("expand");
+        var expand = Expander.Parse(r.Params, "balance_transaction", isList: true);
         return r.Store.Read(s =>
         {
             var now = s.Now();

@@ -12,6 +12,7 @@ public static class EventEndpoints
     public static ApiResult Retrieve(ApiRequest r, string id)
     {
         r.Params.AllowOnly(RetrieveParams);
+        Expander.Parse(r.Params, "event");
         return r.Store.Read(s => ApiResult.Ok(StripeJson.Event(s.Events.Find(id) ?? throw StripeApiException.NoSuch("event", id))));
     }
 
@@ -19,6 +20,7 @@ public static class EventEndpoints
     {
         r.Params.AllowOnly(ListParams);
         var q = ListQuery.Parse(r.Params);
+        Expander.Parse(r.Params, "event", isList: true);
         var type = r.Params.String("type", 100);
         var types = r.Params.List("types", 20);
         if (type is not null && types.Count > 0)

@@ -11,7 +11,7 @@ public static class ChargeEndpoints
     public static ApiResult Retrieve(ApiRequest r, string id)
     {
         r.Params.AllowOnly(RetrieveParams);
-        var expand = r.Params.List("expand");
+        var expand = Expander.Parse(r.Params, "charge");
         return r.Store.Read(s =>
         {
             var body = StripeJson.Charge(s.Charges.Find(id) ?? throw StripeApiException.NoSuch("charge", id));

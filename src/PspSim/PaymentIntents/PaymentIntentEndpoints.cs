@@ -119,7 +119,7 @@ public static class PaymentIntentEndpoints
             throw StripeApiException.Invalid("You may only specify one of these parameters: automatic_payment_methods, payment_method_types.", "automatic_payment_methods");
         if (confirm && pm is null)
             throw StripeApiException.Invalid("You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with a payment method, you must provide one.", "payment_method", "payment_intent_unexpected_state");
-        var expand = p.List("expand");
+        var expand = Expander.Parse(p, "payment_intent");
 
         var pi = new PaymentIntentState
         {
@@ -168,7 +168,7 @@ public static class PaymentIntentEndpoints
     public static ApiResult Retrieve(ApiRequest r, string id)
     {
         r.Params.AllowOnly(RetrieveParams);
-        var expand = r.Params.List("expand");
+        var expand = Expander.Parse(r.Params, "payment_intent");
         return r.Store.Read(s =>
         {
             var body = StripeJson.PaymentIntent(Find(s, id));
@@ -181,7 +181,7 @@ public static class PaymentIntentEndpoints
     {
         r.Params.AllowOnly(ListParams);
         var q = ListQuery.Parse(r.Params);
-        var expand = r.Params.List("expand");
+        var expand = Expander.Parse(r.Params, "payment_intent", isList: true);
         return r.Store.Read(s =>
         {
             var (items, hasMore) = q.Page(s.PaymentIntents);
@@ -202,7 +202,7 @@ public static class PaymentIntentEndpoints
         var setupFutureUsage = ValidSetupFutureUsage(p.String("setup_future_usage"));
         PaymentMethodTypes(p);
         var amountToConfirm = p.Long("amount_to_confirm");
-        var expand = p.List("expand");
+        var expand = Expander.Parse(p, "payment_intent");
 
         return r.Store.Write(r.Info, tx =>
         {
@@ -231,7 +231,7 @@ public static class PaymentIntentEndpoints
         if (requested is not null) ValidAmount(requested, "amount_to_capture");
         var metadata = p.Metadata();
         var descriptor = p.String("statement_descriptor", 22);
-        var expand = p.List("expand");
+        var expand = Expander.Parse(p, "payment_intent");
 
         return r.Store.Write(r.Info, tx =>
         {
@@ -264,7 +264,7 @@ public static class PaymentIntentEndpoints
         var reason = p.String("cancellation_reason");
         if (reason is not null && !CancellationReasons.Contains(reason))
             throw StripeApiException.Invalid("Invalid cancellation_reason: must be one of duplicate, fraudulent, requested_by_customer, or abandoned", "cancellation_reason");
-        var expand = p.List("expand");
+        var expand = Expander.Parse(p, "payment_intent");
 
         return r.Store.Write(r.Info, tx =>
         {

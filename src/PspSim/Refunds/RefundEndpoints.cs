@@ -33,7 +33,7 @@ public static class RefundEndpoints
         if (reason is not null && !Reasons.Contains(reason))
             throw StripeApiException.Invalid("Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer", "reason");
         var metadata = p.Metadata() ?? [];
-        var expand = p.List("expand");
+        var expand = Expander.Parse(p, "refund");
 
         return r.Store.Write(r.Info, tx =>
         {
@@ -90,7 +90,7 @@ public static class RefundEndpoints
     public static ApiResult Retrieve(ApiRequest r, string id)
     {
         r.Params.AllowOnly(RetrieveParams);
-        var expand = r.Params.List("expand");
+        var expand = Expander.Parse(r.Params, "refund");
         return r.Store.Read(s =>
         {
             var re = s.Refunds.Find(id) ?? throw StripeApiException.NoSuch("refund", id);
@@ -106,7 +106,7 @@ public static class RefundEndpoints
         var q = ListQuery.Parse(r.Params);
         var pi = r.Params.String("payment_intent", 255);
         var ch = r.Params.String("charge", 255);
-        var expand = r.Params.List("expand");
+        var expand = Expander.Parse(r.Params, "refund", isList: true);
         return r.Store.Read(s =>
         {
             var (items, hasMore) = q.Page(s.Refunds, re => (pi is null || re.PaymentIntent == pi) && (ch is null || re.Charge == ch));

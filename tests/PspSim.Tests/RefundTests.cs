@@ -1,0 +1,95 @@
+using Payrail.Testing;
+using Stripe;
+using Xunit;
+
+namespace PspSim.Tests;
+
+public sealed class RefundTests(PspSimFixture fixture) : IClassFixture<PspSimFixture>
+{
+    private readonly StripeClient _client = Sim.Client(fixture);
+
+    [Fact]
+    public async Task Partial_refunds_add_up_to_the_captured_amount_and_no_further()
+    {
+        var pi = await new PaymentIntentService(_client).CreateAsync(Sim.Card(5_000));
+        var refunds = new RefundService(_client);
+
+        var first = await refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 2_000, Metadata = new() { ["reason"] = "damaged" } });
+        Assert.StartsWith("re_", first.Id);
+        Assert.Equal("succeeded", first.Status);
+        Assert.Equal(2_000, first.Amount);
+        Assert.Equal(pi.LatestChargeId, first.ChargeId);
+        Assert.Equal("damaged", first.Metadata["reason"]);
+
+        var over = await Assert.ThrowsAsync<StripeException>(() => refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 3_001 }));
+        Assert.Equal("amount_too_large", over.StripeError.Code);
+
+        var rest = await refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id });
+        Assert.Equal(3_000, rest.Amount);
+
+        var again = await Assert.ThrowsAsync<StripeException>(() => refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 1 }));
+        Assert.Equal("charge_already_refunded", again.StripeError.Code);
+
+        var charge = await new ChargeService(_client).GetAsync(pi.LatestChargeId);
+        Assert.Equal(5_000, charge.AmountRefunded);
+        Assert.True(charge.Refunded);
+
+        var fetched = await refunds.GetAsync(first.Id);
+        Assert.Equal(2_000, fetched.Amount);
+        var listed = await refunds.ListAsync(new RefundListOptions { PaymentIntent = pi.Id });
+        Assert.Equal([rest.Id, first.Id], listed.Data.Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task Refund_is_capped_at_a_partial_capture()
+    {
+        var intents = new PaymentIntentService(_client);
+        var pi = await intents.CreateAsync(Sim.Card(8_000, captureMethod: "manual"));
+        await intents.CaptureAsync(pi.Id, new PaymentIntentCaptureOptions { AmountToCapture = 3_000 });
+        var e = await Assert.ThrowsAsync<StripeException>(() =>
+            new RefundService(_client).CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 3_001 }));
+        Assert.Equal("amount_too_large", e.StripeError.Code);
+        var full = await new RefundService(_client).CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id });
+        Assert.Equal(3_000, full.Amount);
+    }
+
+    [Fact]
+    public async Task Uncaptured_intent_cannot_be_refunded()
+    {
+        var pi = await new PaymentIntentService(_client).CreateAsync(Sim.Card(1_000, captureMethod: "manual"));
+        var e = await Assert.ThrowsAsync<StripeException>(() =>
+            new RefundService(_client).CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id }));
+        Assert.Equal("payment_intent_unexpected_state", e.StripeError.Code);
+    }
+
+    [Fact]
+    public async Task Captures_and_refunds_produce_balance_transactions_with_fees()
+    {
+        var pi = await new PaymentIntentService(_client).CreateAsync(Sim.Card(10_050));
+        var refund = await new RefundService(_client).CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 1_000 });
+        var balance = new BalanceTransactionService(_client);
+
+        var charges = await balance.ListAsync(new BalanceTransactionListOptions { Source = pi.LatestChargeId });
+        var chargeTxn = Assert.Single(charges.Data);
+        Assert.Equal("charge", chargeTxn.Type);
+        Assert.Equal("charge", chargeTxn.ReportingCategory);
+        Assert.Equal(10_050, chargeTxn.Amount);
+        // 2.9% of 10,050 = 291.45 → 291 (half up), + 30.
+        Assert.Equal(321, chargeTxn.Fee);
+        Assert.Equal(10_050 - 321, chargeTxn.Net);
+        Assert.Equal("usd", chargeTxn.Currency);
+        Assert.Equal("pending", chargeTxn.Status);
+        Assert.True(chargeTxn.AvailableOn > chargeTxn.Created);
+
+        var refunds = await balance.ListAsync(new BalanceTransactionListOptions { Type = "refund", Source = refund.Id });
+        var refundTxn = Assert.Single(refunds.Data);
+        Assert.Equal(-1_000, refundTxn.Amount);
+        Assert.Equal(0, refundTxn.Fee);
+        Assert.Equal(-1_000, refundTxn.Net);
+        Assert.Equal("refund", refundTxn.ReportingCategory);
+        Assert.Equal(refund.BalanceTransactionId, refundTxn.Id);
+
+        var one = await balance.GetAsync(chargeTxn.Id);
+        Assert.Equal(chargeTxn.Fee, one.Fee);
+    }
+}
