@@ -16,6 +16,8 @@ public static class PspSimApp
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
         var options = builder.Configuration.GetSection("PspSim").Get<PspSimOptions>() ?? new PspSimOptions();
         options.DataDir = ResolveDataDir(builder.Configuration["data-dir"] ?? builder.Configuration["PspSim:DataDir"]);
+        // Our own line per request (Debug) replaces ASP.NET Core's per-request Information logs.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(options.MaxBodyBytes, 64 * 1024));
 
         builder.Services.AddSingleton(options);

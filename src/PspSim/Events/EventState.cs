@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using PspSim.Storage;
 
 namespace PspSim.Events;
@@ -8,9 +7,9 @@ public sealed class EventState : IStored
     public required string Id { get; init; }
     public required long Created { get; init; }
     public required string Type { get; init; }
-    /// <summary>Snapshot of the object when the event happened (Stripe's data.object).</summary>
-    public required JsonObject Object { get; init; }
-    public JsonObject? PreviousAttributes { get; init; }
+    /// <summary>Snapshot of the object when the event happened (Stripe's data.object), as JSON text: far smaller in memory than a DOM.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
+    public required string Object { get; init; }
     public string? RequestId { get; init; }
     public string? IdempotencyKey { get; init; }
 }

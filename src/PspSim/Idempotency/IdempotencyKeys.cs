@@ -10,6 +10,7 @@ public sealed class StoredResponse
     public required string Key { get; init; }
     public required string Fingerprint { get; init; }
     public required int Status { get; init; }
+    [System.Text.Json.Serialization.JsonConverter(typeof(Storage.RawJsonConverter))]
     public required string Body { get; init; }
     public required long Created { get; init; }
     public string? RequestId { get; init; }

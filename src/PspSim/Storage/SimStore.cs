@@ -77,15 +77,22 @@ public sealed class SimStore : IDisposable
 
     public sealed class WriteTx(SimStore store, RequestInfo request, long now)
     {
+        // Rows saved by this change in order; a row saved twice is journaled once, in its final state.
         private readonly List<(string Kind, object Row)> _saved = [];
+        private readonly HashSet<object> _savedRows = new(ReferenceEqualityComparer.Instance);
         public SimStore Store => store;
         public long Now => now;
         public RequestInfo Request => request;
 
-        public void Save(PaymentIntentState pi) { store.PaymentIntents.Upsert(pi); _saved.Add(("pi", pi)); }
-        public void Save(ChargeState ch) { store.Charges.Upsert(ch); _saved.Add(("ch", ch)); }
-        public void Save(RefundState re) { store.Refunds.Upsert(re); _saved.Add(("re", re)); }
-        public void Save(BalanceTransactionState txn) { store.BalanceTransactions.Upsert(txn); _saved.Add(("txn", txn)); }
+        public void Save(PaymentIntentState pi) { store.PaymentIntents.Upsert(pi); Track("pi", pi); }
+        public void Save(ChargeState ch) { store.Charges.Upsert(ch); Track("ch", ch); }
+        public void Save(RefundState re) { store.Refunds.Upsert(re); Track("re", re); }
+        public void Save(BalanceTransactionState txn) { store.BalanceTransactions.Upsert(txn); Track("txn", txn); }
+
+        private void Track(string kind, object row)
+        {
+            if (_savedRows.Add(row)) _saved.Add((kind, row));
+        }
 
         public void Emit(string type, JsonObject snapshot)
         {
@@ -94,7 +101,7 @@ public sealed class SimStore : IDisposable
                 Id = Ids.New("evt"),
                 Created = now,
                 Type = type,
-                Object = snapshot,
+                Object = snapshot.ToJsonString(),
                 RequestId = request.RequestId,
                 IdempotencyKey = request.IdempotencyKey,
             };
@@ -116,6 +123,7 @@ public sealed class SimStore : IDisposable
                 }
             }
             _saved.Clear();
+            _savedRows.Clear();
         }
     }
 }

@@ -177,9 +177,7 @@ public static class StripeJson
         ["object"] = "event",
         ["api_version"] = ApiVersion,
         ["created"] = e.Created,
-        ["data"] = e.PreviousAttributes is null
-            ? new JsonObject { ["object"] = e.Object.DeepClone() }
-            : new JsonObject { ["object"] = e.Object.DeepClone(), ["previous_attributes"] = e.PreviousAttributes.DeepClone() },
+        ["data"] = new JsonObject { ["object"] = JsonNode.Parse(e.Object) },
         ["livemode"] = false,
         ["pending_webhooks"] = 0,
         ["request"] = new JsonObject { ["id"] = e.RequestId, ["idempotency_key"] = e.IdempotencyKey },
