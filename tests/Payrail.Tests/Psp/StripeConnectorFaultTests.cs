@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Payrail.Psp;
 using Xunit;
 using Payrail.Testing;
@@ -107,6 +108,30 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
     }
 
     [Fact]
+    public async Task Persistent_connection_reset_is_tried_exactly_one_plus_MaxNetworkRetries_times()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:MaxNetworkRetries"] = "2" });
+        var request = StripeConnectorHost.Request();
+        await InjectAsync("connection_reset", count: 10);
+
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+
+        Assert.Equal(10 - 3, await RemainingFaultsAsync());
+        Assert.Equal(0, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Http_500_is_tried_exactly_once()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:MaxNetworkRetries"] = "2" });
+        await InjectAsync("http_500", count: 10);
+
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
+
+        Assert.Equal(10 - 1, await RemainingFaultsAsync());
+    }
+
+    [Fact]
     public async Task Unreachable_psp_is_outcome_unknown_after_bounded_retries()
     {
         using var host = new StripeConnectorHost($"http://127.0.0.1:{FreePort.Next()}", psp.ApiKey);
@@ -126,6 +151,15 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
         var clock = Stopwatch.StartNew();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), cancel.Token));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
+    }
+
+    /// <summary>What is left of the single injected fault's count (GET /_sim/faults): how many attempts reached pspsim.</summary>
+    private async Task<int> RemainingFaultsAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var faults = JsonDocument.Parse(await http.GetStringAsync($"{psp.BaseUrl}/_sim/faults"));
+        var fault = Assert.Single(faults.RootElement.GetProperty("faults").EnumerateArray());
+        return fault.GetProperty("count").GetInt32();
     }
 
     private Task InjectAsync(string mode, int? count = null) =>
