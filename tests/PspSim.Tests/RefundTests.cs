@@ -92,4 +92,16 @@ public sealed class RefundTests(PspSimFixture fixture) : IClassFixture<PspSimFix
         var one = await balance.GetAsync(chargeTxn.Id);
         Assert.Equal(chargeTxn.Fee, one.Fee);
     }
+
+    [Fact]
+    public async Task Refund_metadata_update_emits_refund_updated()
+    {
+        var pi = await new PaymentIntentService(_client).CreateAsync(Sim.Card(1_000));
+        var refunds = new RefundService(_client);
+        var refund = await refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Metadata = new() { ["a"] = "1", ["b"] = "2" } });
+        var updated = await refunds.UpdateAsync(refund.Id, new RefundUpdateOptions { Metadata = new() { ["a"] = "", ["c"] = "3" } });
+        Assert.Equal(new Dictionary<string, string> { ["b"] = "2", ["c"] = "3" }, updated.Metadata);
+        var events = await new EventService(_client).ListAsync(new EventListOptions { Type = "refund.updated" });
+        Assert.Contains(events.Data, e => ((IHasId)e.Data.Object).Id == refund.Id);
+    }
 }

@@ -38,8 +38,9 @@ public sealed class IdempotencyKeys(TimeProvider clock)
 
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Scope, string Key), StoredResponse?> _entries = [];
+    // Completed keys in the order they were stored (≈ creation order): expiry pops from the front, O(1) per key.
+    private readonly Queue<(string Scope, string Key, long Created)> _expiryOrder = new();
     private Journal? _journal;
-    private long _nextPruneAt;
 
     internal void AttachJournal(Journal journal) => _journal = journal;
 
@@ -47,6 +48,7 @@ public sealed class IdempotencyKeys(TimeProvider clock)
     {
         if (IsExpired(response)) return;
         _entries[(response.Scope, response.Key)] = response;
+        _expiryOrder.Enqueue((response.Scope, response.Key, response.Created));
     }
 
     private bool IsExpired(StoredResponse r) =>
@@ -74,6 +76,7 @@ public sealed class IdempotencyKeys(TimeProvider clock)
         lock (_gate)
         {
             _entries[(response.Scope, response.Key)] = response;
+            _expiryOrder.Enqueue((response.Scope, response.Key, response.Created));
             _journal?.Append("idem", response);
             _journal?.Flush();
         }
@@ -87,10 +90,13 @@ public sealed class IdempotencyKeys(TimeProvider clock)
 
     private void PruneIfDue()
     {
-        var now = clock.GetUtcNow().ToUnixTimeSeconds();
-        if (now < _nextPruneAt) return;
-        _nextPruneAt = now + 60;
-        var expired = _entries.Where(e => e.Value is not null && IsExpired(e.Value)).Select(e => e.Key).ToList();
-        foreach (var k in expired) _entries.Remove(k);
+        var cutoff = clock.GetUtcNow().ToUnixTimeSeconds() - (long)Retention.TotalSeconds;
+        for (var i = 0; i < 1_000 && _expiryOrder.TryPeek(out var head) && head.Created <= cutoff; i++)
+        {
+            _expiryOrder.Dequeue();
+            // Only drop the entry if it is still the one queued (a key reused after expiry is newer).
+            if (_entries.TryGetValue((head.Scope, head.Key), out var stored) && stored is not null && stored.Created == head.Created)
+                _entries.Remove((head.Scope, head.Key));
+        }
     }
 }

@@ -207,8 +207,8 @@ public static class PaymentIntentEndpoints
         return r.Store.Write(r.Info, tx =>
         {
             var pi = Find(tx.Store, id);
-            if (pi.Status is not (PiStatus.RequiresPaymentMethod or PiStatus.RequiresConfirmation))
-                throw StripeApiException.UnexpectedState($"This PaymentIntent's payment_method could not be updated because it has a status of {pi.Status}. You may only update the payment_method of a PaymentIntent with one of the following statuses: requires_payment_method, requires_confirmation, requires_action.");
+            if (pi.Status is not (PiStatus.RequiresPaymentMethod or PiStatus.RequiresConfirmation or PiStatus.RequiresAction))
+                throw StripeApiException.UnexpectedState($"You cannot confirm this PaymentIntent because it has a status of {pi.Status}. Only a PaymentIntent with one of the following statuses may be confirmed: requires_confirmation, requires_payment_method, requires_action.");
             var pm = pmParam ?? ValidPaymentMethod(pi.PaymentMethod)
                 ?? throw StripeApiException.UnexpectedState("You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with a payment method, you must provide one.");
             RequireReturnUrlForRedirects(pi, returnUrl ?? pi.ReturnUrl);

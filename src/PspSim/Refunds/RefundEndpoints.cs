@@ -16,6 +16,7 @@ public static class RefundEndpoints
     ];
     private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "charge", "payment_intent"];
     private static readonly HashSet<string> RetrieveParams = ["expand"];
+    private static readonly HashSet<string> UpdateParams = ["expand", "metadata"];
     private static readonly HashSet<string> Reasons = ["duplicate", "fraudulent", "requested_by_customer"];
 
     public static ApiResult Create(ApiRequest r)
@@ -96,6 +97,35 @@ public static class RefundEndpoints
             var re = s.Refunds.Find(id) ?? throw StripeApiException.NoSuch("refund", id);
             var body = StripeJson.Refund(re);
             Expander.Apply(body, expand, s, s.Now());
+            return ApiResult.Ok(body);
+        });
+    }
+
+    /// <summary>POST /v1/refunds/{id}: metadata only (an empty value removes a key), emitting refund.updated.</summary>
+    public static ApiResult Update(ApiRequest r, string id)
+    {
+        var p = r.Params;
+        p.AllowOnly(UpdateParams);
+        var metadataNode = p.Node("metadata");
+        var metadata = p.Metadata();
+        var expand = Expander.Parse(p, "refund");
+        return r.Store.Write(r.Info, tx =>
+        {
+            var re = tx.Store.Refunds.Find(id) ?? throw StripeApiException.NoSuch("refund", id);
+            if (metadataNode is not null)
+            {
+                var merged = metadataNode.IsScalar ? [] : new Dictionary<string, string>(re.Metadata);
+                if (!metadataNode.IsScalar)
+                    foreach (var (k, v) in metadataNode.Children!)
+                        if (v.Value is "") merged.Remove(k);
+                foreach (var (k, v) in metadata!) merged[k] = v;
+                if (merged.Count > 50) throw StripeApiException.Invalid("Metadata can have at most 50 keys.", "metadata");
+                re.Metadata = merged;
+                tx.Save(re);
+                tx.Emit("refund.updated", StripeJson.Refund(re));
+            }
+            var body = StripeJson.Refund(re);
+            Expander.Apply(body, expand, tx.Store, tx.Now);
             return ApiResult.Ok(body);
         });
     }

@@ -1,0 +1,34 @@
+using System.Net;
+using Payrail.Testing;
+using Stripe;
+using Xunit;
+
+namespace PspSim.Tests;
+
+/// <summary>pspsim started with its own settings (fee schedule, restricted API keys).</summary>
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public async Task Fee_schedule_and_allowed_api_keys_come_from_configuration()
+    {
+        var fixture = new PspSimFixture();
+        fixture.ExtraArgs.AddRange(["--PspSim:FeePercentBps=150", "--PspSim:FeeFixedMinor=25", $"--PspSim:ApiKeys:0={fixture.ApiKey}"]);
+        await fixture.InitializeAsync();
+        try
+        {
+            var pi = await new PaymentIntentService(Sim.Client(fixture)).CreateAsync(Sim.Card(3_333));
+            var txn = Assert.Single((await new BalanceTransactionService(Sim.Client(fixture)).ListAsync()).Data);
+            // 1.5% of 3,333 = 49.995 → 50 (half up), + 25.
+            Assert.Equal(75, txn.Fee);
+            Assert.Equal(pi.LatestChargeId, txn.SourceId);
+
+            var other = await Assert.ThrowsAsync<StripeException>(() =>
+                new PaymentIntentService(Sim.Client(fixture, "sk_test_not_on_the_list")).GetAsync(pi.Id));
+            Assert.Equal(HttpStatusCode.Unauthorized, other.HttpStatusCode);
+        }
+        finally
+        {
+            await fixture.DisposeAsync();
+        }
+    }
+}
