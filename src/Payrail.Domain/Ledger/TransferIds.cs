@@ -1,0 +1,40 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Payrail.Domain.Ledger;
+
+/// <summary>
+/// Deterministic transfer ids: the same (payment, step) always gives the same id, so a retried
+/// request, a resumed crash or a replayed webhook hits "exists" instead of posting twice.
+/// </summary>
+public static class TransferIds
+{
+    /// <summary>UUID version 5 (RFC 9562 §5.5, SHA-1 name-based) with the payment id as namespace.</summary>
+    public static Guid For(Guid paymentId, string step)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(step);
+        var namespaceBytes = paymentId.ToByteArray(bigEndian: true);
+        var nameBytes = Encoding.UTF8.GetBytes(step);
+        var input = new byte[namespaceBytes.Length + nameBytes.Length];
+        namespaceBytes.CopyTo(input, 0);
+        nameBytes.CopyTo(input, namespaceBytes.Length);
+
+        // SHA-1 is used here as the RFC names it, for spreading ids, not for security.
+        var hash = SHA1.HashData(input);
+        var bytes = hash.AsSpan(0, 16).ToArray();
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x50); // version 5
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC variant
+        return new Guid(bytes, bigEndian: true);
+    }
+}
+
+/// <summary>The step names one payment's transfers are derived from.</summary>
+public static class TransferSteps
+{
+    public const string Authorize = "authorize";
+    public const string Capture = "capture";
+    public const string Void = "void";
+    public const string Purchase = "purchase";
+
+    public static string Refund(Guid refundId) => $"refund:{refundId:D}";
+}
