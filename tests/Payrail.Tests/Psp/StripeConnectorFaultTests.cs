@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Payrail.Psp;
 using Xunit;
 using Payrail.Testing;
@@ -14,16 +12,10 @@ namespace Payrail.Tests.Psp;
 public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture<PspSimFixture>, IAsyncLifetime
 {
     private static CancellationToken None => CancellationToken.None;
-    private static readonly JsonSerializerOptions OmitNulls = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-    private readonly HttpClient control = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    public async Task InitializeAsync() => await ControlAsync("/_sim/reset", new { });
+    public Task InitializeAsync() => psp.ResetAsync();
 
-    public async Task DisposeAsync()
-    {
-        await ControlAsync("/_sim/reset", new { });
-        control.Dispose();
-    }
+    public Task DisposeAsync() => psp.ResetAsync();
 
     [Fact]
     public async Task Http_500_is_outcome_unknown_and_is_not_retried()
@@ -44,14 +36,14 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
     [Fact]
     public async Task Persistent_http_500_fails_fast_without_a_retry_storm()
     {
-        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:RetryBaseDelayMs"] = "1000", ["Stripe:MaxRetryDelayMs"] = "1000" });
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:RetryBaseDelayMs"] = "3000", ["Stripe:MaxRetryDelayMs"] = "3000" });
         await InjectAsync("http_500");
 
         var clock = Stopwatch.StartNew();
         await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
 
-        // Any retry would have waited at least ~750 ms (1 s backoff, jitter) first.
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(700), $"took {clock.Elapsed}");
+        // Any retry would have waited at least ~2.2 s (3 s backoff, jitter) first.
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(2_000), $"took {clock.Elapsed}");
     }
 
     [Fact]
@@ -86,7 +78,7 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
         using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?>
         {
             ["Stripe:RequestTimeoutMs"] = "300",
-            ["Stripe:TotalTimeoutMs"] = "800",
+            ["Stripe:TotalTimeoutMs"] = "1000",
             ["Stripe:MaxNetworkRetries"] = "2",
         });
         await InjectAsync("timeout");
@@ -94,7 +86,49 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
         var clock = Stopwatch.StartNew();
         await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
 
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(800 + 700), $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"gave up before the attempt deadline: {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(1_000 + 1_000), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Timeout_once_is_retried_with_the_same_key_and_charges_once()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?>
+        {
+            ["Stripe:RequestTimeoutMs"] = "300",
+            ["Stripe:TotalTimeoutMs"] = "5000",
+        });
+        var request = StripeConnectorHost.Request();
+        await InjectAsync("timeout", count: 1);
+
+        var payment = await host.Connector.AuthorizeAsync(request, None);
+
+        Assert.Equal(PspPaymentStatus.Captured, payment.Status);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Persistent_connection_reset_is_tried_exactly_one_plus_MaxNetworkRetries_times()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:MaxNetworkRetries"] = "2" });
+        var request = StripeConnectorHost.Request();
+        await InjectAsync("connection_reset", count: 10);
+
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+
+        Assert.Equal(10 - 3, await RemainingFaultsAsync());
+        Assert.Equal(0, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Http_500_is_tried_exactly_once()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:MaxNetworkRetries"] = "2" });
+        await InjectAsync("http_500", count: 10);
+
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
+
+        Assert.Equal(10 - 1, await RemainingFaultsAsync());
     }
 
     [Fact]
@@ -107,12 +141,27 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
 
-    private Task InjectAsync(string mode, int? count = null) =>
-        ControlAsync("/_sim/faults", new { mode, probability = 1.0, count, path_prefix = "/v1/payment_intents", method = "POST" });
-
-    private async Task ControlAsync(string path, object body)
+    [Fact]
+    public async Task Caller_cancellation_is_not_turned_into_an_outage()
     {
-        using var response = await control.PostAsJsonAsync(new Uri(new Uri(psp.BaseUrl), path), body, OmitNulls);
-        response.EnsureSuccessStatusCode();
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        await psp.SetLatencyAsync(fixedMs: 5_000);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), cancel.Token));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
     }
+
+    /// <summary>What is left of the single injected fault's count (GET /_sim/faults): how many attempts reached pspsim.</summary>
+    private async Task<int> RemainingFaultsAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var faults = JsonDocument.Parse(await http.GetStringAsync($"{psp.BaseUrl}/_sim/faults"));
+        var fault = Assert.Single(faults.RootElement.GetProperty("faults").EnumerateArray());
+        return fault.GetProperty("count").GetInt32();
+    }
+
+    private Task InjectAsync(string mode, int? count = null) =>
+        psp.AddFaultAsync(mode, count, probability: 1.0, pathPrefix: "/v1/payment_intents", method: "POST");
 }

@@ -158,6 +158,10 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
 
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.AuthorizeAsync(request, None));
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.RefundAsync("pi_x", 100, "", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.CaptureAsync("pi_x", 100, "\t", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.VoidAsync("pi_x", "", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.RetrieveAsync("", None));
+        Assert.Equal(0, await host.CountIntentsAsync(request.Metadata["payrail_payment_id"]));
     }
 
     [Fact]
@@ -198,5 +202,76 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         {
             await foreach (var _ in bounded.Connector.ListSettlementLinesAsync(payment.CreatedAt.AddHours(-1), payment.CreatedAt.AddHours(1), None)) { }
         });
+    }
+
+    [Fact]
+    public async Task Same_key_with_different_parameters_is_rejected_not_charged_again()
+    {
+        var request = StripeConnectorHost.Request(amountMinor: 1_000);
+        await Connector.AuthorizeAsync(request, None);
+
+        var rejected = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
+            Connector.AuthorizeAsync(request with { AmountMinor = 2_000 }, None));
+
+        Assert.Equal(400, rejected.HttpStatus);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Invalid_api_key_is_rejected_as_unauthorized()
+    {
+        using var wrongKey = new StripeConnectorHost(psp.BaseUrl, "not_a_stripe_key");
+
+        var rejected = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
+            wrongKey.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
+
+        Assert.Equal(401, rejected.HttpStatus);
+        Assert.DoesNotContain("not_a_stripe_key", rejected.Message);
+    }
+
+    [Fact]
+    public async Task Authenticated_payment_leaves_RequiresAction_for_Captured()
+    {
+        var payment = await Connector.AuthorizeAsync(StripeConnectorHost.Request(paymentMethod: "pm_card_authenticationRequired"), None);
+        Assert.Equal(PspPaymentStatus.RequiresAction, payment.Status);
+
+        await psp.AuthenticateAsync(payment.PspReference);
+
+        var after = await Connector.RetrieveAsync(payment.PspReference, None);
+        Assert.Equal(PspPaymentStatus.Captured, after!.Status);
+        Assert.Equal(payment.AmountMinor, after.AmountCapturedMinor);
+        Assert.Null(after.NextActionUrl);
+    }
+
+    [Fact]
+    public async Task Event_recorded_by_the_psp_parses_once_signed()
+    {
+        const string secret = "whsec_connector_test";
+        using var withSecret = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:WebhookSecrets:0"] = secret });
+        var payment = await withSecret.Connector.AuthorizeAsync(StripeConnectorHost.Request(amountMinor: 4_200), None);
+        var body = await RawEventAsync("payment_intent.succeeded", payment.PspReference);
+        var now = DateTimeOffset.UtcNow;
+
+        var parsed = withSecret.Connector.ParseWebhook(body, StripeSigning.Sign(body, secret, now), now);
+
+        Assert.StartsWith("evt_", parsed.EventId);
+        Assert.Equal("payment_intent.succeeded", parsed.Type);
+        Assert.Equal(payment.PspReference, parsed.PspReference);
+        Assert.Equal(PspPaymentStatus.Captured, parsed.Payment!.Status);
+        Assert.Equal(4_200, parsed.Payment.AmountMinor);
+    }
+
+    /// <summary>The exact JSON of one event as pspsim serves it (what it would POST as a webhook).</summary>
+    private async Task<string> RawEventAsync(string type, string paymentIntentId)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var get = new HttpRequestMessage(HttpMethod.Get, $"{psp.BaseUrl}/v1/events?limit=100&type={type}");
+        get.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", psp.ApiKey);
+        using var response = await http.SendAsync(get);
+        response.EnsureSuccessStatusCode();
+        using var list = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var match = list.RootElement.GetProperty("data").EnumerateArray()
+            .Single(e => e.GetProperty("data").GetProperty("object").GetProperty("id").GetString() == paymentIntentId);
+        return match.GetRawText();
     }
 }

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Payrail.Psp;
 using Xunit;
 
@@ -153,14 +150,9 @@ public sealed class StripeWebhookTests : IDisposable
         Assert.Throws<PspWebhookRejectedException>(() => unconfigured.Connector.ParseWebhook(body, Sign(body, CurrentSecret, Now), Now));
     }
 
-    private static string Sign(string body, string secret, DateTimeOffset at)
-    {
-        var t = at.ToUnixTimeSeconds();
-        return $"t={t},v1={Hmac(secret, t, body)}";
-    }
+    private static string Sign(string body, string secret, DateTimeOffset at) => StripeSigning.Sign(body, secret, at);
 
-    private static string Hmac(string secret, long t, string body) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{t.ToString(CultureInfo.InvariantCulture)}.{body}")));
+    private static string Hmac(string secret, long t, string body) => StripeSigning.Hmac(secret, t, body);
 
     private static string PaymentIntentEvent(string eventId, string type, string intentId, string status, string lastPaymentError = "null")
     {

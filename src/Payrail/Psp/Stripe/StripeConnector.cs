@@ -1,4 +1,3 @@
-using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
@@ -66,6 +65,7 @@ public sealed class StripeConnector : IPspConnector
 
     public Task<PspPayment> CaptureAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken)
     {
+        RequireReference(pspReference);
         RequireKey(idempotencyKey);
         if (amountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(amountMinor), "must be positive");
         var capture = new PaymentIntentCaptureOptions { AmountToCapture = amountMinor, Expand = ExpandLatestCharge };
@@ -75,6 +75,7 @@ public sealed class StripeConnector : IPspConnector
 
     public Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, CancellationToken cancellationToken)
     {
+        RequireReference(pspReference);
         RequireKey(idempotencyKey);
         var cancel = new PaymentIntentCancelOptions { Expand = ExpandLatestCharge };
         return CallAsync("void", pspReference, cancellationToken, declinesAreResults: false,
@@ -83,6 +84,7 @@ public sealed class StripeConnector : IPspConnector
 
     public async Task<PspRefund> RefundAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken)
     {
+        RequireReference(pspReference);
         RequireKey(idempotencyKey);
         if (amountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(amountMinor), "must be positive");
         var create = new RefundCreateOptions { PaymentIntent = pspReference, Amount = amountMinor };
@@ -92,13 +94,14 @@ public sealed class StripeConnector : IPspConnector
             refund.Id,
             refund.PaymentIntentId ?? pspReference,
             refund.Amount,
-            refund.Currency.ToUpperInvariant(),
-            refund.Status,
+            (refund.Currency ?? "").ToUpperInvariant(),
+            refund.Status ?? "unknown",
             Utc(refund.Created));
     }
 
     public async Task<PspPayment?> RetrieveAsync(string pspReference, CancellationToken cancellationToken)
     {
+        RequireReference(pspReference);
         try
         {
             var get = new PaymentIntentGetOptions { Expand = ExpandLatestCharge };
@@ -211,6 +214,13 @@ public sealed class StripeConnector : IPspConnector
         // Without the caller's key a replay could charge twice: Stripe.net would invent a random key.
         if (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > 255)
             throw new ArgumentException("A caller idempotency key (1..255 chars) is required for every mutating PSP call.", nameof(idempotencyKey));
+    }
+
+    private static void RequireReference(string pspReference)
+    {
+        // An empty id would turn GET /v1/payment_intents/{id} into the list endpoint.
+        if (string.IsNullOrWhiteSpace(pspReference) || pspReference.Length > 255)
+            throw new ArgumentException("A PSP reference (1..255 chars) is required.", nameof(pspReference));
     }
 
     private static RequestOptions Keyed(string idempotencyKey) => new() { IdempotencyKey = idempotencyKey };

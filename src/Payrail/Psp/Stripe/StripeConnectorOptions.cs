@@ -31,6 +31,9 @@ public sealed class StripeConnectorOptions
     /// <summary>Webhook signing secrets (whsec_...). Several are accepted at once so a secret can be rotated without downtime.</summary>
     public string[] WebhookSecrets { get; set; } = [];
 
+    /// <summary>Bounds the HMAC work an unauthenticated sender can cause per webhook.</summary>
+    public const int MaxWebhookSecrets = 8;
+
     /// <summary>How far a webhook's signed timestamp may be from now, either way (replay window).</summary>
     public int WebhookToleranceSeconds { get; set; } = 300;
 
@@ -51,7 +54,8 @@ public sealed class StripeConnectorOptions
         if (RetryBaseDelayMs is < 1 or > 10_000) yield return "Stripe:RetryBaseDelayMs must be within [1, 10000]";
         if (MaxRetryDelayMs < RetryBaseDelayMs || MaxRetryDelayMs > 30_000) yield return "Stripe:MaxRetryDelayMs must be within [RetryBaseDelayMs, 30000]";
         if (WebhookToleranceSeconds is < 1 or > 3_600) yield return "Stripe:WebhookToleranceSeconds must be within [1, 3600]";
-        if (WebhookSecrets.Any(string.IsNullOrWhiteSpace)) yield return "Stripe:WebhookSecrets must not contain blank secrets";
+        if (WebhookSecrets is null || WebhookSecrets.Any(string.IsNullOrWhiteSpace)) yield return "Stripe:WebhookSecrets must not contain blank secrets";
+        else if (WebhookSecrets.Length > MaxWebhookSecrets) yield return $"Stripe:WebhookSecrets holds at most {MaxWebhookSecrets} secrets";
         if (MaxSettlementLines is < 1 or > 1_000_000) yield return "Stripe:MaxSettlementLines must be within [1, 1000000]";
         if (MaxResponseBytes is < 1024 or > 256 * 1024 * 1024) yield return "Stripe:MaxResponseBytes must be within [1 KiB, 256 MiB]";
     }

@@ -34,6 +34,8 @@ public static class StripeConnectorServiceCollectionExtensions
         http.AddResilienceHandler("stripe-transport", (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<StripeConnectorOptions>>().Value;
+                // The one clock: deadlines and backoff follow the host's TimeProvider (tests can control it).
+                pipeline.TimeProvider = context.ServiceProvider.GetRequiredService<TimeProvider>();
                 pipeline.AddTimeout(TimeSpan.FromMilliseconds(options.TotalTimeoutMs));
                 if (options.MaxNetworkRetries > 0) pipeline.AddRetry(TransportRetry(options));
                 pipeline.AddTimeout(TimeSpan.FromMilliseconds(options.RequestTimeoutMs));

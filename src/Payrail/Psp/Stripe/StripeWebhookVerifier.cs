@@ -12,7 +12,6 @@ internal static class StripeWebhookVerifier
 {
     /// <summary>Bounds the work an unauthenticated caller can make us do.</summary>
     private const int MaxHeaderLength = 4096;
-    private const int MaxSecrets = 8;
 
     public static PspWebhookEvent Parse(string body, string signatureHeader, DateTimeOffset now, IReadOnlyList<string> secrets, int toleranceSeconds)
     {
@@ -22,7 +21,7 @@ internal static class StripeWebhookVerifier
         if (secrets.Count == 0) throw new PspWebhookRejectedException("no webhook secret configured: every webhook is refused");
 
         var verified = false;
-        foreach (var secret in secrets.Take(MaxSecrets))
+        foreach (var secret in secrets.Take(StripeConnectorOptions.MaxWebhookSecrets))
         {
             if (TryValidate(body, signatureHeader, secret, toleranceSeconds, now.ToUnixTimeSeconds(), out var reason))
             {
