@@ -23,8 +23,10 @@ public sealed class PspSimFixture : IAsyncLifetime
 
     public async Task InitializeAsync() => await StartAsync();
 
-    private async Task StartAsync()
+    /// <summary>Starts pspsim again after <see cref="StopAsync"/> (same port, same data dir).</summary>
+    public async Task StartAsync()
     {
+        if (_app is not null) return;
         string[] args =
         [
             "--urls", BaseUrl, "--data-dir", DataDir,
@@ -42,7 +44,8 @@ public sealed class PspSimFixture : IAsyncLifetime
         await StartAsync();
     }
 
-    private async Task StopAsync()
+    /// <summary>Stops pspsim: requests are refused (a PSP outage) until <see cref="StartAsync"/>.</summary>
+    public async Task StopAsync()
     {
         if (_app is null) return;
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -65,6 +68,10 @@ public sealed class PspSimFixture : IAsyncLifetime
     /// <summary>POST /_sim/payment_intents/{id}/authenticate: the customer passes (or fails) 3-D Secure.</summary>
     public Task AuthenticateAsync(string paymentIntentId, bool succeed = true) =>
         PostAsync($"/_sim/payment_intents/{paymentIntentId}/authenticate", new { outcome = succeed ? "succeed" : "fail" });
+
+    /// <summary>POST /_sim/payment_intents/{id}/settle: a processing intent (pm_card_sim_processing) succeeds or is declined.</summary>
+    public Task SettleAsync(string paymentIntentId, bool succeed = true) =>
+        PostAsync($"/_sim/payment_intents/{paymentIntentId}/settle", new { outcome = succeed ? "succeed" : "fail" });
 
     private async Task PostAsync(string path, object body)
     {

@@ -61,6 +61,18 @@ public sealed class ControlPlaneTests(PspSimFixture fixture) : IClassFixture<Psp
     }
 
     [Fact]
+    public async Task Stripe_net_with_its_default_retries_recovers_a_lost_response_exactly_once()
+    {
+        // Stripe.net adds its own Idempotency-Key when retries are on, so the retry replays the stored answer.
+        var client = new StripeClient(fixture.ApiKey, httpClient: new SystemNetHttpClient(new HttpClient(), maxNetworkRetries: 2), apiBase: fixture.BaseUrl);
+        var before = await CountIntentsAsync();
+        await fixture.AddFaultAsync("response_lost", count: 1, method: "POST");
+        var pi = await new PaymentIntentService(client).CreateAsync(Sim.Card(4_400));
+        Assert.Equal("succeeded", pi.Status);
+        Assert.Equal(before + 1, await CountIntentsAsync());
+    }
+
+    [Fact]
     public async Task Connection_reset_changes_nothing()
     {
         var before = await CountIntentsAsync();

@@ -35,4 +35,27 @@ public sealed class PaginationTests(PspSimFixture fixture) : IClassFixture<PspSi
         var future = await intents.ListAsync(new PaymentIntentListOptions { Created = new DateRangeOptions { GreaterThan = DateTime.UtcNow.AddMinutes(5) } });
         Assert.Empty(future.Data);
     }
+
+    [Fact]
+    public async Task Balance_transactions_page_through_a_created_range()
+    {
+        var from = DateTime.UtcNow.AddSeconds(-1);
+        var intents = new PaymentIntentService(_client);
+        var charges = new List<string>();
+        for (var i = 0; i < 3; i++) charges.Add((await intents.CreateAsync(Sim.Card(1_000 + i))).LatestChargeId);
+        var until = DateTime.UtcNow.AddSeconds(2);
+
+        var balance = new BalanceTransactionService(_client);
+        var seen = new List<BalanceTransaction>();
+        await foreach (var t in balance.ListAutoPagingAsync(new BalanceTransactionListOptions
+        {
+            Limit = 2, Type = "charge", Created = new DateRangeOptions { GreaterThanOrEqual = from, LessThan = until },
+        }))
+            seen.Add(t);
+        Assert.Equal(charges.AsEnumerable().Reverse(), seen.Select(t => t.SourceId));
+        Assert.All(seen, t => Assert.Equal(t.Amount - t.Fee, t.Net));
+
+        var before = await balance.ListAsync(new BalanceTransactionListOptions { Created = new DateRangeOptions { LessThan = from.AddSeconds(-5) } });
+        Assert.Empty(before.Data);
+    }
 }

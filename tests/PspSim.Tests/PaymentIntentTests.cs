@@ -182,4 +182,24 @@ public sealed class PaymentIntentTests(PspSimFixture fixture) : IClassFixture<Ps
         Assert.Equal(System.Net.HttpStatusCode.NotFound, e.HttpStatusCode);
         Assert.Equal("resource_missing", e.StripeError.Code);
     }
+
+    [Fact]
+    public async Task Processing_intent_waits_until_the_network_settles_it()
+    {
+        var pi = await _intents.CreateAsync(Sim.Card(2_200, "pm_card_sim_processing"));
+        Assert.Equal("processing", pi.Status);
+        await fixture.SettleAsync(pi.Id);
+        var settled = await _intents.GetAsync(pi.Id);
+        Assert.Equal("succeeded", settled.Status);
+        Assert.Equal(2_200, settled.AmountReceived);
+
+        var other = await _intents.CreateAsync(Sim.Card(2_300, "pm_card_sim_processing"));
+        await fixture.SettleAsync(other.Id, succeed: false);
+        var declined = await _intents.GetAsync(other.Id);
+        Assert.Equal("requires_payment_method", declined.Status);
+        Assert.Equal("generic_decline", declined.LastPaymentError.DeclineCode);
+
+        var events = await new EventService(Sim.Client(fixture)).ListAsync(new EventListOptions { Type = "payment_intent.processing", Limit = 100 });
+        Assert.Contains(events.Data, e => ((IHasId)e.Data.Object).Id == pi.Id);
+    }
 }

@@ -47,4 +47,19 @@ public sealed class RestartTests(PspSimFixture fixture) : IClassFixture<PspSimFi
             new RefundService(client).CreateAsync(new RefundCreateOptions { PaymentIntent = captured.Id, Amount = 6_001 }));
         Assert.Equal("amount_too_large", over.StripeError.Code);
     }
+
+    [Fact]
+    public async Task A_torn_last_journal_line_is_skipped_on_start()
+    {
+        var intents = new PaymentIntentService(Sim.Client(fixture));
+        var kept = await intents.CreateAsync(new PaymentIntentCreateOptions { Amount = 100, Currency = "usd" });
+        await fixture.StopAsync();
+        await System.IO.File.AppendAllTextAsync(Path.Combine(fixture.DataDir, "journal.jsonl"), "{\"k\":\"pi\",\"v\":{\"id\":\"pi_torn");
+        await fixture.StartAsync();
+
+        Assert.Equal(kept.Id, (await intents.GetAsync(kept.Id)).Id);
+        var after = await intents.CreateAsync(new PaymentIntentCreateOptions { Amount = 200, Currency = "usd" });
+        await fixture.RestartAsync();
+        Assert.Equal(200, (await intents.GetAsync(after.Id)).Amount);
+    }
 }

@@ -75,17 +75,26 @@ public static class ControlPlane
             log.LogInformation("faults and latency reset");
             return Results.Ok(new { faults = Array.Empty<object>(), latency = new { fixed_ms = 0, jitter_ms = 0 } });
         });
-        sim.MapPost("/payment_intents/{id}/authenticate", async (HttpContext ctx, string id, SimStore store, PspSimOptions options) =>
-        {
-            var (json, problem) = await ReadObjectAsync(ctx, AuthenticateKeys, allowEmpty: true);
-            if (problem is not null) return problem;
-            var outcome = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("outcome", out var o) ? o.GetString() : "succeed";
-            if (outcome is not ("succeed" or "fail")) return Problem("outcome must be succeed or fail");
-            ApiResult result;
-            try { result = PaymentIntentEndpoints.Authenticate(store, options, id, outcome == "succeed"); }
-            catch (StripeApiException e) { result = ApiResult.Error(e); }
-            return Results.Text(result.Body.ToJsonString(), "application/json", statusCode: result.Status);
-        });
+        sim.MapPost("/payment_intents/{id}/authenticate", (HttpContext ctx, string id, SimStore store, PspSimOptions options) =>
+            CompleteAsync(ctx, id, store, options, PiStatus.RequiresAction));
+        sim.MapPost("/payment_intents/{id}/settle", (HttpContext ctx, string id, SimStore store, PspSimOptions options) =>
+            CompleteAsync(ctx, id, store, options, PiStatus.Processing));
+    }
+
+    private static async Task<IResult> CompleteAsync(HttpContext ctx, string id, SimStore store, PspSimOptions options, string expectedStatus)
+    {
+        var (json, problem) = await ReadObjectAsync(ctx, AuthenticateKeys, allowEmpty: true);
+        if (problem is not null) return problem;
+        var outcome = "succeed";
+        if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("outcome", out var o))
+            outcome = o.ValueKind == JsonValueKind.String ? o.GetString() : null;
+        if (outcome is not ("succeed" or "fail")) return Problem("outcome must be succeed or fail");
+        ApiResult result;
+        try { result = PaymentIntentEndpoints.Complete(store, options, id, outcome == "succeed", expectedStatus); }
+        catch (StripeApiException e) { result = ApiResult.Error(e); }
+        // A failed settlement answers the intent too (200): the control call itself worked.
+        var body = result.Status == 402 ? result.Body["error"]!["payment_intent"]!.ToJsonString() : result.Json;
+        return Results.Text(body, "application/json", statusCode: result.Status == 402 ? 200 : result.Status);
     }
 
     private static object Render(Fault f) => new

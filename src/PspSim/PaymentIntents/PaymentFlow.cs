@@ -23,6 +23,11 @@ public static class PaymentFlow
                 tx.Save(pi);
                 tx.Emit("payment_intent.requires_action", StripeJson.PaymentIntent(pi));
                 return ApiResult.Ok(StripeJson.PaymentIntent(pi));
+            case CardOutcome.Processing:
+                pi.Status = PiStatus.Processing;
+                tx.Save(pi);
+                tx.Emit("payment_intent.processing", StripeJson.PaymentIntent(pi));
+                return ApiResult.Ok(StripeJson.PaymentIntent(pi));
             default:
                 Authorize(tx, pi, paymentMethod, card, options);
                 return ApiResult.Ok(StripeJson.PaymentIntent(pi));

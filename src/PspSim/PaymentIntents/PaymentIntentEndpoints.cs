@@ -82,11 +82,11 @@ public static class PaymentIntentEndpoints
         return types;
     }
 
-    private static void RequireReturnUrlForRedirects(PaymentIntentState pi, string? returnUrl)
+    private static void RequireReturnUrlForRedirects(bool automaticPaymentMethods, string? allowRedirects, string? returnUrl)
     {
         // Stripe: payment methods from the Dashboard may redirect, so confirming needs a return_url
         // unless redirects are switched off (automatic_payment_methods[allow_redirects]=never).
-        if (pi.AutomaticPaymentMethods && pi.AllowRedirects != "never" && returnUrl is null)
+        if (automaticPaymentMethods && allowRedirects != "never" && returnUrl is null)
             throw StripeApiException.Invalid(
                 "This PaymentIntent is configured to accept payment methods enabled in your Dashboard, because some of these payment methods might redirect your customer off of your page, you must provide a `return_url`. If you don't want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.",
                 "return_url");
@@ -121,36 +121,29 @@ public static class PaymentIntentEndpoints
             throw StripeApiException.Invalid("You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with a payment method, you must provide one.", "payment_method", "payment_intent_unexpected_state");
         var expand = Expander.Parse(p, "payment_intent");
 
-        var pi = new PaymentIntentState
-        {
-            Id = Ids.New("pi"), Created = 0, Amount = amount, Currency = currency,
-            Status = pm is null ? PiStatus.RequiresPaymentMethod : PiStatus.RequiresConfirmation,
-            CaptureMethod = captureMethod, ClientSecret = "", PaymentMethod = pm?.Id, Description = description,
-            Metadata = metadata, StatementDescriptor = descriptor, StatementDescriptorSuffix = descriptorSuffix,
-            ReturnUrl = returnUrl, ReceiptEmail = receiptEmail, SetupFutureUsage = setupFutureUsage,
-            // Under current API versions automatic payment methods are on unless payment_method_types is given.
-            AutomaticPaymentMethods = types.Count == 0 && apmEnabled != false,
-            AllowRedirects = types.Count == 0 && apmEnabled != false ? allowRedirects ?? "always" : null,
-            PaymentMethodTypes = ["card"],
-        };
-        if (confirm) RequireReturnUrlForRedirects(pi, returnUrl);
+        // Under current API versions automatic payment methods are on unless payment method types are given.
+        var automatic = types.Count == 0 && apmEnabled != false;
+        var redirects = automatic ? allowRedirects ?? "always" : null;
+        if (confirm) RequireReturnUrlForRedirects(automatic, redirects, returnUrl);
 
         return r.Store.Write(r.Info, tx =>
         {
-            var created = new PaymentIntentState
+            var id = Ids.New("pi");
+            var pi = new PaymentIntentState
             {
-                Id = pi.Id, Created = tx.Now, Amount = pi.Amount, Currency = pi.Currency, Status = pi.Status,
-                CaptureMethod = pi.CaptureMethod, ClientSecret = $"{pi.Id}_secret_{Ids.New("s")[2..]}", PaymentMethod = pi.PaymentMethod,
-                Description = pi.Description, Metadata = pi.Metadata, StatementDescriptor = pi.StatementDescriptor,
-                StatementDescriptorSuffix = pi.StatementDescriptorSuffix, ReturnUrl = pi.ReturnUrl, ReceiptEmail = pi.ReceiptEmail,
-                SetupFutureUsage = pi.SetupFutureUsage, AutomaticPaymentMethods = pi.AutomaticPaymentMethods,
-                AllowRedirects = pi.AllowRedirects, PaymentMethodTypes = pi.PaymentMethodTypes,
+                Id = id, Created = tx.Now, Amount = amount, Currency = currency,
+                Status = pm is null ? PiStatus.RequiresPaymentMethod : PiStatus.RequiresConfirmation,
+                CaptureMethod = captureMethod, ClientSecret = $"{id}_secret_{Ids.New("s")[2..]}", PaymentMethod = pm?.Id,
+                Description = description, Metadata = metadata, StatementDescriptor = descriptor,
+                StatementDescriptorSuffix = descriptorSuffix, ReturnUrl = returnUrl, ReceiptEmail = receiptEmail,
+                SetupFutureUsage = setupFutureUsage, AutomaticPaymentMethods = automatic, AllowRedirects = redirects,
+                PaymentMethodTypes = ["card"],
             };
-            tx.Save(created);
-            tx.Emit("payment_intent.created", StripeJson.PaymentIntent(created));
+            tx.Save(pi);
+            tx.Emit("payment_intent.created", StripeJson.PaymentIntent(pi));
             var result = confirm
-                ? PaymentFlow.Confirm(tx, created, pm!.Value.Id, pm.Value.Card, r.Options, r.BaseUrl)
-                : ApiResult.Ok(StripeJson.PaymentIntent(created));
+                ? PaymentFlow.Confirm(tx, pi, pm!.Value.Id, pm.Value.Card, r.Options, r.BaseUrl)
+                : ApiResult.Ok(StripeJson.PaymentIntent(pi));
             return Expanded(result, expand, tx.Store, tx.Now);
         });
     }
@@ -211,7 +204,7 @@ public static class PaymentIntentEndpoints
                 throw StripeApiException.UnexpectedState($"You cannot confirm this PaymentIntent because it has a status of {pi.Status}. Only a PaymentIntent with one of the following statuses may be confirmed: requires_confirmation, requires_payment_method, requires_action.");
             var pm = pmParam ?? ValidPaymentMethod(pi.PaymentMethod)
                 ?? throw StripeApiException.UnexpectedState("You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with a payment method, you must provide one.");
-            RequireReturnUrlForRedirects(pi, returnUrl ?? pi.ReturnUrl);
+            RequireReturnUrlForRedirects(pi.AutomaticPaymentMethods, pi.AllowRedirects, returnUrl ?? pi.ReturnUrl);
             if (amountToConfirm is not null && amountToConfirm != pi.Amount)
                 throw StripeApiException.Invalid($"amount_to_confirm ({amountToConfirm}) must equal the PaymentIntent amount ({pi.Amount}) in this sandbox.", "amount_to_confirm");
             // Validated: from here on the intent changes.
@@ -282,17 +275,22 @@ public static class PaymentIntentEndpoints
         });
     }
 
-    /// <summary>Control plane: the customer completes (or fails) the 3-D Secure step of a requires_action intent.</summary>
-    public static ApiResult Authenticate(SimStore store, PspSimOptions options, string id, bool succeed)
+    /// <summary>
+    /// Control plane: finishes a pending intent — the customer completes (or fails) 3-D Secure on a
+    /// requires_action intent, or the network settles (or declines) a processing one.
+    /// </summary>
+    public static ApiResult Complete(SimStore store, PspSimOptions options, string id, bool succeed, string expectedStatus)
     {
         return store.Write(new RequestInfo(null, null), tx =>
         {
             var pi = Find(tx.Store, id);
-            if (pi.Status != PiStatus.RequiresAction)
-                throw StripeApiException.UnexpectedState($"This PaymentIntent has a status of {pi.Status}; only requires_action can be authenticated.");
+            if (pi.Status != expectedStatus)
+                throw StripeApiException.UnexpectedState($"This PaymentIntent has a status of {pi.Status}; only {expectedStatus} can be completed this way.");
             var pm = pi.PaymentMethod!;
             var card = TestCards.Find(pm)!;
             if (succeed) PaymentFlow.Authorize(tx, pi, pm, card, options);
+            else if (expectedStatus == PiStatus.Processing)
+                PaymentFlow.Decline(tx, pi, pm, card with { Code = "card_declined", DeclineCode = "generic_decline", Message = "Your card was declined.", Param = null });
             else
             {
                 var error = new StripeApiException(400, "invalid_request_error", "payment_intent_authentication_failure",

@@ -1,7 +1,7 @@
 namespace PspSim.PaymentIntents;
 
 /// <summary>What a test card does when confirmed.</summary>
-public enum CardOutcome { Succeed, Decline, RequireAction }
+public enum CardOutcome { Succeed, Decline, RequireAction, Processing }
 
 public sealed record TestCard(string Brand, string Last4, CardOutcome Outcome, string? Code = null, string? DeclineCode = null, string? Message = null, string? Param = null);
 
@@ -25,6 +25,8 @@ public static class TestCards
         ["pm_card_chargeDeclinedProcessingError"] = new("visa", "0119", CardOutcome.Decline, "processing_error", "processing_error", "An error occurred while processing your card. Try again in a little bit."),
         ["pm_card_authenticationRequired"] = new("visa", "3184", CardOutcome.RequireAction),
         ["pm_card_threeDSecure2Required"] = new("visa", "3220", CardOutcome.RequireAction),
+        // Sandbox-only (not a Stripe token): stays in processing until POST /_sim/payment_intents/{id}/settle.
+        ["pm_card_sim_processing"] = new("visa", "4242", CardOutcome.Processing),
     };
 
     public static TestCard? Find(string paymentMethod) => Cards.GetValueOrDefault(paymentMethod);
