@@ -9,8 +9,30 @@ public static class LocalPlatform
     {
         Directory.CreateDirectory(PayrailConfiguration.StateDirectory);
         var children = new List<ChildProcess>();
+        var secrets = DevSecrets.ForProject();
+        LocalPostgres? postgres = null;
+        LocalRedis? redis = null;
         try
         {
+            // PostgreSQL and Redis: the configured ones, or project-local servers started here.
+            if (!LocalServers.IsPostgresConfigured(configuration))
+            {
+                postgres = LocalServers.Postgres(configuration, secrets);
+                configuration["Postgres:ConnectionString"] = await LocalServers.StartPostgresAsync(postgres, secrets, Console.Out, cancellationToken).ConfigureAwait(false);
+                Console.WriteLine($"postgres   127.0.0.1:{postgres.Port} (.payrail/pg)");
+            }
+            else
+            {
+                await LocalServers.MigrateAndSeedAsync(configuration["Postgres:ConnectionString"]!, Console.Out, cancellationToken).ConfigureAwait(false);
+            }
+            if (!LocalServers.IsRedisConfigured(configuration))
+            {
+                redis = LocalServers.Redis(configuration, secrets);
+                await redis.StartAsync(cancellationToken).ConfigureAwait(false);
+                configuration["Redis:Configuration"] = redis.Configuration;
+                Console.WriteLine($"redis      127.0.0.1:{redis.Port} (.payrail/redis)");
+            }
+
             var pspSimUrl = configuration["PspSim:Url"] ?? "http://127.0.0.1:8090";
             children.Add(ChildProcess.StartDotnet("pspsim", SiblingBinary("PspSim", "pspsim.dll"),
                 ["--urls", pspSimUrl, "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "pspsim")]));
@@ -30,6 +52,9 @@ public static class LocalPlatform
         finally
         {
             foreach (var child in children) child.Dispose();
+            // Stopped on the way out even after Ctrl-C: a clean shutdown, not a crash recovery next time.
+            if (redis is not null) await redis.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            if (postgres is not null) await postgres.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
     }
 

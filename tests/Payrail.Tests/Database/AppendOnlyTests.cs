@@ -1,0 +1,62 @@
+using Dapper;
+using Npgsql;
+using Payrail.Ledger;
+using Payrail.Testing;
+using Xunit;
+
+namespace Payrail.Tests.Database;
+
+public sealed class AppendOnlyTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    [Theory]
+    [InlineData("UPDATE ledger_transfers SET amount_minor = amount_minor + 1")]
+    [InlineData("DELETE FROM ledger_transfers")]
+    [InlineData("TRUNCATE ledger_transfers CASCADE")]
+    public async Task Ledger_transfers_refuse_rewrites(string sql)
+    {
+        await using var connection = await postgres.OpenAsync();
+        var debit = await LedgerTestBooks.AccountAsync(connection, "buyer");
+        var credit = await LedgerTestBooks.AccountAsync(connection, "merchant");
+        await LedgerTestBooks.TransferAsync(connection, debit, credit, 500);
+        var before = await LedgerTestBooks.TransferCountAsync(connection);
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => connection.ExecuteAsync(sql));
+
+        Assert.Equal(LedgerSqlState.AppendOnly, refused.SqlState);
+        Assert.Equal(before, await LedgerTestBooks.TransferCountAsync(connection));
+    }
+
+    [Theory]
+    [InlineData("UPDATE payment_transitions SET cause = 'rewritten'")]
+    [InlineData("DELETE FROM payment_transitions")]
+    [InlineData("TRUNCATE payment_transitions")]
+    public async Task Payment_transitions_refuse_rewrites(string sql)
+    {
+        await using var connection = await postgres.OpenAsync();
+        await connection.ExecuteAsync("INSERT INTO merchants (id, name) VALUES ('m_append', 'Append') ON CONFLICT DO NOTHING");
+        var payment = Guid.NewGuid();
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO payments (id, merchant_id, buyer_id, amount_minor, currency, status) VALUES (@payment, 'm_append', 'u_1', 1000, 'EUR', 'initiated');
+            INSERT INTO payment_transitions (payment_id, from_status, to_status, cause) VALUES (@payment, NULL, 'initiated', 'api');
+            """, new { payment });
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => connection.ExecuteAsync(sql));
+
+        Assert.Equal(LedgerSqlState.AppendOnly, refused.SqlState);
+        Assert.Equal(1, await connection.QuerySingleAsync<int>("SELECT count(*)::int FROM payment_transitions WHERE payment_id = @payment", new { payment }));
+    }
+
+    [Fact]
+    public async Task Account_balances_change_only_through_transfers()
+    {
+        await using var connection = await postgres.OpenAsync();
+        var account = await LedgerTestBooks.AccountAsync(connection, "merchant");
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() =>
+            connection.ExecuteAsync("UPDATE ledger_accounts SET credits_posted = 1000 WHERE id = @account", new { account }));
+
+        Assert.Equal(LedgerSqlState.BalanceChangedOutsideTransfer, refused.SqlState);
+        Assert.Equal(new LedgerTestBooks.Balances(0, 0, 0, 0), await LedgerTestBooks.BalancesAsync(connection, account));
+    }
+}

@@ -1,0 +1,35 @@
+using Dapper;
+using Npgsql;
+using Payrail.Database;
+using Payrail.Testing;
+using Xunit;
+
+namespace Payrail.Tests.Database;
+
+public sealed class MigrationTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    [Fact]
+    public async Task Migrations_apply_on_an_empty_database_then_apply_nothing_the_second_time()
+    {
+        var connectionString = await postgres.CreateEmptyDatabaseAsync();
+
+        var first = DatabaseMigrator.Migrate(connectionString);
+        var second = DatabaseMigrator.Migrate(connectionString);
+
+        Assert.Equal(DatabaseMigrator.Scripts, first.Applied);
+        Assert.NotEmpty(first.Applied);
+        Assert.Empty(second.Applied);
+        await using var connection = new NpgsqlConnection(connectionString);
+        var tables = (await connection.QueryAsync<string>(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")).ToArray();
+        Assert.Equal(["idempotency_keys", "ledger_accounts", "ledger_transfers", "merchants", "outbox", "payment_transitions", "payments", "schema_migrations"], tables);
+    }
+
+    [Fact]
+    public void Migrations_are_numbered_so_they_apply_in_file_order()
+    {
+        var numbers = DatabaseMigrator.Scripts.Select(s => s["Payrail.Database.Migrations.".Length..][..4]).ToArray();
+        Assert.All(numbers, n => Assert.True(int.TryParse(n, out _), n));
+        Assert.Equal(numbers.Distinct().Count(), numbers.Length);
+    }
+}
