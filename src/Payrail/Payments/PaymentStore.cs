@@ -276,20 +276,6 @@ public sealed class PaymentStore(NpgsqlDataSource database)
             { Value = owners.Select(o => (int)LedgerAccounts.FlagsFor(o.Item1)).ToArray() });
         batch.BatchCommands.Add(ensure);
 
-        // Lock the accounts in id order before inserting transfers. Without it two payments between the same
-        // accounts deadlock: each transfer's foreign-key check takes FOR KEY SHARE on both accounts, then the
-        // balance trigger asks FOR UPDATE, which waits for the other's KEY SHARE while the other waits for ours.
-        // FOR NO KEY UPDATE queues the second payment here, before it holds anything on these rows.
-        var lockAccounts = new NpgsqlBatchCommand("""
-            SELECT 1 FROM ledger_accounts
-            WHERE (owner, currency) IN (SELECT * FROM unnest(@owners, @currencies))
-            ORDER BY id
-            FOR NO KEY UPDATE
-            """);
-        lockAccounts.Parameters.Add(new NpgsqlParameter("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = owners.Select(o => o.Item1).ToArray() });
-        lockAccounts.Parameters.Add(new NpgsqlParameter("currencies", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = owners.Select(o => o.Item2).ToArray() });
-        batch.BatchCommands.Add(lockAccounts);
-
         foreach (var entry in change.JournalEntries)
         {
             // One journal entry per operation; its first transfer's deterministic id names it.
