@@ -63,5 +63,43 @@ public sealed class RedisOutageTests(RedisOutageFixture api) : IClassFixture<Red
         Assert.Contains("\"ready\"", await api.Http.GetStringAsync("/readyz"));
     }
 
+    [Fact]
+    public async Task A_Redis_that_lost_its_data_is_refilled_from_PostgreSQL()
+    {
+        var buyer = "b_" + Guid.NewGuid().ToString("N")[..10];
+        var token = api.BuyerToken(buyer);
+        using var redis = await ConnectionMultiplexer.ConnectAsync(api.Redis.Configuration);
+        var first = await api.PostPaymentAsync(token, "key-lost", PaymentsApiFixture.Body(amount: 150));
+        await redis.GetDatabase().KeyDeleteAsync(RedisKey(buyer, "key-lost"));
+
+        var replay = await api.PostPaymentAsync(token, "key-lost", PaymentsApiFixture.Body(amount: 150));
+
+        Assert.Equal(first.Body, replay.Body);
+        Assert.Equal("true", replay.Headers["Idempotent-Replayed"]);
+        var cached = (string?)await redis.GetDatabase().StringGetAsync(RedisKey(buyer, "key-lost"));
+        Assert.Contains("\"completed\"", cached);
+        Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM payments WHERE buyer_id = @b", ("b", buyer)));
+    }
+
+    [Fact]
+    public async Task A_stale_in_flight_lease_in_Redis_does_not_hide_a_completed_payment()
+    {
+        var buyer = "b_" + Guid.NewGuid().ToString("N")[..10];
+        var token = api.BuyerToken(buyer);
+        using var redis = await ConnectionMultiplexer.ConnectAsync(api.Redis.Configuration);
+        var first = await api.PostPaymentAsync(token, "key-stale", PaymentsApiFixture.Body(amount: 160));
+        // What Redis would hold had the completion been written while Redis was unreachable: the first lease.
+        var completed = (string)(await redis.GetDatabase().StringGetAsync(RedisKey(buyer, "key-stale")))!;
+        var fingerprint = System.Text.Json.JsonDocument.Parse(completed).RootElement.GetProperty("fingerprint").GetString();
+        var lease = $$"""{"state":"processing","fingerprint":"{{fingerprint}}","lease_expires_at_ms":{{DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeMilliseconds()}},"status":0,"body":null}""";
+        await redis.GetDatabase().StringSetAsync(RedisKey(buyer, "key-stale"), lease);
+
+        var replay = await api.PostPaymentAsync(token, "key-stale", PaymentsApiFixture.Body(amount: 160));
+
+        Assert.Equal(201, replay.Status);
+        Assert.Equal(first.Body, replay.Body);
+        Assert.Contains("\"completed\"", (string?)await redis.GetDatabase().StringGetAsync(RedisKey(buyer, "key-stale")));
+    }
+
     private static string RedisKey(string buyer, string key) => $"idem:buyer:{buyer}:POST /v1/payments:{key}";
 }
