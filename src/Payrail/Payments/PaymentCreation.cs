@@ -63,15 +63,7 @@ public sealed class PaymentCreation(
                 var leaseExpiresAt = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
                 var initiated = PaymentChange.Event("payment.initiated", payment, null, now);
                 if (await store.RecordIntentAsync(payment, key, fingerprint, leaseExpiresAt, now + _idempotency.Retention, initiated).ConfigureAwait(false))
-                {
-                    metrics.Idempotency(IdempotencyOutcome.Fresh);
-                    if (cached == CacheBegin.Existing)
-                        await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, leaseExpiresAt)).ConfigureAwait(false);
-                    using var paymentScope = logger.BeginScope("PaymentId:{PaymentId}", payment.Id);
-                    logger.LogDebug("Payment {PaymentId} initiated", payment.Id);
-                    if (crashPoints.AfterIntentRecorded is { } crash) await crash(payment.Id).ConfigureAwait(false);
-                    return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
-                }
+                    return await ChargeNewPaymentAsync(payment, key, fingerprint, request, leaseExpiresAt, cached).ConfigureAwait(false);
             }
 
             var existing = await store.FindKeyAsync(key).ConfigureAwait(false);
@@ -94,16 +86,10 @@ public sealed class PaymentCreation(
             if (existing.Completed) return Replay(existing.ResponseStatus!.Value, existing.ResponseBody!);
             if (existing.LeaseExpiresAt > now) return Conflict(existing.LeaseExpiresAt - now);
 
+            // The owner's lease expired (it crashed, or the PSP outcome was unknown): exactly one retry takes over.
             var newLease = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
-            if (!await store.TakeOverAsync(key, existing.LeaseExpiresAt, newLease, now).ConfigureAwait(false)) continue;
-            metrics.Idempotency(IdempotencyOutcome.Takeover);
-            await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, newLease)).ConfigureAwait(false);
-            var recorded = await store.FindAsync(existing.PaymentId!.Value).ConfigureAwait(false)
-                ?? throw new InvalidOperationException("an idempotency key refers to a payment that does not exist");
-            using var resumeScope = logger.BeginScope("PaymentId:{PaymentId}", recorded.Id);
-            logger.LogWarning("Payment {PaymentId} resumed from {Status} after its previous owner's lease expired",
-                recorded.Id, recorded.Status.ToWire());
-            return await ResumeAsync(recorded, key, fingerprint, request).ConfigureAwait(false);
+            if (await store.TakeOverAsync(key, existing.LeaseExpiresAt, newLease, now).ConfigureAwait(false))
+                return await ResumeAsync(existing.PaymentId!.Value, key, fingerprint, request, newLease).ConfigureAwait(false);
         }
 
         // Every attempt lost a race to another request with the same key: that one is working on it.
@@ -124,8 +110,30 @@ public sealed class PaymentCreation(
             : CachedIdempotencyEntry.Lease(truth.Fingerprint, truth.LeaseExpiresAt)).ConfigureAwait(false);
     }
 
-    private async Task<IResult> ResumeAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint, CreatePaymentRequest request)
+    private async Task<IResult> ChargeNewPaymentAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint,
+        CreatePaymentRequest request, DateTimeOffset leaseExpiresAt, CacheBegin cached)
     {
+        metrics.Idempotency(IdempotencyOutcome.Fresh);
+        // Redis held an expired lease or another request's entry: it now holds ours.
+        if (cached == CacheBegin.Existing)
+            await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, leaseExpiresAt)).ConfigureAwait(false);
+        using var _ = logger.BeginScope("PaymentId:{PaymentId}", payment.Id);
+        logger.LogDebug("Payment {PaymentId} initiated", payment.Id);
+        if (crashPoints.AfterIntentRecorded is { } crash) await crash(payment.Id).ConfigureAwait(false);
+        return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
+    }
+
+    /// <summary>Continues a payment whose previous owner lost its lease, from the state recorded for it.</summary>
+    private async Task<IResult> ResumeAsync(Guid paymentId, IdempotencyKey key, string fingerprint, CreatePaymentRequest request, DateTimeOffset newLease)
+    {
+        metrics.Idempotency(IdempotencyOutcome.Takeover);
+        await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, newLease)).ConfigureAwait(false);
+        var payment = await store.FindAsync(paymentId).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("an idempotency key refers to a payment that does not exist");
+        using var _ = logger.BeginScope("PaymentId:{PaymentId}", payment.Id);
+        logger.LogWarning("Payment {PaymentId} resumed from {Status} after its previous owner's lease expired",
+            payment.Id, payment.Status.ToWire());
+
         if (payment.Status is PaymentStatus.Initiated or PaymentStatus.Processing)
             return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
 
