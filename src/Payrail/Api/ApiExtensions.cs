@@ -41,6 +41,7 @@ public static class ApiExtensions
 
         services.AddStripeConnector(configuration);
         services.AddSingleton<PaymentStore>();
+        services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<KnownMerchants>();
         services.AddSingleton<RedisIdempotencyCache>();
         services.AddSingleton<PaymentMetrics>();

@@ -16,6 +16,7 @@ namespace Payrail.Payments;
 /// </summary>
 public sealed class PaymentCreation(
     PaymentStore store,
+    IdempotencyStore keys,
     RedisIdempotencyCache cache,
     IPspConnector psp,
     PaymentMetrics metrics,
@@ -66,7 +67,7 @@ public sealed class PaymentCreation(
                     return await ChargeNewPaymentAsync(payment, key, fingerprint, request, leaseExpiresAt, cached).ConfigureAwait(false);
             }
 
-            var existing = await store.FindKeyAsync(key).ConfigureAwait(false);
+            var existing = await keys.FindKeyAsync(key).ConfigureAwait(false);
             if (existing is null)
             {
                 // Redis holds a live lease but PostgreSQL has no row yet: the owner is between its SET and its commit.
@@ -77,7 +78,7 @@ public sealed class PaymentCreation(
             readFirst = false;
             if (existing.ExpiresAt <= now)
             {
-                await store.ForgetExpiredKeyAsync(key, now).ConfigureAwait(false);
+                await keys.ForgetExpiredKeyAsync(key, now).ConfigureAwait(false);
                 continue;
             }
             if (existing.Completed || existing.LeaseExpiresAt > now)
@@ -88,7 +89,7 @@ public sealed class PaymentCreation(
 
             // The owner's lease expired (it crashed, or the PSP outcome was unknown): exactly one retry takes over.
             var newLease = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
-            if (await store.TakeOverAsync(key, existing.LeaseExpiresAt, newLease, now).ConfigureAwait(false))
+            if (await keys.TakeOverAsync(key, existing.LeaseExpiresAt, newLease, now).ConfigureAwait(false))
                 return await ResumeAsync(existing.PaymentId!.Value, key, fingerprint, request, newLease).ConfigureAwait(false);
         }
 
@@ -140,7 +141,7 @@ public sealed class PaymentCreation(
         // Decided meanwhile (a webhook, the sweeper): the answer is the payment as it stands.
         var status = HttpStatusFor(payment.Status);
         var body = payment.ToJson();
-        await store.CompleteKeyAsync(key, status, body).ConfigureAwait(false);
+        await keys.CompleteKeyAsync(key, status, body).ConfigureAwait(false);
         await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Response(fingerprint, status, body)).ConfigureAwait(false);
         return new StoredResponse(status, body);
     }
@@ -159,7 +160,7 @@ public sealed class PaymentCreation(
             var storeResponse = decided;
             if (change is null)
             {
-                if (storeResponse) await store.CompleteKeyAsync(key, status, body).ConfigureAwait(false);
+                if (storeResponse) await keys.CompleteKeyAsync(key, status, body).ConfigureAwait(false);
             }
             else if (!await store.ApplyAsync(change, storeResponse ? key : null, status, storeResponse ? body : null).ConfigureAwait(false))
             {

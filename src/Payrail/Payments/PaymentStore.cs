@@ -6,16 +6,6 @@ using Payrail.Idempotency;
 
 namespace Payrail.Payments;
 
-/// <summary>A row of <c>idempotency_keys</c>.</summary>
-public sealed record IdempotencyRecord(
-    string Fingerprint,
-    Guid? PaymentId,
-    bool Completed,
-    DateTimeOffset LeaseExpiresAt,
-    int? ResponseStatus,
-    string? ResponseBody,
-    DateTimeOffset ExpiresAt);
-
 /// <summary>
 /// The SQL of the payment flow. Each method is one transaction with as few round trips as the
 /// statement allows: transaction 1 is one statement, transaction 2 is a conditional update plus one batch.
@@ -79,66 +69,6 @@ public sealed class PaymentStore(NpgsqlDataSource database)
         p.AddWithValue("payload", initiated.PayloadJson);
         var claimed = (long)(await command.ExecuteScalarAsync().ConfigureAwait(false))!;
         return claimed == 1;
-    }
-
-    public async Task<IdempotencyRecord?> FindKeyAsync(IdempotencyKey key)
-    {
-        const string sql = """
-            SELECT request_fingerprint, payment_id, status, lease_expires_at, response_status, response_body, expires_at
-            FROM idempotency_keys WHERE scope = @scope AND key = @key
-            """;
-        await using var command = database.CreateCommand(sql);
-        command.Parameters.AddWithValue("scope", key.Scope);
-        command.Parameters.AddWithValue("key", key.Key);
-        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-        if (!await reader.ReadAsync().ConfigureAwait(false)) return null;
-        return new IdempotencyRecord(
-            reader.GetString(0),
-            reader.IsDBNull(1) ? null : reader.GetGuid(1),
-            reader.GetString(2) == "completed",
-            reader.GetFieldValue<DateTimeOffset>(3),
-            reader.IsDBNull(4) ? null : reader.GetInt32(4),
-            reader.IsDBNull(5) ? null : reader.GetString(5),
-            reader.GetFieldValue<DateTimeOffset>(6));
-    }
-
-    /// <summary>
-    /// Takes over a crashed owner's key: succeeds for exactly one caller, the one whose UPDATE still
-    /// sees the old (expired) lease. The lease expiry doubles as the fencing token.
-    /// </summary>
-    public async Task<bool> TakeOverAsync(IdempotencyKey key, DateTimeOffset oldLeaseExpiresAt, DateTimeOffset newLeaseExpiresAt, DateTimeOffset now)
-    {
-        const string sql = """
-            UPDATE idempotency_keys SET lease_expires_at = @new_lease
-            WHERE scope = @scope AND key = @key AND status = 'processing'
-              AND lease_expires_at = @old_lease AND lease_expires_at <= @now
-            """;
-        await using var command = database.CreateCommand(sql);
-        command.Parameters.AddWithValue("scope", key.Scope);
-        command.Parameters.AddWithValue("key", key.Key);
-        command.Parameters.AddWithValue("new_lease", newLeaseExpiresAt);
-        command.Parameters.AddWithValue("old_lease", oldLeaseExpiresAt);
-        command.Parameters.AddWithValue("now", now);
-        return await command.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
-    }
-
-    /// <summary>A key past its retention is forgotten, so the client may use it again for a new request.</summary>
-    public async Task ForgetExpiredKeyAsync(IdempotencyKey key, DateTimeOffset now)
-    {
-        await using var command = database.CreateCommand(
-            "DELETE FROM idempotency_keys WHERE scope = @scope AND key = @key AND expires_at <= @now");
-        command.Parameters.AddWithValue("scope", key.Scope);
-        command.Parameters.AddWithValue("key", key.Key);
-        command.Parameters.AddWithValue("now", now);
-        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>Stores the final response of a key whose payment needed no change (already decided elsewhere).</summary>
-    public async Task CompleteKeyAsync(IdempotencyKey key, int responseStatus, string responseBody)
-    {
-        await using var command = database.CreateCommand(CompleteKeySql);
-        AddCompleteKeyParameters(command.Parameters, key, responseStatus, responseBody);
-        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
     public async Task<PaymentRecord?> FindAsync(Guid id)
@@ -213,8 +143,8 @@ public sealed class PaymentStore(NpgsqlDataSource database)
         AddOutbox(batch, change.After.Id, change.Events);
         if (key is not null && responseBody is not null)
         {
-            var complete = new NpgsqlBatchCommand(CompleteKeySql);
-            AddCompleteKeyParameters(complete.Parameters, key, responseStatus, responseBody);
+            var complete = new NpgsqlBatchCommand(IdempotencyStore.CompleteKeySql);
+            IdempotencyStore.AddCompleteKeyParameters(complete.Parameters, key, responseStatus, responseBody);
             batch.BatchCommands.Add(complete);
         }
         // Last on purpose: the transfer trigger locks the merchant's account row, which every payment to that
@@ -223,19 +153,6 @@ public sealed class PaymentStore(NpgsqlDataSource database)
         await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
         await transaction.CommitAsync().ConfigureAwait(false);
         return true;
-    }
-
-    private const string CompleteKeySql = """
-        UPDATE idempotency_keys SET status = 'completed', response_status = @response_status, response_body = @response_body
-        WHERE scope = @scope AND key = @key AND status = 'processing'
-        """;
-
-    private static void AddCompleteKeyParameters(NpgsqlParameterCollection p, IdempotencyKey key, int responseStatus, string responseBody)
-    {
-        p.AddWithValue("scope", key.Scope);
-        p.AddWithValue("key", key.Key);
-        p.AddWithValue("response_status", responseStatus);
-        p.AddWithValue("response_body", responseBody);
     }
 
     private static void AddTransitions(NpgsqlBatch batch, PaymentChange change)
