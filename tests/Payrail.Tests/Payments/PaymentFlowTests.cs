@@ -277,6 +277,7 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
 
     private async Task AssertMerchantAccountMatchesTransfersAsync()
     {
+        await api.AssertBooksBalanceAsync();
         await using var connection = await api.Postgres.OpenAsync();
         await using var command = new NpgsqlCommand("""
             SELECT count(*) FROM ledger_accounts a

@@ -124,6 +124,14 @@ public class PaymentsApiFixture : IAsyncLifetime
         return (string)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>`payrail ledger verify` over this database: every invariant of DESIGN.md "Ledger" holds.</summary>
+    public async Task AssertBooksBalanceAsync()
+    {
+        await using var connection = await Postgres.OpenAsync();
+        var violations = await Payrail.Ledger.LedgerVerification.VerifyAsync(connection);
+        Assert.True(violations.Count == 0, string.Join("; ", violations.Select(v => $"{v.Invariant} {v.Subject}: expected {v.Expected}, actual {v.Actual}")));
+    }
+
     /// <summary>pspsim's PaymentIntents created for one payment (found by the metadata Payrail sends).</summary>
     public async Task<int> PaymentIntentCountAsync(Guid paymentId)
     {
