@@ -18,7 +18,7 @@ public static class ApiExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.UseOwnTypes);
 
         services.AddPayrailJwt(AuthOptions.From(configuration));
 

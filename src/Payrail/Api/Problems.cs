@@ -28,6 +28,7 @@ public static class Problems
     public const string BodyTooLarge = Base + "body-too-large";
     public const string UnsupportedMediaType = Base + "unsupported-media-type";
     public const string Internal = Base + "internal";
+    public const string MethodNotAllowed = Base + "method-not-allowed";
 
     public const string ContentType = "application/problem+json";
 
@@ -44,6 +45,24 @@ public static class Problems
 
     public static IResult ForbiddenResult(string detail) =>
         Result(Forbidden, "Forbidden", StatusCodes.Status403Forbidden, detail);
+
+    /// <summary>
+    /// Problems the framework writes (unknown route, wrong method, an unhandled exception) get Payrail types
+    /// too, so every error a client sees has a type under https://payrail.dev/problems/.
+    /// </summary>
+    public static void UseOwnTypes(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        if (problem.Type is not null && problem.Type.StartsWith(Base, StringComparison.Ordinal)) return;
+        (problem.Type, problem.Detail) = problem.Status switch
+        {
+            StatusCodes.Status404NotFound => (NotFound, problem.Detail ?? "No such resource."),
+            StatusCodes.Status405MethodNotAllowed => (MethodNotAllowed, problem.Detail ?? "This resource does not support this method."),
+            // Never the exception's message: it may hold SQL, a connection string or other internals.
+            >= 500 => (Internal, "Something went wrong on our side. Retrying with the same Idempotency-Key is safe."),
+            _ => (problem.Type ?? InvalidRequest, problem.Detail),
+        };
+    }
 
     /// <summary>Writes a problem outside the endpoint pipeline (authentication challenges).</summary>
     public static Task WriteAsync(HttpContext context, string type, string title, int status, string detail)

@@ -123,6 +123,18 @@ public sealed class BadInputTests(PaymentsApiFixture api) : IClassFixture<Paymen
         Assert.Equal(201, accepted.Status);
     }
 
+    [Fact]
+    public async Task Unknown_routes_and_methods_answer_problems_too()
+    {
+        var unknown = await api.GetAsync("/v1/nothing-here", api.BuyerToken("b_routes"));
+        using var delete = await api.Http.DeleteAsync("/v1/payments");
+
+        Assert.Equal(404, unknown.Status);
+        Assert.Equal("https://payrail.dev/problems/not-found", unknown.ProblemType);
+        Assert.Equal(405, (int)delete.StatusCode);
+        Assert.Equal("application/problem+json", delete.Content.Headers.ContentType?.MediaType);
+    }
+
     private string? TokenFor(TokenKind kind) => kind switch
     {
         TokenKind.None => null,

@@ -44,6 +44,8 @@ public sealed class CrashWindowTests(CrashWindowFixture api) : IClassFixture<Cra
         }
 
         Assert.Equal(500, crashed.Status);
+        Assert.Equal("https://payrail.dev/problems/internal", crashed.ProblemType);
+        Assert.DoesNotContain("simulated", crashed.Body);
         Assert.Equal(1, crashes);
         var paymentId = Guid.Parse((await ScalarTextAsync("SELECT id::text FROM payments WHERE buyer_id = @b", buyer))!);
         Assert.Equal("initiated", await ScalarTextAsync("SELECT status FROM payments WHERE buyer_id = @b", buyer));
