@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 using NpgsqlTypes;
 using Payrail.Domain.Ledger;
@@ -12,6 +13,11 @@ namespace Payrail.Payments;
 /// </summary>
 public sealed class PaymentStore(NpgsqlDataSource database)
 {
+    private const int MaxKnownAccounts = 100_000;
+
+    // Ledger accounts are never deleted and their ids never change: once seen, a payment neither creates nor
+    // looks them up again, which spares the hot merchant account row four index lookups per payment.
+    private readonly ConcurrentDictionary<(string Owner, string Currency), long> _accountIds = new();
     private const string PaymentColumns = """
         id, merchant_id, buyer_id, amount_minor, currency, status, capture_method, psp, psp_reference,
         amount_captured_minor, amount_refunded_minor, failure_code, failure_message, description, metadata::text,
@@ -149,9 +155,31 @@ public sealed class PaymentStore(NpgsqlDataSource database)
         }
         // Last on purpose: the transfer trigger locks the merchant's account row, which every payment to that
         // merchant needs; taking it just before COMMIT keeps the time others wait on it short.
-        AddJournalEntries(batch, change);
-        await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+        var accounts = AccountsOf(change);
+        var knownIds = KnownAccountIds(accounts);
+        AddJournalEntries(batch, change, accounts, knownIds);
+        var learned = new List<((string Owner, string Currency) Account, long Id)>();
+        if (accounts.Count > 0 && knownIds is null)
+        {
+            batch.BatchCommands.Add(SelectAccountIds(accounts));
+            await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+            do
+            {
+                if (reader.FieldCount != 3) continue;
+                while (await reader.ReadAsync().ConfigureAwait(false))
+                    learned.Add(((reader.GetString(1), reader.GetString(2)), reader.GetInt64(0)));
+            }
+            while (await reader.NextResultAsync().ConfigureAwait(false));
+        }
+        else
+        {
+            await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
         await transaction.CommitAsync().ConfigureAwait(false);
+        foreach (var (account, id) in learned)
+        {
+            if (_accountIds.Count < MaxKnownAccounts) _accountIds.TryAdd(account, id);
+        }
         return true;
     }
 
@@ -173,25 +201,43 @@ public sealed class PaymentStore(NpgsqlDataSource database)
         batch.BatchCommands.Add(command);
     }
 
-    private static void AddJournalEntries(NpgsqlBatch batch, PaymentChange change)
-    {
-        if (change.JournalEntries.Count == 0) return;
-        var drafts = change.JournalEntries.SelectMany(e => e).ToList();
-        // Accounts are created on first use, in a fixed order so concurrent first uses cannot deadlock.
-        var owners = drafts.SelectMany(d => new[] { (d.DebitOwner, d.Currency.Code), (d.CreditOwner, d.Currency.Code) })
+    /// <summary>The (owner, currency) accounts a change posts to, in a fixed order so concurrent first uses cannot deadlock.</summary>
+    private static List<(string Owner, string Currency)> AccountsOf(PaymentChange change) =>
+        change.JournalEntries.SelectMany(e => e)
+            .SelectMany(d => new[] { (d.DebitOwner, d.Currency.Code), (d.CreditOwner, d.Currency.Code) })
             .Distinct().OrderBy(o => o.Item1, StringComparer.Ordinal).ThenBy(o => o.Item2, StringComparer.Ordinal).ToList();
-        var ensure = new NpgsqlBatchCommand("""
-            INSERT INTO ledger_accounts (owner, currency, flags)
-            SELECT account.owner, account.currency, account.flags
-            FROM unnest(@owners, @currencies, @flags) WITH ORDINALITY AS account(owner, currency, flags, n)
-            ORDER BY account.n
-            ON CONFLICT (owner, currency) DO NOTHING
-            """);
-        ensure.Parameters.Add(new NpgsqlParameter("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = owners.Select(o => o.Item1).ToArray() });
-        ensure.Parameters.Add(new NpgsqlParameter("currencies", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = owners.Select(o => o.Item2).ToArray() });
-        ensure.Parameters.Add(new NpgsqlParameter("flags", NpgsqlDbType.Array | NpgsqlDbType.Integer)
-            { Value = owners.Select(o => (int)LedgerAccounts.FlagsFor(o.Item1)).ToArray() });
-        batch.BatchCommands.Add(ensure);
+
+    /// <summary>Ids of every account when all are known, else null (then they are created if missing and looked up).</summary>
+    private Dictionary<(string Owner, string Currency), long>? KnownAccountIds(List<(string Owner, string Currency)> accounts)
+    {
+        var ids = new Dictionary<(string Owner, string Currency), long>(accounts.Count);
+        foreach (var account in accounts)
+        {
+            if (!_accountIds.TryGetValue(account, out var id)) return null;
+            ids[account] = id;
+        }
+        return ids;
+    }
+
+    private static void AddJournalEntries(NpgsqlBatch batch, PaymentChange change, List<(string Owner, string Currency)> accounts,
+        Dictionary<(string Owner, string Currency), long>? knownIds)
+    {
+        if (accounts.Count == 0) return;
+        if (knownIds is null)
+        {
+            var ensure = new NpgsqlBatchCommand("""
+                INSERT INTO ledger_accounts (owner, currency, flags)
+                SELECT account.owner, account.currency, account.flags
+                FROM unnest(@owners, @currencies, @flags) WITH ORDINALITY AS account(owner, currency, flags, n)
+                ORDER BY account.n
+                ON CONFLICT (owner, currency) DO NOTHING
+                """);
+            ensure.Parameters.Add(new NpgsqlParameter("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = accounts.Select(o => o.Owner).ToArray() });
+            ensure.Parameters.Add(new NpgsqlParameter("currencies", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = accounts.Select(o => o.Currency).ToArray() });
+            ensure.Parameters.Add(new NpgsqlParameter("flags", NpgsqlDbType.Array | NpgsqlDbType.Integer)
+                { Value = accounts.Select(o => (int)LedgerAccounts.FlagsFor(o.Owner)).ToArray() });
+            batch.BatchCommands.Add(ensure);
+        }
 
         foreach (var entry in change.JournalEntries)
         {
@@ -201,15 +247,22 @@ public sealed class PaymentStore(NpgsqlDataSource database)
             {
                 // ON CONFLICT (id) DO NOTHING: a resumed flow re-posting the same deterministic id is a no-op (the
                 // trigger runs AFTER INSERT, so a skipped row never touches balances).
-                var insert = new NpgsqlBatchCommand("""
-                    INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
-                                                  currency, kind, pending_id, payment_id)
-                    SELECT @id, @journal_entry_id, debit.id, credit.id, @amount_minor, @currency, @kind, @pending_id, @payment_id
-                    FROM ledger_accounts debit, ledger_accounts credit
-                    WHERE debit.owner = @debit_owner AND debit.currency = @currency
-                      AND credit.owner = @credit_owner AND credit.currency = @currency
-                    ON CONFLICT (id) DO NOTHING
-                    """);
+                var insert = new NpgsqlBatchCommand(knownIds is null
+                    ? """
+                      INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
+                                                    currency, kind, pending_id, payment_id)
+                      SELECT @id, @journal_entry_id, debit.id, credit.id, @amount_minor, @currency, @kind, @pending_id, @payment_id
+                      FROM ledger_accounts debit, ledger_accounts credit
+                      WHERE debit.owner = @debit_owner AND debit.currency = @currency
+                        AND credit.owner = @credit_owner AND credit.currency = @currency
+                      ON CONFLICT (id) DO NOTHING
+                      """
+                    : """
+                      INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
+                                                    currency, kind, pending_id, payment_id)
+                      VALUES (@id, @journal_entry_id, @debit_account_id, @credit_account_id, @amount_minor, @currency, @kind, @pending_id, @payment_id)
+                      ON CONFLICT (id) DO NOTHING
+                      """);
                 var p = insert.Parameters;
                 p.AddWithValue("id", draft.Id);
                 p.AddWithValue("journal_entry_id", journalEntryId);
@@ -218,11 +271,30 @@ public sealed class PaymentStore(NpgsqlDataSource database)
                 p.AddWithValue("kind", KindWire(draft.Kind));
                 p.Add(new NpgsqlParameter("pending_id", NpgsqlDbType.Uuid) { Value = (object?)draft.PendingId ?? DBNull.Value });
                 p.AddWithValue("payment_id", change.After.Id);
-                p.AddWithValue("debit_owner", draft.DebitOwner);
-                p.AddWithValue("credit_owner", draft.CreditOwner);
+                if (knownIds is null)
+                {
+                    p.AddWithValue("debit_owner", draft.DebitOwner);
+                    p.AddWithValue("credit_owner", draft.CreditOwner);
+                }
+                else
+                {
+                    p.AddWithValue("debit_account_id", knownIds[(draft.DebitOwner, draft.Currency.Code)]);
+                    p.AddWithValue("credit_account_id", knownIds[(draft.CreditOwner, draft.Currency.Code)]);
+                }
                 batch.BatchCommands.Add(insert);
             }
         }
+    }
+
+    private static NpgsqlBatchCommand SelectAccountIds(List<(string Owner, string Currency)> accounts)
+    {
+        var select = new NpgsqlBatchCommand("""
+            SELECT id, owner, currency::text FROM ledger_accounts
+            WHERE (owner, currency) IN (SELECT * FROM unnest(@owners, @currencies::bpchar[]))
+            """);
+        select.Parameters.Add(new NpgsqlParameter("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = accounts.Select(o => o.Owner).ToArray() });
+        select.Parameters.Add(new NpgsqlParameter("currencies", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = accounts.Select(o => o.Currency).ToArray() });
+        return select;
     }
 
     private static void AddOutbox(NpgsqlBatch batch, Guid paymentId, IReadOnlyList<OutboxEvent> events)
