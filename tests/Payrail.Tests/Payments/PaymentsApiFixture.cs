@@ -37,6 +37,9 @@ public class PaymentsApiFixture : IAsyncLifetime
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
+    /// <summary>The service's clock: real time plus an offset a test may move forward (timers stay real).</summary>
+    public ShiftedClock Clock { get; } = new();
+
     public async Task InitializeAsync()
     {
         await Task.WhenAll(Postgres.InitializeAsync(), Redis.InitializeAsync(), PspSim.InitializeAsync());
@@ -65,7 +68,11 @@ public class PaymentsApiFixture : IAsyncLifetime
         foreach (var (key, value) in Settings) settings[key] = value;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         Auth = AuthOptions.From(configuration);
-        _app = ApiHost.Build(configuration, services => services.AddSingleton(CrashPoints));
+        _app = ApiHost.Build(configuration, services =>
+        {
+            services.AddSingleton(CrashPoints);
+            services.AddSingleton<TimeProvider>(Clock);
+        });
         await _app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
     }
@@ -163,6 +170,14 @@ public class PaymentsApiFixture : IAsyncLifetime
         await Task.WhenAll(PspSim.DisposeAsync(), Redis.DisposeAsync());
         await Postgres.DisposeAsync();
     }
+}
+
+/// <summary>System time shifted by <see cref="Offset"/>: moves "now" without touching timers or the PSP's deadlines.</summary>
+public sealed class ShiftedClock : TimeProvider
+{
+    public TimeSpan Offset { get; set; }
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
 }
 
 /// <summary>An HTTP answer read whole: status, headers of interest, body text and parsed JSON.</summary>

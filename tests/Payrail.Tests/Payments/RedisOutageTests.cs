@@ -101,5 +101,32 @@ public sealed class RedisOutageTests(RedisOutageFixture api) : IClassFixture<Red
         Assert.Contains("\"completed\"", (string?)await redis.GetDatabase().StringGetAsync(RedisKey(buyer, "key-stale")));
     }
 
+    [Fact]
+    public async Task A_key_past_its_retention_is_forgotten_and_makes_a_new_payment()
+    {
+        var buyer = "b_" + Guid.NewGuid().ToString("N")[..10];
+        var token = api.BuyerToken(buyer);
+        using var redis = await ConnectionMultiplexer.ConnectAsync(api.Redis.Configuration);
+        var first = await api.PostPaymentAsync(token, "key-old", PaymentsApiFixture.Body(amount: 170));
+
+        api.Clock.Offset = TimeSpan.FromHours(25);
+        try
+        {
+            // Redis expires the key by its own TTL (EX 86400); here it is dropped by hand, PostgreSQL sees 25 h pass.
+            await redis.GetDatabase().KeyDeleteAsync(RedisKey(buyer, "key-old"));
+            var again = await api.PostPaymentAsync(token, "key-old", PaymentsApiFixture.Body(amount: 170));
+
+            Assert.Equal(201, again.Status);
+            Assert.False(again.Headers.ContainsKey("Idempotent-Replayed"));
+            Assert.NotEqual(first.PaymentId, again.PaymentId);
+            Assert.Equal(2, await api.ScalarAsync("SELECT count(*) FROM payments WHERE buyer_id = @b", ("b", buyer)));
+            Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM idempotency_keys WHERE key = 'key-old' AND scope LIKE @s", ("s", $"buyer:{buyer}:%")));
+        }
+        finally
+        {
+            api.Clock.Offset = TimeSpan.Zero;
+        }
+    }
+
     private static string RedisKey(string buyer, string key) => $"idem:buyer:{buyer}:POST /v1/payments:{key}";
 }
