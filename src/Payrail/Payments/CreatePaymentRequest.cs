@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Payrail.Domain.Money;
 
@@ -47,6 +46,4 @@ public sealed record CreatePaymentRequest(
         }
         return buffer.ToArray();
     }
-
-    public override string ToString() => Encoding.UTF8.GetString(ToCanonicalJson());
 }
