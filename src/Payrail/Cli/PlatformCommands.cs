@@ -76,4 +76,16 @@ internal sealed class PlatformCommands
     [Command("token")]
     public int Token(string role, string sub, string? merchant = null, int ttlMinutes = 60) =>
         Payrail.Auth.TokenCommand.Run(PayrailConfiguration.Load(), role, sub, merchant, ttlMinutes);
+
+    /// <summary>Load the payment service and compare with pgbench on the same PostgreSQL.</summary>
+    /// <param name="concurrency">Closed-loop clients (also pgbench's client count).</param>
+    /// <param name="seconds">Duration of each of the two runs.</param>
+    /// <param name="rate">Open loop: requests per second instead of closed-loop clients.</param>
+    /// <param name="url">API base URL (default: Api:Urls).</param>
+    /// <param name="merchant">Merchant paid by every request.</param>
+    /// <param name="skipPgbench">Skip the pgbench baseline after the payments run.</param>
+    [Command("bench")]
+    public async Task<int> Bench(int concurrency = 16, int seconds = 20, int? rate = null, string? url = null,
+        string merchant = "m_demo", bool skipPgbench = false, CancellationToken cancellationToken = default) =>
+        await Payrail.Bench.BenchCommand.RunAsync(PayrailConfiguration.Load(), concurrency, seconds, rate, url, merchant, !skipPgbench, cancellationToken);
 }
