@@ -1,0 +1,111 @@
+using DevKafka.Broker;
+using DevKafka.Protocol;
+
+namespace DevKafka.Log;
+
+public sealed record Topic(string Name, PartitionLog[] Partitions);
+
+/// <summary>All topics and their partition logs under &lt;data&gt;/topics/&lt;topic&gt;/&lt;partition&gt;/.</summary>
+public sealed class TopicStore : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Topic> _topics = new(StringComparer.Ordinal);
+    private readonly DevKafkaOptions _options;
+    private readonly Action<string> _log;
+    private readonly string _root;
+
+    public TopicStore(DevKafkaOptions options, Action<string> log)
+    {
+        _options = options;
+        _log = log;
+        _root = Path.Combine(options.DataDirectory, "topics");
+        Directory.CreateDirectory(_root);
+        foreach (var dir in Directory.GetDirectories(_root))
+        {
+            var name = Path.GetFileName(dir);
+            if (!IsValidName(name)) continue;
+            var partitionDirs = Directory.GetDirectories(dir)
+                .Select(d => int.TryParse(Path.GetFileName(d), out var p) ? p : -1).Where(p => p >= 0).OrderBy(p => p).ToList();
+            if (partitionDirs.Count == 0) continue;
+            var count = partitionDirs[^1] + 1; // a missing partition directory is recreated empty
+            _topics[name] = new Topic(name, Enumerable.Range(0, count).Select(p => OpenPartition(name, p)).ToArray());
+        }
+    }
+
+    private PartitionLog OpenPartition(string topic, int partition) =>
+        PartitionLog.Open(Path.Combine(_root, topic, partition.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            partition, _options.SegmentBytes, _options.MaxProducersPerPartition, _options.MaxMessageBytes, _log);
+
+    /// <summary>Kafka's topic-name rule: 1–249 chars of [a-zA-Z0-9._-], not "." or "..".</summary>
+    public static bool IsValidName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 249 && name != "." && name != ".." &&
+        name.All(c => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '.' or '_' or '-');
+
+    public Topic? Get(string name)
+    {
+        lock (_gate) return _topics.GetValueOrDefault(name);
+    }
+
+    public IReadOnlyList<Topic> All()
+    {
+        lock (_gate) return _topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+    }
+
+    public short Create(string name, int partitions)
+    {
+        if (!IsValidName(name)) return ErrorCode.InvalidTopic;
+        if (partitions <= 0 || partitions > _options.MaxPartitionsPerTopic) return ErrorCode.InvalidPartitions;
+        lock (_gate)
+        {
+            if (_topics.ContainsKey(name)) return ErrorCode.TopicAlreadyExists;
+            if (_topics.Count >= _options.MaxTopics) return ErrorCode.InvalidRequest;
+            _topics[name] = new Topic(name, Enumerable.Range(0, partitions).Select(p => OpenPartition(name, p)).ToArray());
+        }
+        _log($"created topic {name} with {partitions} partitions");
+        return ErrorCode.None;
+    }
+
+    /// <summary>Returns the topic, creating it with the default partition count if allowed.</summary>
+    public Topic? GetOrAutoCreate(string name, bool allowAutoCreate)
+    {
+        var topic = Get(name);
+        if (topic is not null || !allowAutoCreate || !_options.AutoCreateTopics) return topic;
+        Create(name, _options.DefaultPartitions);
+        return Get(name);
+    }
+
+    public short Delete(string name)
+    {
+        Topic? topic;
+        lock (_gate)
+        {
+            if (!_topics.Remove(name, out topic)) return ErrorCode.UnknownTopicOrPartition;
+        }
+        foreach (var p in topic.Partitions) p.Dispose();
+        Directory.Delete(Path.Combine(_root, name), recursive: true);
+        _log($"deleted topic {name}");
+        return ErrorCode.None;
+    }
+
+    public void ApplyRetention()
+    {
+        var keepFrom = _options.Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.RetentionAge.TotalMilliseconds;
+        foreach (var topic in All())
+            foreach (var p in topic.Partitions)
+            {
+                try
+                {
+                    var removed = p.ApplyRetention(_options.RetentionBytes, keepFrom);
+                    if (removed > 0) _log($"retention: removed {removed} segment(s) of {topic.Name}/{p.Partition}");
+                }
+                catch (ObjectDisposedException) { } // topic deleted meanwhile
+            }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+            foreach (var t in _topics.Values)
+                foreach (var p in t.Partitions) p.Dispose();
+    }
+}
