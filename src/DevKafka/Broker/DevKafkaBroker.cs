@@ -58,6 +58,8 @@ public sealed class DevKafkaBroker : IAsyncDisposable
         _offsets = new OffsetStore(Path.Combine(_options.DataDirectory, "groups"), _log);
         _groups = new GroupCoordinator(_options, _offsets, _log);
         _listener = new TcpListener(IPAddress.Parse(_options.Host), _options.Port);
+        // A restarted broker must be able to take its port back while old connections sit in TIME_WAIT.
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start(backlog: 128);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         // Advertise the port actually bound (port 0 = pick one).
