@@ -227,7 +227,7 @@ public sealed class GroupCoordinator(DevKafkaOptions options, OffsetStore offset
         lock (_gate)
         {
             if (!_groups.TryGetValue(groupId, out var group) || group.State == GroupState.Empty)
-                return generation < 0 ? ErrorCode.None : ErrorCode.IllegalGeneration; // "simple" commits without membership
+                return generation < 0 ? ErrorCode.None : ErrorCode.UnknownMemberId; // "simple" commits without membership
             if (generation < 0 && memberId.Length == 0) return ErrorCode.None;
             if (!group.Members.TryGetValue(memberId, out var member)) return ErrorCode.UnknownMemberId;
             if (generation != group.Generation) return ErrorCode.IllegalGeneration;
