@@ -82,6 +82,7 @@ public sealed partial class RequestHandlers
         }, 14)), 6);
 
         var groupError = string.IsNullOrEmpty(groupId) ? ErrorCode.InvalidGroupId : groups.CheckCommit(groupId, generation, memberId);
+        if (groupError != ErrorCode.None) log($"group {groupId}: commit by {memberId} (generation {generation}) rejected with error {groupError}");
         var results = request.Select(t =>
         {
             var topic = topics.Get(t.Topic);
