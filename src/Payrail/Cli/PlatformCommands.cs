@@ -1,4 +1,5 @@
 using ConsoleAppFramework;
+using Payrail.Bench;
 using Payrail.DevEnvironment;
 
 namespace Payrail.Cli;
@@ -10,4 +11,12 @@ internal sealed class PlatformCommands
     [Command("up")]
     public async Task<int> Up(CancellationToken cancellationToken) =>
         await LocalPlatform.RunAsync(PayrailConfiguration.Load(), cancellationToken);
+
+    /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
+    /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
+    /// <param name="messages">Number of messages to produce.</param>
+    /// <param name="size">Message size in bytes.</param>
+    [Command("bench kafka")]
+    public async Task<int> BenchKafka(string? bootstrap = null, int messages = 200_000, int size = 1024, CancellationToken cancellationToken = default) =>
+        await KafkaBench.RunAsync(bootstrap, messages, size, cancellationToken);
 }

@@ -15,6 +15,10 @@ public static class LocalPlatform
             children.Add(ChildProcess.StartDotnet("pspsim", SiblingBinary("PspSim", "pspsim.dll"),
                 ["--urls", pspSimUrl, "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "pspsim")]));
             Console.WriteLine($"pspsim     {pspSimUrl}");
+            var kafkaBootstrap = configuration["Kafka:BootstrapServers"] ?? "127.0.0.1:9092";
+            children.Add(ChildProcess.StartDotnet("devkafka", SiblingBinary("DevKafka", "devkafka.dll"),
+                ["--port", kafkaBootstrap[(kafkaBootstrap.LastIndexOf(':') + 1)..], "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "kafka")]));
+            Console.WriteLine($"devkafka   {kafkaBootstrap}");
             Console.WriteLine("Payrail is up. Ctrl-C stops everything.");
 
             var exited = Task.WhenAny(children.Select(c => c.Exited));
