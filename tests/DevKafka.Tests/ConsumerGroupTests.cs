@@ -13,12 +13,11 @@ public sealed class ConsumerGroupTests(DevKafkaFixture kafka) : IClassFixture<De
         var topic = KafkaClients.Unique("ledger");
         var group = KafkaClients.Unique("settlement");
         await KafkaClients.CreateTopicAsync(kafka.BootstrapServers, topic, 6);
-        Produce.Values(kafka.BootstrapServers, topic, 0, 600);
-
         var members = Enumerable.Range(0, 3).Select(i => new GroupMember(kafka.BootstrapServers, group, topic, $"member-{i}")).ToList();
         try
         {
             await Eventually.TrueAsync(() => members.All(m => m.Assignment.Count == 2), Deadline, "each of 3 members owns 2 of 6 partitions");
+            Produce.Values(kafka.BootstrapServers, topic, 0, 600);
             await Eventually.TrueAsync(() => members.SelectMany(m => m.Received).Distinct().Count() == 600, Deadline, "first 600 consumed by the group");
             Assert.All(members, m => Assert.NotEmpty(m.Received)); // the work is shared
 

@@ -72,11 +72,11 @@ public sealed class MalformedInputTests(DevKafkaFixture kafka) : IClassFixture<D
     {
         var topic = KafkaClients.Unique("crc");
         await KafkaClients.CreateTopicAsync(kafka.BootstrapServers, topic, 1);
-        var batch = RecordBatch("payment-1", "captured");
+        var batch = WireFormat.RecordBatch("payment-1", "captured");
         batch[^1] ^= 0xFF; // flip a bit in the value after the CRC was computed
 
         using var client = await RawClient.ConnectAsync(kafka.Port);
-        await client.SendAsync(RawClient.Request(0, 3, 7, ProduceBody(topic, batch)));
+        await client.SendAsync(RawClient.Request(0, 3, 7, WireFormat.ProduceBody(topic, batch)));
         var response = await client.ReceiveAsync();
         Assert.NotNull(response);
         // correlation id, [topic], topic name, [partition], partition index, error code
@@ -88,50 +88,10 @@ public sealed class MalformedInputTests(DevKafkaFixture kafka) : IClassFixture<D
         Assert.Equal(0, offsets.High.Value);
 
         // The same batch with a correct CRC is accepted on the same connection.
-        await client.SendAsync(RawClient.Request(0, 3, 8, ProduceBody(topic, RecordBatch("payment-1", "captured"))));
+        await client.SendAsync(RawClient.Request(0, 3, 8, WireFormat.ProduceBody(topic, WireFormat.RecordBatch("payment-1", "captured"))));
         response = await client.ReceiveAsync();
         Assert.NotNull(response);
         Assert.Equal(ErrorCode.None, BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(at)));
         await AssertStillServingAsync();
-    }
-
-    private static byte[] ProduceBody(string topic, byte[] batch)
-    {
-        var name = Encoding.UTF8.GetBytes(topic);
-        var body = new List<byte>();
-        void I16(short v) { var b = new byte[2]; BinaryPrimitives.WriteInt16BigEndian(b, v); body.AddRange(b); }
-        void I32(int v) { var b = new byte[4]; BinaryPrimitives.WriteInt32BigEndian(b, v); body.AddRange(b); }
-        I16(-1); I16(-1); I32(5000); // transactional id null, acks all, timeout
-        I32(1); I16((short)name.Length); body.AddRange(name);
-        I32(1); I32(0); I32(batch.Length); body.AddRange(batch);
-        return body.ToArray();
-    }
-
-    /// <summary>A one-record RecordBatch v2 with a correct CRC-32C.</summary>
-    private static byte[] RecordBatch(string key, string value)
-    {
-        var k = Encoding.UTF8.GetBytes(key);
-        var v = Encoding.UTF8.GetBytes(value);
-        var record = new List<byte> { 0 }; // attributes
-        record.Add(0); // timestamp delta (zig-zag varint 0)
-        record.Add(0); // offset delta
-        record.Add((byte)(k.Length * 2)); record.AddRange(k);
-        record.Add((byte)(v.Length * 2)); record.AddRange(v);
-        record.Add(0); // no headers
-        var records = new List<byte> { (byte)(record.Count * 2) };
-        records.AddRange(record);
-
-        var batch = new byte[61 + records.Count];
-        BinaryPrimitives.WriteInt32BigEndian(batch.AsSpan(8), batch.Length - 12);
-        batch[16] = 2;
-        BinaryPrimitives.WriteInt64BigEndian(batch.AsSpan(27), 1_700_000_000_000);
-        BinaryPrimitives.WriteInt64BigEndian(batch.AsSpan(35), 1_700_000_000_000);
-        BinaryPrimitives.WriteInt64BigEndian(batch.AsSpan(43), -1);
-        BinaryPrimitives.WriteInt16BigEndian(batch.AsSpan(51), -1);
-        BinaryPrimitives.WriteInt32BigEndian(batch.AsSpan(53), -1);
-        BinaryPrimitives.WriteInt32BigEndian(batch.AsSpan(57), 1);
-        records.CopyTo(batch, 61);
-        BinaryPrimitives.WriteUInt32BigEndian(batch.AsSpan(17), RecordBatchHeader.ComputeCrc(batch));
-        return batch;
     }
 }

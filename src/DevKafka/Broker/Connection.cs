@@ -11,7 +11,7 @@ namespace DevKafka.Broker;
 /// that sends the responses strictly in that same order (librdkafka pipelines requests). A malformed frame
 /// closes this connection only.
 /// </summary>
-internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKafkaOptions options, Action<string> log)
+internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKafkaOptions options, ByteBudget budget, Action<string> log)
 {
     private readonly string _peer = socket.RemoteEndPoint?.ToString() ?? "?";
 
@@ -25,7 +25,7 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
     {
         socket.NoDelay = true;
         await using var stream = new NetworkStream(socket, ownsSocket: true);
-        var responses = Channel.CreateBounded<Task<byte[]?>>(new BoundedChannelOptions(options.MaxInFlightPerConnection) { SingleReader = true, SingleWriter = true });
+        var responses = Channel.CreateBounded<(Task<byte[]?> Response, int RequestBytes)>(new BoundedChannelOptions(options.MaxInFlightPerConnection) { SingleReader = true, SingleWriter = true });
         var writer = WriteLoopAsync(stream, responses.Reader);
         try
         {
@@ -41,9 +41,11 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
                     log($"{_peer}: closing: request size {size} outside 8..{options.MaxRequestBytes}");
                     break;
                 }
+                await budget.AcquireAsync(size, stopping).ConfigureAwait(false);
                 var frame = new byte[size];
                 if (await stream.ReadAtLeastAsync(frame, size, throwOnEndOfStream: false, stopping).ConfigureAwait(false) < size)
                 {
+                    budget.Release(size);
                     log($"{_peer}: closing: truncated frame (expected {size} bytes)");
                     break;
                 }
@@ -60,10 +62,18 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
                 }
                 catch (MalformedRequestException e)
                 {
+                    budget.Release(size);
                     log($"{_peer}: closing: malformed request: {e.Message}");
                     break;
                 }
-                await responses.Writer.WriteAsync(response, stopping).ConfigureAwait(false);
+                catch (Exception e)
+                {
+                    // A handler bug or a disk error must cost this connection, never the broker.
+                    budget.Release(size);
+                    log($"{_peer}: closing after internal error: {e}");
+                    break;
+                }
+                await responses.Writer.WriteAsync((response, size), stopping).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) { }
@@ -75,17 +85,25 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
             responses.Writer.TryComplete();
             await writer.ConfigureAwait(false);
             Close();
+            while (responses.Reader.TryRead(out var left)) budget.Release(left.RequestBytes);
         }
     }
 
-    private async Task WriteLoopAsync(NetworkStream stream, ChannelReader<Task<byte[]?>> responses)
+    private async Task WriteLoopAsync(NetworkStream stream, ChannelReader<(Task<byte[]?> Response, int RequestBytes)> responses)
     {
         try
         {
-            await foreach (var pending in responses.ReadAllAsync().ConfigureAwait(false))
+            await foreach (var (pending, requestBytes) in responses.ReadAllAsync().ConfigureAwait(false))
             {
-                var frame = await pending.ConfigureAwait(false);
-                if (frame is not null) await stream.WriteAsync(frame).ConfigureAwait(false);
+                try
+                {
+                    var frame = await pending.ConfigureAwait(false);
+                    if (frame is not null) await stream.WriteAsync(frame).ConfigureAwait(false);
+                }
+                finally
+                {
+                    budget.Release(requestBytes);
+                }
             }
         }
         catch (MalformedRequestException e)

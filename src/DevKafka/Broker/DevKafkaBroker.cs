@@ -23,6 +23,7 @@ public sealed class DevKafkaBroker : IAsyncDisposable
     private GroupCoordinator? _groups;
     private RequestHandlers? _handlers;
     private readonly List<Task> _loops = new();
+    private readonly ByteBudget _requestBudget;
     private int _disposed;
 
     private DevKafkaBroker(DevKafkaOptions options)
@@ -30,6 +31,7 @@ public sealed class DevKafkaBroker : IAsyncDisposable
         _options = options;
         var sink = options.Log ?? (line => Console.Error.WriteLine(line));
         _log = line => sink($"{DateTime.UtcNow:HH:mm:ss.fff} devkafka {line}");
+        _requestBudget = new ByteBudget(Math.Max(options.MaxBufferedRequestBytes, options.MaxRequestBytes));
     }
 
     public DevKafkaOptions Options => _options;
@@ -86,7 +88,7 @@ public sealed class DevKafkaBroker : IAsyncDisposable
                 socket.Dispose();
                 continue;
             }
-            var connection = new Connection(socket, _handlers!, _options, _log);
+            var connection = new Connection(socket, _handlers!, _options, _requestBudget, _log);
             _connections[connection] = RunConnectionAsync(connection);
         }
     }

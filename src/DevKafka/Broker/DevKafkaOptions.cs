@@ -28,11 +28,15 @@ public sealed record DevKafkaOptions
     public TimeSpan RetentionAge { get; init; } = TimeSpan.FromDays(7);
     public TimeSpan RetentionCheckInterval { get; init; } = TimeSpan.FromMinutes(1);
 
-    public int MaxRequestBytes { get; init; } = 100 * 1024 * 1024;
+    public int MaxRequestBytes { get; init; } = 16 * 1024 * 1024;
+    /// <summary>Bytes of requests read but not yet answered, over all connections (must be ≥ MaxRequestBytes).</summary>
+    public long MaxBufferedRequestBytes { get; init; } = 256L * 1024 * 1024;
     /// <summary>Largest record batch accepted (Kafka's message.max.bytes).</summary>
-    public int MaxMessageBytes { get; init; } = 10 * 1024 * 1024;
+    public int MaxMessageBytes { get; init; } = 8 * 1024 * 1024;
     /// <summary>Upper bound on one Fetch response, whatever the client asks for.</summary>
-    public int MaxFetchBytes { get; init; } = 64 * 1024 * 1024;
+    public int MaxFetchBytes { get; init; } = 16 * 1024 * 1024;
+    /// <summary>Bound on the in-memory batch index of one partition; beyond it the oldest closed segments go.</summary>
+    public int MaxBatchesPerPartition { get; init; } = 1_000_000;
     public int MaxFetchWaitMs { get; init; } = 30_000;
     public int MaxConnections { get; init; } = 1024;
     /// <summary>Requests read ahead of their responses per connection (librdkafka pipelines up to 5 produces).</summary>

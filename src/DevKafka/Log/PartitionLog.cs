@@ -261,20 +261,22 @@ public sealed class PartitionLog : IDisposable
     }
 
     /// <summary>Deletes closed segments beyond the size cap or older than the age limit; never the active one.</summary>
-    public int ApplyRetention(long retentionBytes, long oldestTimestampToKeep)
+    public int ApplyRetention(long retentionBytes, long oldestTimestampToKeep, int maxBatches)
     {
         var removed = new List<Segment>();
         lock (_gate)
         {
             var size = _segments.Sum(s => s.Size);
+            var batches = _segments.Sum(s => s.Batches.Count);
             while (_segments.Count > 1)
             {
                 var oldest = _segments[0];
                 var tooBig = retentionBytes >= 0 && size > retentionBytes;
                 var tooOld = oldest.MaxTimestamp >= 0 && oldest.MaxTimestamp < oldestTimestampToKeep;
-                if (!tooBig && !tooOld) break;
+                if (!tooBig && !tooOld && batches <= maxBatches) break;
                 _segments.RemoveAt(0);
                 size -= oldest.Size;
+                batches -= oldest.Batches.Count;
                 removed.Add(oldest);
             }
         }

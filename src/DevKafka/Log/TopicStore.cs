@@ -95,7 +95,7 @@ public sealed class TopicStore : IDisposable
             {
                 try
                 {
-                    var removed = p.ApplyRetention(_options.RetentionBytes, keepFrom);
+                    var removed = p.ApplyRetention(_options.RetentionBytes, keepFrom, _options.MaxBatchesPerPartition);
                     if (removed > 0) _log($"retention: removed {removed} segment(s) of {topic.Name}/{p.Partition}");
                 }
                 catch (ObjectDisposedException) { } // topic deleted meanwhile
