@@ -182,13 +182,19 @@ public sealed class PartitionLog : IDisposable
         }
     }
 
-    /// <summary>Forces appended bytes to disk; concurrent callers share one fsync (group commit).</summary>
-    public void Flush(Segment segment)
+    /// <summary>
+    /// Forces a segment to disk up to <paramref name="endPosition"/>. One fsync covers everything appended
+    /// before it started, so pipelined produces waiting behind it return without another (group commit).
+    /// </summary>
+    public void Flush(Segment segment, long endPosition)
     {
         lock (_flushGate)
         {
-            if (segment.Handle.IsClosed) return;
+            if (segment.FlushedSize >= endPosition || segment.Handle.IsClosed) return;
+            long written;
+            lock (_gate) written = segment.Size;
             RandomAccess.FlushToDisk(segment.Handle);
+            segment.FlushedSize = written;
         }
     }
 

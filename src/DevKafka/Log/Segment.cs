@@ -21,6 +21,8 @@ public sealed class Segment : IDisposable
     public long BaseOffset { get; }
     public SafeFileHandle Handle { get; }
     public long Size { get; private set; }
+    /// <summary>Bytes known to be on disk; guarded by the owning log's flush lock.</summary>
+    public long FlushedSize { get; set; }
     public long MaxTimestamp { get; private set; } = -1;
     public IReadOnlyList<BatchEntry> Batches => _batches;
     public long NextOffset => _batches.Count == 0 ? BaseOffset : _batches[^1].LastOffset + 1;

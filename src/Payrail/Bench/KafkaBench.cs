@@ -63,6 +63,8 @@ public static class KafkaBench
             Acks = Acks.All,
             LingerMs = 5,
             BatchSize = 1024 * 1024,
+            // Bounded local queue, as an outbox relay would keep it: latency then measures the broker, not a 100k backlog.
+            QueueBufferingMaxMessages = 20_000,
             BrokerAddressFamily = BrokerAddressFamily.V4,
         };
         var produceStart = clock.Elapsed;
@@ -99,7 +101,7 @@ public static class KafkaBench
         Console.WriteLine($"messages         {messages:N0} x {messageBytes} B over {Partitions} partitions, acks=all, idempotent");
         Console.WriteLine($"produced         {messages / produceTime.TotalSeconds,12:N0} msgs/s {megabytes / produceTime.TotalSeconds,8:N1} MB/s  ({produceTime.TotalSeconds:N2} s)");
         Console.WriteLine($"end to end       {messages / endToEnd.TotalSeconds,12:N0} msgs/s {megabytes / endToEnd.TotalSeconds,8:N1} MB/s  ({endToEnd.TotalSeconds:N2} s, {Interlocked.Read(ref consumed):N0} consumed)");
-        Console.WriteLine($"produce latency  p50 {latency.GetValueAtPercentile(50) / 1000.0:N1} ms  p99 {latency.GetValueAtPercentile(99) / 1000.0:N1} ms  p99.9 {latency.GetValueAtPercentile(99.9) / 1000.0:N1} ms  max {latency.GetMaxValue() / 1000.0:N1} ms");
+        Console.WriteLine($"produce latency  (enqueue → ack) p50 {latency.GetValueAtPercentile(50) / 1000.0:N1} ms  p99 {latency.GetValueAtPercentile(99) / 1000.0:N1} ms  p99.9 {latency.GetValueAtPercentile(99.9) / 1000.0:N1} ms  max {latency.GetMaxValue() / 1000.0:N1} ms");
         if (failures > 0) Console.WriteLine($"failed deliveries {failures:N0}");
         return failures == 0 ? 0 : 1;
     }

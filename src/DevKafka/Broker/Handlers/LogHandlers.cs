@@ -14,7 +14,7 @@ public sealed partial class RequestHandlers
         var request = ReadArray(r, () => (Topic: r.String(), Partitions: ReadArray(r, () => (Index: r.Int32(), Records: r.NullableBytes()), 8)), 6);
 
         var now = options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        var toFlush = new HashSet<(PartitionLog Log, Segment Segment)>();
+        var toFlush = new List<(PartitionLog Log, Segment Segment, long End)>();
         var flush = options.Fsync switch
         {
             FsyncPolicy.BeforeAcksAll => acks == -1,
@@ -33,7 +33,7 @@ public sealed partial class RequestHandlers
             {
                 var result = plog.Append(records, options.MaxMessageBytes, now);
                 if (result.Error != ErrorCode.None) log($"produce {t.Topic}/{p.Index} from {h.ClientHost} rejected with error {result.Error}");
-                if (flush && result.Segment is not null) toFlush.Add((plog, result.Segment));
+                if (flush && result.Segment is not null) toFlush.Add((plog, result.Segment, result.EndPosition));
                 return (p.Index, result.Error, result.BaseOffset, plog.LogStartOffset);
             }
             catch (ObjectDisposedException)
@@ -59,10 +59,10 @@ public sealed partial class RequestHandlers
         return FlushThenRespond(toFlush, w);
     }
 
-    private static async Task<byte[]?> FlushThenRespond(HashSet<(PartitionLog Log, Segment Segment)> toFlush, KafkaWriter w)
+    private static async Task<byte[]?> FlushThenRespond(List<(PartitionLog Log, Segment Segment, long End)> toFlush, KafkaWriter w)
     {
         // Acknowledge only what is on disk; the fsync runs off the connection's reader.
-        await Task.Run(() => { foreach (var (plog, segment) in toFlush) plog.Flush(segment); }).ConfigureAwait(false);
+        await Task.Run(() => { foreach (var (plog, segment, end) in toFlush) plog.Flush(segment, end); }).ConfigureAwait(false);
         return w.ToFrame();
     }
 
