@@ -10,7 +10,9 @@ if (!CommandLine.TryParse(args, out var options, out var error))
 }
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+// SIGTERM (payrail up stopping, systemd, docker) shuts down as cleanly as Ctrl-C.
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
+    context => { context.Cancel = true; stop.Cancel(); });
 await using (await DevKafkaBroker.StartAsync(options))
 {
     try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }

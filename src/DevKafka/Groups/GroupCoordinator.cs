@@ -248,7 +248,7 @@ public sealed class GroupCoordinator(DevKafkaOptions options, OffsetStore offset
                 foreach (var (id, deadline) in group.Pending.ToList())
                     if (deadline < now) group.Pending.Remove(id);
                 foreach (var m in group.Members.Values.ToList())
-                    if (m.JoinWaiter is null && m.SessionDeadline < now)
+                    if (m.JoinWaiter is null && m.SyncWaiter is null && m.SessionDeadline < now) // parked members wait on us, not the reverse
                         RemoveMember(group, m.Id, "expired (session timeout)", now);
                 if (group.State == GroupState.PreparingRebalance)
                     TryCompleteJoin(group, now, deadlinePassed: now >= group.RebalanceDeadline);
