@@ -14,6 +14,8 @@ namespace DevKafka.Broker;
 internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKafkaOptions options, ByteBudget budget, Action<string> log)
 {
     private readonly string _peer = socket.RemoteEndPoint?.ToString() ?? "?";
+    // Cancelled when the reader stops: responses still parked (long-poll fetch, join) are then dropped, not awaited.
+    private readonly CancellationTokenSource _closed = new();
 
     public void Close()
     {
@@ -83,7 +85,9 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
         finally
         {
             responses.Writer.TryComplete();
+            await _closed.CancelAsync().ConfigureAwait(false);
             await writer.ConfigureAwait(false);
+            _closed.Dispose();
             Close();
             while (responses.Reader.TryRead(out var left)) budget.Release(left.RequestBytes);
         }
@@ -97,7 +101,7 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
             {
                 try
                 {
-                    var frame = await pending.ConfigureAwait(false);
+                    var frame = await pending.WaitAsync(_closed.Token).ConfigureAwait(false);
                     if (frame is not null) await stream.WriteAsync(frame).ConfigureAwait(false);
                 }
                 finally
