@@ -49,4 +49,35 @@ public sealed class IdempotentProducerTests(DevKafkaFixture kafka) : IClassFixtu
         foreach (var perKey in seen.GroupBy(s => s.Key))
             Assert.Equal(perKey.Select(s => s.Value).Order(), perKey.Select(s => s.Value));
     }
+
+    [Fact]
+    public async Task CloudEvents_headers_keys_and_values_round_trip_byte_for_byte()
+    {
+        const string topic = "payments.v1";
+        var body = System.Text.Encoding.UTF8.GetBytes("{\"paymentId\":\"pay_123\",\"amountMinor\":1999,\"currency\":\"EUR\"}");
+        var headers = new Headers
+        {
+            { "ce_id", "evt_0001"u8.ToArray() },
+            { "ce_type", "payment.captured"u8.ToArray() },
+            { "ce_source", "/payments"u8.ToArray() },
+            { "ce_time", "2026-11-25T20:00:00Z"u8.ToArray() },
+        };
+        using (var producer = new ProducerBuilder<string, byte[]>(KafkaClients.Producer(kafka.BootstrapServers)).Build())
+        {
+            var report = await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "pay_123", Value = body, Headers = headers });
+            Assert.Equal(PersistenceStatus.Persisted, report.Status);
+        }
+
+        var config = KafkaClients.Consumer(kafka.BootstrapServers, "notifications");
+        using var consumer = new ConsumerBuilder<string, byte[]>(config).Build();
+        consumer.Subscribe(topic);
+        ConsumeResult<string, byte[]>? result = null;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (result is null && DateTime.UtcNow < deadline) result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+        Assert.NotNull(result);
+        Assert.Equal("pay_123", result.Message.Key);
+        Assert.Equal(body, result.Message.Value);
+        Assert.Equal(headers.Select(h => (h.Key, h.GetValueBytes())), result.Message.Headers.Select(h => (h.Key, h.GetValueBytes())));
+        consumer.Close();
+    }
 }

@@ -48,6 +48,11 @@ public sealed class KcatTests(DevKafkaFixture kafka, ITestOutputHelper output) :
         Assert.True(consume.Exit == 0, consume.Err);
         Assert.Equal(["p1=authorised", "p2=captured", "p3=refunded"], consume.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
 
+        var offsets = await RunAsync(null, "-Q", "-t", $"{topic}:0:-1", "-t", $"{topic}:1:-1");
+        Assert.True(offsets.Exit == 0, offsets.Err);
+        Assert.Equal(3, offsets.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Sum(line => long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
+
         var group = await RunAsync(null, "-G", KafkaClients.Unique("kcat-group"), "-o", "beginning", "-e", "-f", "%k=%s\n", topic);
         Assert.True(group.Exit == 0, group.Err);
         Assert.Equal(["p1=authorised", "p2=captured", "p3=refunded"], group.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());

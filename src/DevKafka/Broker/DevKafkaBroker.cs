@@ -30,7 +30,7 @@ public sealed class DevKafkaBroker : IAsyncDisposable
     {
         _options = options;
         var sink = options.Log ?? (line => Console.Error.WriteLine(line));
-        _log = line => sink($"{DateTime.UtcNow:HH:mm:ss.fff} devkafka {line}");
+        _log = line => sink($"{options.Time.GetUtcNow():HH:mm:ss.fff} devkafka {line}");
         _requestBudget = new ByteBudget(Math.Max(options.MaxBufferedRequestBytes, options.MaxRequestBytes));
     }
 

@@ -16,7 +16,9 @@ public sealed partial class RequestHandlers(DevKafkaOptions options, TopicStore 
 {
     public const int NodeId = 0;
     public const string ClusterId = "devkafka-local";
-    private static long _nextProducerId = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+    // Producer ids must never repeat across restarts (the log keeps their sequence state), so they start
+    // from the start-up time in microseconds rather than from a counter that would reset.
+    private long _nextProducerId = options.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
 
     private static Task<byte[]?> Done(KafkaWriter w) => Task.FromResult<byte[]?>(w.ToFrame());
 
