@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -44,9 +45,11 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
                     break;
                 }
                 await budget.AcquireAsync(size, stopping).ConfigureAwait(false);
-                var frame = new byte[size];
-                if (await stream.ReadAtLeastAsync(frame, size, throwOnEndOfStream: false, stopping).ConfigureAwait(false) < size)
+                // Pooled: handlers parse and apply a request before their first await and keep no reference to it.
+                var frame = ArrayPool<byte>.Shared.Rent(size);
+                if (await stream.ReadAtLeastAsync(frame.AsMemory(0, size), size, throwOnEndOfStream: false, stopping).ConfigureAwait(false) < size)
                 {
+                    ArrayPool<byte>.Shared.Return(frame);
                     budget.Release(size);
                     log($"{_peer}: closing: truncated frame (expected {size} bytes)");
                     break;
@@ -74,6 +77,10 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
                     budget.Release(size);
                     log($"{_peer}: closing after internal error: {e}");
                     break;
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(frame);
                 }
                 await responses.Writer.WriteAsync((response, size), stopping).ConfigureAwait(false);
             }

@@ -128,7 +128,10 @@ public sealed partial class RequestHandlers
     private static byte[] WriteFetch(RequestHeader h, List<(string Topic, List<(int Index, ReadResult Read)> Partitions)> results)
     {
         var v = h.ApiVersion;
-        var size = 64 + results.Sum(t => t.Topic.Length + t.Partitions.Sum(p => p.Read.Records.Length + 64));
+        // Exact frame size, so the (possibly multi-megabyte) response is built without a resize copy.
+        var perPartition = 4 + 2 + 8 + 8 + (v >= 5 ? 8 : 0) + 4 + (v >= 11 ? 4 : 0) + 4;
+        var size = 4 + 4 + 4 + (v >= 7 ? 6 : 0) + 4 + results.Sum(t =>
+            2 + System.Text.Encoding.UTF8.GetByteCount(t.Topic) + 4 + t.Partitions.Sum(p => perPartition + p.Read.Records.Length));
         var w = new KafkaWriter(h.CorrelationId, size).Int32(0);
         if (v >= 7) w.Int16(ErrorCode.None).Int32(0);
         WriteArray(w, results, t =>
