@@ -30,7 +30,9 @@ public sealed class ConsumerGroupTests(DevKafkaFixture kafka) : IClassFixture<De
                 Deadline, "survivors consumed everything produced after the kill");
             Assert.Contains(kafka.LogLines, l => l.Contains("expired (session timeout)", StringComparison.Ordinal));
 
-            foreach (var s in survivors) s.Close(); // commits their positions
+            await Eventually.TrueAsync(() => CommittedOffsets.CaughtUp(kafka.BootstrapServers, group, topic, 6), Deadline,
+                "survivors committed everything they consumed");
+            foreach (var s in survivors) s.Close();
             Produce.Values(kafka.BootstrapServers, topic, 1200, 1300);
             using var successor = new GroupMember(kafka.BootstrapServers, group, topic, "successor");
             await Eventually.TrueAsync(() => successor.Received.Count >= 100, Deadline, "successor consumed the 100 new messages");

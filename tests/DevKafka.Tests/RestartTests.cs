@@ -49,7 +49,14 @@ public sealed class RestartTests(DevKafkaFixture kafka, Xunit.Abstractions.ITest
         await Eventually.TrueAsync(() => consumer.Received.Distinct().Count() == total, Deadline,
             "every acknowledged message consumed after the restart");
         // Close commits the final positions; that needs the member back in a stable generation after the restart.
-        await Eventually.TrueAsync(() => consumer.Assignment.Count == 3, Deadline, "consumer rejoined the group after the restart");
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = kafka.BootstrapServers }).Build())
+            await Eventually.TrueAsync(async () =>
+            {
+                var groupState = (await admin.DescribeConsumerGroupsAsync([group])).ConsumerGroupDescriptions.Single();
+                return groupState.State == ConsumerGroupState.Stable && groupState.Members.Count == 1 && consumer.Assignment.Count == 3;
+            }, Deadline, "consumer rejoined the restarted broker's group");
+        await Eventually.TrueAsync(() => CommittedOffsets.CaughtUp(kafka.BootstrapServers, group, topic, 3), Deadline,
+            "consumer committed everything it consumed");
         consumer.Close();
 
         // Committed offsets survive a second restart: a new member only sees what comes after them.
