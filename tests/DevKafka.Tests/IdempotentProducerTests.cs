@@ -80,4 +80,31 @@ public sealed class IdempotentProducerTests(DevKafkaFixture kafka) : IClassFixtu
         Assert.Equal(headers.Select(h => (h.Key, h.GetValueBytes())), result.Message.Headers.Select(h => (h.Key, h.GetValueBytes())));
         consumer.Close();
     }
+
+    [Theory]
+    [InlineData(CompressionType.Gzip)]
+    [InlineData(CompressionType.Snappy)]
+    [InlineData(CompressionType.Lz4)]
+    [InlineData(CompressionType.Zstd)]
+    public void Compressed_batches_are_stored_as_sent_and_read_back(CompressionType compression)
+    {
+        var topic = KafkaClients.Unique("compressed");
+        var config = KafkaClients.Producer(kafka.BootstrapServers);
+        config.CompressionType = compression;
+        using (var producer = new ProducerBuilder<string, string>(config).Build())
+        {
+            for (var i = 0; i < 100; i++)
+                producer.Produce(topic, new Message<string, string> { Key = "merchant-7", Value = $"settlement line {i:D4} EUR 1999" });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        using var consumer = new ConsumerBuilder<string, string>(KafkaClients.Consumer(kafka.BootstrapServers, KafkaClients.Unique("reader"))).Build();
+        var partition = Enumerable.Range(0, 6).Single(p =>
+            consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value > 0);
+        consumer.Assign(new TopicPartitionOffset(topic, partition, Offset.Beginning));
+        var values = new List<string>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (values.Count < 100 && DateTime.UtcNow < deadline)
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } r) values.Add(r.Message.Value);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"settlement line {i:D4} EUR 1999"), values);
+    }
 }
