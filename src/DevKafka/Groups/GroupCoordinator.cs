@@ -42,7 +42,7 @@ public sealed class GroupCoordinator(DevKafkaOptions options, OffsetStore offset
             {
                 if (group.Members.Count + group.Pending.Count >= options.MaxMembersPerGroup)
                     return Task.FromResult(JoinError(ErrorCode.CoordinatorNotAvailable));
-                memberId = $"{clientId}-{Guid.NewGuid():N}";
+                memberId = $"{(clientId.Length > 200 ? clientId[..200] : clientId)}-{Guid.NewGuid():N}";
                 if (version >= 4)
                 {
                     // KIP-394: hand out the id and let the client rejoin with it.
@@ -260,7 +260,7 @@ public sealed class GroupCoordinator(DevKafkaOptions options, OffsetStore offset
                     if (group.State == GroupState.CompletingRebalance) PrepareRebalance(group, now, "sync timeout");
                 }
             }
-            foreach (var empty in _groups.Values.Where(g => g.State == GroupState.Empty && g.Members.Count == 0 && !offsets.HasGroup(g.Id)).Select(g => g.Id).ToList())
+            foreach (var empty in _groups.Values.Where(g => g.State == GroupState.Empty && g.Members.Count == 0 && g.Pending.Count == 0 && !offsets.HasGroup(g.Id)).Select(g => g.Id).ToList())
                 _groups.Remove(empty);
         }
     }

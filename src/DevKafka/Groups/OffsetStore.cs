@@ -14,6 +14,7 @@ public sealed class OffsetStore : IDisposable
     private const int CompactAfterLines = 100_000;
     private readonly object _gate = new();
     private readonly Dictionary<(string Group, string Topic, int Partition), CommittedOffset> _offsets = new();
+    private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
     private readonly string _path;
     private FileStream _file;
     private int _lines;
@@ -26,7 +27,7 @@ public sealed class OffsetStore : IDisposable
         {
             foreach (var line in File.ReadLines(_path))
                 if (!TryParse(line, out var key, out var value)) log($"offsets: skipping unreadable line in {_path}");
-                else _offsets[key] = value;
+                else { _offsets[key] = value; _groups.Add(key.Item1); }
         }
         _file = Compact();
     }
@@ -43,12 +44,12 @@ public sealed class OffsetStore : IDisposable
 
     public bool HasGroup(string group)
     {
-        lock (_gate) return _offsets.Keys.Any(k => k.Group == group);
+        lock (_gate) return _groups.Contains(group);
     }
 
     public IReadOnlyList<string> Groups()
     {
-        lock (_gate) return _offsets.Keys.Select(k => k.Group).Distinct().ToList();
+        lock (_gate) return _groups.ToList();
     }
 
     public void Commit(string group, IReadOnlyList<(string Topic, int Partition, CommittedOffset Offset)> entries)
@@ -62,6 +63,7 @@ public sealed class OffsetStore : IDisposable
             _file.Write(bytes);
             _file.Flush(flushToDisk: true);
             foreach (var (topic, partition, offset) in entries) _offsets[(group, topic, partition)] = offset;
+            _groups.Add(group);
             _lines += entries.Count;
             if (_lines > CompactAfterLines + _offsets.Count)
             {
