@@ -34,6 +34,14 @@ public sealed class AdminTests(DevKafkaFixture kafka) : IClassFixture<DevKafkaFi
             admin.CreateTopicsAsync([new TopicSpecification { Name = KafkaClients.Unique("replicated"), NumPartitions = 1, ReplicationFactor = 3 }]));
         Assert.Equal(ErrorCode.InvalidReplicationFactor, replicated.Results.Single().Error.Code);
 
+        await admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = chargebacks, IncreaseTo = 3 }]);
+        var described = await admin.DescribeTopicsAsync(TopicCollection.OfTopicNames([chargebacks]));
+        Assert.Equal(3, described.TopicDescriptions.Single().Partitions.Count);
+        var shrink = await Assert.ThrowsAsync<CreatePartitionsException>(() =>
+            admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = chargebacks, IncreaseTo = 2 }]));
+        Assert.Equal(ErrorCode.InvalidPartitions, shrink.Results.Single().Error.Code);
+        Assert.Single((await admin.DescribeClusterAsync()).Nodes);
+
         await admin.DeleteTopicsAsync([refunds]);
         await Eventually.TrueAsync(() => admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.All(t => t.Topic != refunds),
             TimeSpan.FromSeconds(10), "deleted topic disappears from metadata");
@@ -57,6 +65,15 @@ public sealed class AdminTests(DevKafkaFixture kafka) : IClassFixture<DevKafkaFi
         Assert.Equal(ConsumerGroupState.Stable, described.State);
         Assert.Single(described.Members);
         Assert.Equal(2, described.Members[0].Assignment.TopicPartitions.Count);
+
+        var busy = await Assert.ThrowsAsync<DeleteGroupsException>(() => admin.DeleteGroupsAsync([group]));
+        Assert.Equal(ErrorCode.NonEmptyGroup, busy.Results.Single().Error.Code);
         member.Close();
+        await Eventually.TrueAsync(async () =>
+        {
+            try { await admin.DeleteGroupsAsync([group]); return true; }
+            catch (DeleteGroupsException e) when (e.Results.Single().Error.Code == ErrorCode.NonEmptyGroup) { return false; } // leave not processed yet
+        }, TimeSpan.FromSeconds(10), "the group is deleted once its last member has left");
+        Assert.DoesNotContain((await admin.ListConsumerGroupsAsync()).Valid, g => g.GroupId == group);
     }
 }

@@ -295,6 +295,21 @@ public sealed class GroupCoordinator(DevKafkaOptions options, OffsetStore offset
         }
     }
 
+    /// <summary>Deletes an empty group and its committed offsets (DeleteGroups).</summary>
+    public short Delete(string groupId)
+    {
+        lock (_gate)
+        {
+            var live = _groups.TryGetValue(groupId, out var group);
+            if (live && (group!.Members.Count > 0 || group.Pending.Count > 0)) return ErrorCode.NonEmptyGroup;
+            if (!live && !offsets.HasGroup(groupId)) return ErrorCode.GroupIdNotFound;
+            _groups.Remove(groupId);
+            offsets.DeleteGroup(groupId);
+            log($"group {groupId}: deleted");
+            return ErrorCode.None;
+        }
+    }
+
     /// <summary>Fails every parked request so clients reconnect elsewhere (broker shutdown).</summary>
     public void Shutdown()
     {

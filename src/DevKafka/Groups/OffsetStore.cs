@@ -73,6 +73,18 @@ public sealed class OffsetStore : IDisposable
         }
     }
 
+    /// <summary>Forgets a group's offsets; the file is rewritten so the deletion is durable.</summary>
+    public void DeleteGroup(string group)
+    {
+        lock (_gate)
+        {
+            foreach (var key in _offsets.Keys.Where(k => k.Group == group).ToList()) _offsets.Remove(key);
+            _groups.Remove(group);
+            _file.Dispose();
+            _file = Compact();
+        }
+    }
+
     public void DeleteTopic(string topic)
     {
         lock (_gate)

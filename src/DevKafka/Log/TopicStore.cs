@@ -74,6 +74,22 @@ public sealed class TopicStore : IDisposable
         return Get(name);
     }
 
+    /// <summary>Grows a topic to <paramref name="count"/> partitions (CreatePartitions); shrinking is not allowed.</summary>
+    public (short Error, string? Message) AddPartitions(string name, int count, bool validateOnly)
+    {
+        lock (_gate)
+        {
+            if (!_topics.TryGetValue(name, out var topic)) return (ErrorCode.UnknownTopicOrPartition, null);
+            if (count <= topic.Partitions.Length) return (ErrorCode.InvalidPartitions, $"topic has {topic.Partitions.Length} partitions; the count can only grow");
+            if (count > _options.MaxPartitionsPerTopic) return (ErrorCode.InvalidPartitions, $"at most {_options.MaxPartitionsPerTopic} partitions");
+            if (validateOnly) return (ErrorCode.None, null);
+            var added = Enumerable.Range(topic.Partitions.Length, count - topic.Partitions.Length).Select(p => OpenPartition(name, p));
+            _topics[name] = topic with { Partitions = [.. topic.Partitions, .. added] };
+        }
+        _log($"topic {name} now has {count} partitions");
+        return (ErrorCode.None, null);
+    }
+
     public short Delete(string name)
     {
         Topic? topic;

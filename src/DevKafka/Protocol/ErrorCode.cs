@@ -26,6 +26,8 @@ public static class ErrorCode
     public const short UnsupportedForMessageFormat = 43;
     public const short OutOfOrderSequenceNumber = 45;
     public const short InvalidProducerEpoch = 47;
+    public const short NonEmptyGroup = 68;
+    public const short GroupIdNotFound = 69;
     public const short MemberIdRequired = 79;
     public const short InvalidRecord = 87;
 }

@@ -158,4 +158,12 @@ public sealed partial class RequestHandlers
         WriteArray(w, groups.List(), g => w.String(g.Id).String(g.ProtocolType));
         return Done(w);
     }
+
+    private Task<byte[]?> DeleteGroups(RequestHeader h, KafkaReader r)
+    {
+        var ids = ReadArray(r, r.String, 2);
+        var w = new KafkaWriter(h.CorrelationId).Int32(0);
+        WriteArray(w, ids.Distinct().Select(id => (id, groups.Delete(id))).ToList(), x => w.String(x.id).Int16(x.Item2));
+        return Done(w);
+    }
 }

@@ -102,4 +102,21 @@ public sealed partial class RequestHandlers
         WriteArray(w, results, x => w.String(x.name).Int16(x.error));
         return Done(w);
     }
+
+    private Task<byte[]?> CreatePartitions(RequestHeader h, KafkaReader r)
+    {
+        var requests = ReadArray(r, () =>
+        {
+            var name = r.String();
+            var count = r.Int32();
+            ReadNullableArray(r, () => ReadArray(r, r.Int32, 4), 4);
+            return (Name: name, Count: count);
+        }, 10);
+        r.Int32(); // timeout
+        var validateOnly = r.Bool();
+        var results = requests.Select(t => (t.Name, Result: topics.AddPartitions(t.Name, t.Count, validateOnly))).ToList();
+        var w = new KafkaWriter(h.CorrelationId).Int32(0);
+        WriteArray(w, results, x => w.String(x.Name).Int16(x.Result.Error).String(x.Result.Message));
+        return Done(w);
+    }
 }

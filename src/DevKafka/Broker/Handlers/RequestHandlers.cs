@@ -49,6 +49,8 @@ public sealed partial class RequestHandlers(DevKafkaOptions options, TopicStore 
             ApiKey.CreateTopics => CreateTopics(h, r),
             ApiKey.DeleteTopics => DeleteTopics(h, r),
             ApiKey.InitProducerId => InitProducerId(h, r),
+            ApiKey.CreatePartitions => CreatePartitions(h, r),
+            ApiKey.DeleteGroups => DeleteGroups(h, r),
             _ => throw new MalformedRequestException($"no handler for api {h.ApiKey}"),
         };
     }
