@@ -13,13 +13,17 @@ public sealed class TopicStore : IDisposable
     private readonly DevKafkaOptions _options;
     private readonly Action<string> _log;
     private readonly string _root;
+    private readonly string _trash;
 
     public TopicStore(DevKafkaOptions options, Action<string> log)
     {
         _options = options;
         _log = log;
         _root = Path.Combine(options.DataDirectory, "topics");
+        _trash = Path.Combine(options.DataDirectory, "deleted-topics");
         Directory.CreateDirectory(_root);
+        if (Directory.Exists(_trash)) Directory.Delete(_trash, recursive: true); // deletions interrupted by a crash
+        Directory.CreateDirectory(_trash);
         foreach (var dir in Directory.GetDirectories(_root))
         {
             var name = Path.GetFileName(dir);
@@ -92,13 +96,17 @@ public sealed class TopicStore : IDisposable
 
     public short Delete(string name)
     {
-        Topic? topic;
+        string trashed;
         lock (_gate)
         {
-            if (!_topics.Remove(name, out topic)) return ErrorCode.UnknownTopicOrPartition;
+            if (!_topics.Remove(name, out var topic)) return ErrorCode.UnknownTopicOrPartition;
+            foreach (var p in topic.Partitions) p.Dispose();
+            // Move the directory aside while still holding the lock, so a topic re-created under the same
+            // name right away gets a fresh directory that the slow recursive delete below cannot touch.
+            trashed = Path.Combine(_trash, Guid.NewGuid().ToString("N"));
+            Directory.Move(Path.Combine(_root, name), trashed);
         }
-        foreach (var p in topic.Partitions) p.Dispose();
-        Directory.Delete(Path.Combine(_root, name), recursive: true);
+        Directory.Delete(trashed, recursive: true);
         _log($"deleted topic {name}");
         return ErrorCode.None;
     }
