@@ -66,6 +66,9 @@ public sealed class AdminTests(DevKafkaFixture kafka) : IClassFixture<DevKafkaFi
         Assert.Single(described.Members);
         Assert.Equal(2, described.Members[0].Assignment.TopicPartitions.Count);
 
+        Produce.Values(kafka.BootstrapServers, topic, 0, 1);
+        await Eventually.TrueAsync(() => CommittedOffsets.CaughtUp(kafka.BootstrapServers, group, topic, 2), TimeSpan.FromSeconds(30),
+            "the group has committed offsets (so it outlives its members)");
         var busy = await Assert.ThrowsAsync<DeleteGroupsException>(() => admin.DeleteGroupsAsync([group]));
         Assert.Equal(ErrorCode.NonEmptyGroup, busy.Results.Single().Error.Code);
         member.Close();
@@ -75,5 +78,6 @@ public sealed class AdminTests(DevKafkaFixture kafka) : IClassFixture<DevKafkaFi
             catch (DeleteGroupsException e) when (e.Results.Single().Error.Code == ErrorCode.NonEmptyGroup) { return false; } // leave not processed yet
         }, TimeSpan.FromSeconds(10), "the group is deleted once its last member has left");
         Assert.DoesNotContain((await admin.ListConsumerGroupsAsync()).Valid, g => g.GroupId == group);
+        Assert.False(CommittedOffsets.CaughtUp(kafka.BootstrapServers, group, topic, 2), "deleting the group dropped its offsets");
     }
 }
