@@ -94,4 +94,24 @@ public sealed class MalformedInputTests(DevKafkaFixture kafka) : IClassFixture<D
         Assert.Equal(ErrorCode.None, BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(at)));
         await AssertStillServingAsync();
     }
+
+}
+
+/// <summary>A broker that gives up on a half-sent frame after one second.</summary>
+public sealed class ShortFrameTimeoutFixture : DevKafkaFixture
+{
+    protected override DevKafka.Broker.DevKafkaOptions Configure(DevKafka.Broker.DevKafkaOptions options) =>
+        options with { FrameReadTimeout = TimeSpan.FromSeconds(1) };
+}
+
+public sealed class StalledFrameTests(ShortFrameTimeoutFixture kafka) : IClassFixture<ShortFrameTimeoutFixture>
+{
+    [Fact]
+    public async Task A_client_that_stalls_mid_frame_is_disconnected()
+    {
+        using var client = await RawClient.ConnectAsync(kafka.Port);
+        await client.SendAsync(RawClient.Request(18, 0, 1, [])[..9]); // size prefix + part of the header, then silence
+        Assert.Null(await client.ReceiveAsync()); // closed by the broker well before the 10 s receive timeout
+        Assert.Contains(kafka.LogLines, l => l.Contains("not received within", StringComparison.Ordinal));
+    }
 }

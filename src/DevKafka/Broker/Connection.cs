@@ -47,11 +47,23 @@ internal sealed class Connection(Socket socket, RequestHandlers handlers, DevKaf
                 await budget.AcquireAsync(size, stopping).ConfigureAwait(false);
                 // Pooled: handlers parse and apply a request before their first await and keep no reference to it.
                 var frame = ArrayPool<byte>.Shared.Rent(size);
-                if (await stream.ReadAtLeastAsync(frame.AsMemory(0, size), size, throwOnEndOfStream: false, stopping).ConfigureAwait(false) < size)
+                int read;
+                using (var bodyDeadline = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+                {
+                    // A client that stalls mid-frame must not hold its buffer and budget forever.
+                    bodyDeadline.CancelAfter(options.FrameReadTimeout);
+                    try { read = await stream.ReadAtLeastAsync(frame.AsMemory(0, size), size, throwOnEndOfStream: false, bodyDeadline.Token).ConfigureAwait(false); }
+                    catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+                    {
+                        log($"{_peer}: closing: frame of {size} bytes not received within {options.FrameReadTimeout.TotalSeconds:0} s");
+                        read = -1;
+                    }
+                }
+                if (read < size)
                 {
                     ArrayPool<byte>.Shared.Return(frame);
                     budget.Release(size);
-                    log($"{_peer}: closing: truncated frame (expected {size} bytes)");
+                    if (read >= 0) log($"{_peer}: closing: truncated frame (expected {size} bytes)");
                     break;
                 }
                 Task<byte[]?> response;

@@ -39,6 +39,8 @@ public sealed record DevKafkaOptions
     public int MaxBatchesPerPartition { get; init; } = 1_000_000;
     public int MaxFetchWaitMs { get; init; } = 30_000;
     public int MaxConnections { get; init; } = 1024;
+    /// <summary>Once a size prefix arrived, the rest of the frame must follow within this time.</summary>
+    public TimeSpan FrameReadTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Requests read ahead of their responses per connection (librdkafka pipelines up to 5 produces).</summary>
     public int MaxInFlightPerConnection { get; init; } = 32;
     public int MaxTopics { get; init; } = 10_000;
