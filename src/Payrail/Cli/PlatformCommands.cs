@@ -1,5 +1,6 @@
 using ConsoleAppFramework;
 using Npgsql;
+using Payrail.Bench;
 using Payrail.Database;
 using Payrail.DevEnvironment;
 using Payrail.Ledger;
@@ -88,4 +89,11 @@ internal sealed class PlatformCommands
     public async Task<int> Bench(int concurrency = 16, int seconds = 20, int? rate = null, string? url = null,
         string merchant = "m_demo", bool skipPgbench = false, CancellationToken cancellationToken = default) =>
         await Payrail.Bench.BenchCommand.RunAsync(PayrailConfiguration.Load(), concurrency, seconds, rate, url, merchant, !skipPgbench, cancellationToken);
+    /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
+    /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
+    /// <param name="messages">Number of messages to produce.</param>
+    /// <param name="size">Message size in bytes.</param>
+    [Command("bench kafka")]
+    public async Task<int> BenchKafka(string? bootstrap = null, int messages = 200_000, int size = 1024, CancellationToken cancellationToken = default) =>
+        await KafkaBench.RunAsync(bootstrap, messages, size, cancellationToken);
 }

@@ -37,6 +37,10 @@ public static class LocalPlatform
             children.Add(ChildProcess.StartDotnet("pspsim", SiblingBinary("PspSim", "pspsim.dll"),
                 ["--urls", pspSimUrl, "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "pspsim")]));
             Console.WriteLine($"pspsim     {pspSimUrl}");
+            var kafkaBootstrap = configuration["Kafka:BootstrapServers"] ?? "127.0.0.1:9092";
+            children.Add(ChildProcess.StartDotnet("devkafka", SiblingBinary("DevKafka", "devkafka.dll"),
+                ["--port", kafkaBootstrap[(kafkaBootstrap.LastIndexOf(':') + 1)..], "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "kafka")]));
+            Console.WriteLine($"devkafka   {kafkaBootstrap}");
             // The payment service runs in this process: it shares the configuration resolved above. It starts once
             // pspsim answers, so the first payments do not meet a refused connection.
             await Payrail.Api.ApiCommand.WaitUntilListeningAsync(new Uri(pspSimUrl), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
