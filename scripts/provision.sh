@@ -3,8 +3,9 @@
 
 PAYRAIL_ROOT=${PAYRAIL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PAYRAIL_CONFIGURATION=${PAYRAIL_CONFIGURATION:-Release}
-# PostgreSQL 15 and Redis 7 run as project-local servers; kcat is devkafka's second client in tests.
-PAYRAIL_APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server kcat)
+# PostgreSQL 15 and Redis 7 run as project-local servers; kcat is devkafka's second client in tests;
+# acl lets the postgres user traverse a private home folder that holds the project.
+PAYRAIL_APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server kcat acl)
 
 log() { printf '[payrail] %s\n' "$*" >&2; }
 

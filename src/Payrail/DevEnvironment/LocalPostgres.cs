@@ -50,7 +50,7 @@ public sealed class LocalPostgres(LocalPostgresOptions options)
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(Options.ClusterDirectory);
-        EnsureTraversableByServerUser(Options.ClusterDirectory);
+        await EnsureTraversableByServerUserAsync(Options.ClusterDirectory, cancellationToken).ConfigureAwait(false);
         if (!File.Exists(Path.Combine(DataDirectory, "PG_VERSION"))) await InitializeAsync(cancellationToken).ConfigureAwait(false);
         WriteSettings();
         if (!await IsRunningAsync(cancellationToken).ConfigureAwait(false))
@@ -167,16 +167,25 @@ public sealed class LocalPostgres(LocalPostgresOptions options)
     private static bool IsAuthenticationFailure(Exception e) =>
         e is PostgresException { SqlState: PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification };
 
-    /// <summary>PostgreSQL reaches its data through every ancestor directory: /root (mode 700) is the usual trap.</summary>
-    private static void EnsureTraversableByServerUser(string directory)
+    /// <summary>
+    /// PostgreSQL reaches its data through every ancestor directory, and it will not run as root.
+    /// /root (mode 700) is the usual trap: the server user gets a traverse-only ACL entry on such a
+    /// directory (no read, nobody else), instead of opening the directory to every user.
+    /// </summary>
+    private static async Task EnsureTraversableByServerUserAsync(string directory, CancellationToken cancellationToken)
     {
         if (!OsCommand.IsRoot) return;
         for (var dir = new DirectoryInfo(Path.GetFullPath(directory)).Parent; dir is not null; dir = dir.Parent)
         {
-            if ((dir.UnixFileMode & UnixFileMode.OtherExecute) == 0)
+            if ((dir.UnixFileMode & UnixFileMode.OtherExecute) != 0) continue;
+            var probe = await OsCommand.RunAsync("runuser", ["-u", ServerOsUser, "--", "test", "-x", dir.FullName], CommandTimeout, cancellationToken).ConfigureAwait(false);
+            if (probe.ExitCode == 0) continue;
+            var grant = await OsCommand.RunAsync("setfacl", ["-m", $"u:{ServerOsUser}:x", dir.FullName], CommandTimeout, cancellationToken).ConfigureAwait(false);
+            if (grant.ExitCode != 0)
                 throw new InvalidOperationException(
-                    $"PostgreSQL runs as the '{ServerOsUser}' OS user and cannot traverse {dir.FullName}. " +
+                    $"PostgreSQL runs as the '{ServerOsUser}' OS user and cannot traverse {dir.FullName} ({grant.Output.Trim()}). " +
                     $"Run `chmod o+x {dir.FullName}`, move the project elsewhere, or set PAYRAIL__Postgres__ConnectionString to an existing server.");
+            Console.Error.WriteLine($"granted the '{ServerOsUser}' user traverse-only access to {dir.FullName} (ACL) for the local PostgreSQL cluster");
         }
     }
 
