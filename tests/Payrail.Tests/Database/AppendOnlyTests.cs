@@ -54,7 +54,7 @@ public sealed class AppendOnlyTests(PostgresFixture postgres) : IClassFixture<Po
         var account = await LedgerTestBooks.AccountAsync(connection, "merchant");
 
         var refused = await Assert.ThrowsAsync<PostgresException>(() =>
-            connection.ExecuteAsync("UPDATE ledger_accounts SET credits_posted = 1000 WHERE id = @account", new { account }));
+            connection.ExecuteAsync("UPDATE ledger_account_balances SET credits_posted = 1000 WHERE account_id = @account AND stripe = 0", new { account }));
 
         Assert.Equal(LedgerSqlState.BalanceChangedOutsideTransfer, refused.SqlState);
         Assert.Equal(new LedgerTestBooks.Balances(0, 0, 0, 0), await LedgerTestBooks.BalancesAsync(connection, account));
