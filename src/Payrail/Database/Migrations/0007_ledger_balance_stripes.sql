@@ -128,8 +128,16 @@ DECLARE
     pending_delta bigint;
     posted_delta  bigint;
 BEGIN
-    SELECT * INTO STRICT debit FROM ledger_accounts WHERE id = NEW.debit_account_id;
-    SELECT * INTO STRICT credit FROM ledger_accounts WHERE id = NEW.credit_account_id;
+    -- Existence is checked here, not by a foreign key (0008): accounts are never deleted, and a foreign-key
+    -- check would take a share lock on the hot account rows for every transfer.
+    SELECT * INTO debit FROM ledger_accounts WHERE id = NEW.debit_account_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'transfer % debits account %, which does not exist', NEW.id, NEW.debit_account_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT * INTO credit FROM ledger_accounts WHERE id = NEW.credit_account_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'transfer % credits account %, which does not exist', NEW.id, NEW.credit_account_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
 
     IF debit.currency <> NEW.currency OR credit.currency <> NEW.currency THEN
         RAISE EXCEPTION 'transfer % in % between account % (%) and account % (%): currencies differ',
