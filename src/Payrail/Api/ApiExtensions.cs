@@ -35,6 +35,9 @@ public static class ApiExtensions
             var source = new NpgsqlDataSourceBuilder(postgres);
             // The payment flow runs the same few statements all day: prepared once per connection, parsed and planned once.
             if (source.ConnectionStringBuilder.MaxAutoPrepare == 0) source.ConnectionStringBuilder.MaxAutoPrepare = 32;
+            // The API never changes session state (no SET, LISTEN, advisory or temp objects), so a pooled connection
+            // needs no reset: this spares PostgreSQL seven reset statements every time a connection is taken from the pool.
+            source.ConnectionStringBuilder.NoResetOnClose = true;
             return source.Build();
         });
         services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(configuration, sp));

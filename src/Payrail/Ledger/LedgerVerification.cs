@@ -70,7 +70,7 @@ public static class LedgerVerification
                OR (t.kind = 'post_pending' AND t.amount_minor > p.amount_minor)
                OR (t.kind = 'void_pending' AND t.amount_minor <> p.amount_minor))
         """,
-        // Every account's four columns equal the sums recomputed from its transfers (TigerBeetle's rules:
+        // Every account's four columns (summed over its stripes) equal the sums recomputed from its transfers (TigerBeetle's rules:
         // a post or void releases the whole pending amount; a post adds its own amount to posted).
         """
         WITH legs AS (
@@ -90,8 +90,8 @@ public static class LedgerVerification
                    coalesce(sum(e.posted) FILTER (WHERE e.is_debit), 0) AS expected_debits_posted,
                    coalesce(sum(e.pending) FILTER (WHERE NOT e.is_debit), 0) AS expected_credits_pending,
                    coalesce(sum(e.posted) FILTER (WHERE NOT e.is_debit), 0) AS expected_credits_posted
-            FROM ledger_accounts a LEFT JOIN effects e ON e.account_id = a.id
-            GROUP BY a.id
+            FROM ledger_account_totals a LEFT JOIN effects e ON e.account_id = a.id
+            GROUP BY a.id, a.owner, a.currency, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted
         )
         SELECT 'account_equals_its_transfers' AS invariant,
                format('account %s (%s, %s)', id, owner, currency) AS subject,
@@ -110,7 +110,7 @@ public static class LedgerVerification
                format('debits_posted=credits_posted, debits_pending=credits_pending') AS expected,
                format('debits_posted=%s credits_posted=%s debits_pending=%s credits_pending=%s',
                       sum(debits_posted), sum(credits_posted), sum(debits_pending), sum(credits_pending)) AS actual
-        FROM ledger_accounts GROUP BY currency
+        FROM ledger_account_totals GROUP BY currency
         HAVING sum(debits_posted) <> sum(credits_posted) OR sum(debits_pending) <> sum(credits_pending)
         ORDER BY currency
         """,
@@ -121,7 +121,7 @@ public static class LedgerVerification
                     ELSE 'credits_pending + credits_posted <= debits_posted' END AS expected,
                format('debits_pending=%s debits_posted=%s credits_pending=%s credits_posted=%s',
                       debits_pending, debits_posted, credits_pending, credits_posted) AS actual
-        FROM ledger_accounts
+        FROM ledger_account_totals
         WHERE (flags & 1 <> 0 AND debits_pending + debits_posted > credits_posted)
            OR (flags & 2 <> 0 AND credits_pending + credits_posted > debits_posted)
         ORDER BY id

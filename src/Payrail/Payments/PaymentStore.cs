@@ -9,7 +9,7 @@ namespace Payrail.Payments;
 
 /// <summary>
 /// The SQL of the payment flow. Each method is one transaction with as few round trips as the
-/// statement allows: transaction 1 is one statement, transaction 2 is a conditional update plus one batch.
+/// statement allows: transaction 1 is one statement, transaction 2 is one batch (one round trip, committed by the server).
 /// </summary>
 public sealed class PaymentStore(NpgsqlDataSource database)
 {
@@ -109,42 +109,20 @@ public sealed class PaymentStore(NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// Transaction 2 (DESIGN.md step 6): the conditional update on the row's version, then in one
-    /// batch every intermediate transition, the ledger transfers (accounts created on first use,
+    /// Transaction 2 (DESIGN.md step 6), one batch: the conditional update on the row's version, then
+    /// every intermediate transition, the ledger transfers (accounts created on first use,
     /// balances applied by the database trigger), the outbox events and — when given — the
     /// completed idempotency response. False when the version moved (someone else changed the
     /// payment first): nothing is written and the caller re-reads and re-decides.
     /// </summary>
     public async Task<bool> ApplyAsync(PaymentChange change, IdempotencyKey? key, int responseStatus, string? responseBody)
     {
+        // One batch, no explicit transaction: PostgreSQL runs it as one implicit transaction and commits at its
+        // end, so the account rows locked by the transfer trigger are held across the commit only, never across
+        // a round trip back to this process (which, under load, waits for a thread-pool turn).
         await using var connection = await database.OpenConnectionAsync().ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-        var after = change.After;
-        await using (var update = new NpgsqlCommand("""
-            UPDATE payments SET status = @status, version = version + 1, psp = @psp, psp_reference = @psp_reference,
-                   amount_captured_minor = @amount_captured_minor, failure_code = @failure_code,
-                   failure_message = @failure_message, updated_at = @now
-            WHERE id = @id AND version = @version
-            """, connection, transaction))
-        {
-            var p = update.Parameters;
-            p.AddWithValue("status", after.Status.ToWire());
-            p.AddWithValue("psp", (object?)after.Psp ?? DBNull.Value);
-            p.AddWithValue("psp_reference", (object?)after.PspReference ?? DBNull.Value);
-            p.AddWithValue("amount_captured_minor", after.AmountCapturedMinor);
-            p.AddWithValue("failure_code", (object?)after.FailureCode ?? DBNull.Value);
-            p.AddWithValue("failure_message", (object?)after.FailureMessage ?? DBNull.Value);
-            p.AddWithValue("now", after.UpdatedAt);
-            p.AddWithValue("id", after.Id);
-            p.AddWithValue("version", change.Before.Version);
-            if (await update.ExecuteNonQueryAsync().ConfigureAwait(false) != 1)
-            {
-                await transaction.RollbackAsync().ConfigureAwait(false);
-                return false;
-            }
-        }
-
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(ConditionalUpdate(change));
         AddTransitions(batch, change);
         AddOutbox(batch, change.After.Id, change.Events);
         if (key is not null && responseBody is not null)
@@ -159,28 +137,65 @@ public sealed class PaymentStore(NpgsqlDataSource database)
         var knownIds = KnownAccountIds(accounts);
         AddJournalEntries(batch, change, accounts, knownIds);
         var learned = new List<((string Owner, string Currency) Account, long Id)>();
-        if (accounts.Count > 0 && knownIds is null)
+        try
         {
-            batch.BatchCommands.Add(SelectAccountIds(accounts));
-            await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
-            do
+            if (accounts.Count > 0 && knownIds is null)
             {
-                if (reader.FieldCount != 3) continue;
-                while (await reader.ReadAsync().ConfigureAwait(false))
-                    learned.Add(((reader.GetString(1), reader.GetString(2)), reader.GetInt64(0)));
+                batch.BatchCommands.Add(SelectAccountIds(accounts));
+                await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+                do
+                {
+                    if (reader.FieldCount != 3) continue;
+                    while (await reader.ReadAsync().ConfigureAwait(false))
+                        learned.Add(((reader.GetString(1), reader.GetString(2)), reader.GetInt64(0)));
+                }
+                while (await reader.NextResultAsync().ConfigureAwait(false));
             }
-            while (await reader.NextResultAsync().ConfigureAwait(false));
+            else
+            {
+                // Returns after the server's ReadyForQuery, i.e. after the implicit transaction committed.
+                await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
         }
-        else
+        catch (PostgresException e) when (e.SqlState == VersionMovedSqlState)
         {
-            await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+            return false; // the guard aborted the batch: nothing was written
         }
-        await transaction.CommitAsync().ConfigureAwait(false);
         foreach (var (account, id) in learned)
         {
             if (_accountIds.Count < MaxKnownAccounts) _accountIds.TryAdd(account, id);
         }
         return true;
+    }
+
+    /// <summary>SQLSTATE of the guard in Database/Migrations/0006_payment_change_guard.sql.</summary>
+    private const string VersionMovedSqlState = "PR007";
+
+    /// <summary>The version-checked UPDATE; when it changes no row the guard raises and the whole batch rolls back.</summary>
+    private static NpgsqlBatchCommand ConditionalUpdate(PaymentChange change)
+    {
+        var update = new NpgsqlBatchCommand("""
+            WITH changed AS (
+                UPDATE payments SET status = @status, version = version + 1, psp = @psp, psp_reference = @psp_reference,
+                       amount_captured_minor = @amount_captured_minor, failure_code = @failure_code,
+                       failure_message = @failure_message, updated_at = @now
+                WHERE id = @id AND version = @version
+                RETURNING id
+            )
+            SELECT payment_require_changed((SELECT count(*) FROM changed))
+            """);
+        var after = change.After;
+        var p = update.Parameters;
+        p.AddWithValue("status", after.Status.ToWire());
+        p.Add(new NpgsqlParameter("psp", NpgsqlDbType.Text) { Value = (object?)after.Psp ?? DBNull.Value });
+        p.Add(new NpgsqlParameter("psp_reference", NpgsqlDbType.Text) { Value = (object?)after.PspReference ?? DBNull.Value });
+        p.AddWithValue("amount_captured_minor", after.AmountCapturedMinor);
+        p.Add(new NpgsqlParameter("failure_code", NpgsqlDbType.Text) { Value = (object?)after.FailureCode ?? DBNull.Value });
+        p.Add(new NpgsqlParameter("failure_message", NpgsqlDbType.Text) { Value = (object?)after.FailureMessage ?? DBNull.Value });
+        p.AddWithValue("now", after.UpdatedAt);
+        p.AddWithValue("id", after.Id);
+        p.AddWithValue("version", change.Before.Version);
+        return update;
     }
 
     private static void AddTransitions(NpgsqlBatch batch, PaymentChange change)

@@ -47,6 +47,36 @@ public sealed class AppendOnlyTests(PostgresFixture postgres) : IClassFixture<Po
         Assert.Equal(1, await connection.QuerySingleAsync<int>("SELECT count(*)::int FROM payment_transitions WHERE payment_id = @payment", new { payment }));
     }
 
+    [Theory]
+    [InlineData("DELETE FROM ledger_accounts")]
+    [InlineData("TRUNCATE ledger_accounts CASCADE")]
+    [InlineData("DELETE FROM merchants")]
+    [InlineData("TRUNCATE merchants CASCADE")]
+    public async Task Merchants_and_ledger_accounts_that_payments_and_transfers_name_are_never_removed(string sql)
+    {
+        await using var connection = await postgres.OpenAsync();
+        await connection.ExecuteAsync("INSERT INTO merchants (id, name) VALUES ('m_stays', 'Stays') ON CONFLICT DO NOTHING");
+        await LedgerTestBooks.AccountAsync(connection, "merchant");
+        var before = await connection.QuerySingleAsync<long>("SELECT (SELECT count(*) FROM merchants) + (SELECT count(*) FROM ledger_accounts)");
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => connection.ExecuteAsync(sql));
+
+        Assert.Equal(LedgerSqlState.AppendOnly, refused.SqlState);
+        Assert.Equal(before, await connection.QuerySingleAsync<long>("SELECT (SELECT count(*) FROM merchants) + (SELECT count(*) FROM ledger_accounts)"));
+    }
+
+    [Fact]
+    public async Task A_payment_names_an_existing_merchant()
+    {
+        await using var connection = await postgres.OpenAsync();
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => connection.ExecuteAsync(
+            "INSERT INTO payments (id, merchant_id, buyer_id, amount_minor, currency, status) VALUES (@id, 'm_nobody', 'b', 100, 'EUR', 'initiated')",
+            new { id = Guid.NewGuid() }));
+
+        Assert.Equal(PostgresErrorCodes.ForeignKeyViolation, refused.SqlState);
+    }
+
     [Fact]
     public async Task Account_balances_change_only_through_transfers()
     {
@@ -54,7 +84,7 @@ public sealed class AppendOnlyTests(PostgresFixture postgres) : IClassFixture<Po
         var account = await LedgerTestBooks.AccountAsync(connection, "merchant");
 
         var refused = await Assert.ThrowsAsync<PostgresException>(() =>
-            connection.ExecuteAsync("UPDATE ledger_accounts SET credits_posted = 1000 WHERE id = @account", new { account }));
+            connection.ExecuteAsync("UPDATE ledger_account_balances SET credits_posted = 1000 WHERE account_id = @account AND stripe = 0", new { account }));
 
         Assert.Equal(LedgerSqlState.BalanceChangedOutsideTransfer, refused.SqlState);
         Assert.Equal(new LedgerTestBooks.Balances(0, 0, 0, 0), await LedgerTestBooks.BalancesAsync(connection, account));

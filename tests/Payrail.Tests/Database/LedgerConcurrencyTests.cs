@@ -44,6 +44,50 @@ public sealed class LedgerConcurrencyTests(PostgresFixture postgres) : IClassFix
     }
 
     [Fact]
+    public async Task Concurrent_refunds_never_take_a_merchant_below_what_it_was_paid_while_payments_keep_arriving()
+    {
+        long buyer, merchant;
+        await using (var setup = await postgres.OpenAsync())
+        {
+            buyer = await AccountAsync(setup, "buyer", flags: CreditsMustNotExceedDebits);
+            merchant = await AccountAsync(setup, "merchant", flags: DebitsMustNotExceedCredits);
+            await TransferAsync(setup, buyer, merchant, 1000);
+        }
+        const int Refunds = 16;
+
+        // Payments (striped, unchecked) and refunds (checked on the sum of every stripe) at the same time.
+        async Task<bool> RefundAsync()
+        {
+            await using var connection = await postgres.OpenAsync();
+            try
+            {
+                await TransferAsync(connection, merchant, buyer, 100);
+                return true;
+            }
+            catch (PostgresException e) when (e.SqlState == Payrail.Ledger.LedgerSqlState.BalanceLimitExceeded)
+            {
+                return false;
+            }
+        }
+        async Task<bool> PayAsync()
+        {
+            await using var connection = await postgres.OpenAsync();
+            await TransferAsync(connection, buyer, merchant, 1);
+            return true;
+        }
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, Refunds * 2).Select(i => i % 2 == 0 ? RefundAsync() : PayAsync()));
+
+        var refunded = outcomes.Where((_, i) => i % 2 == 0).Count(ok => ok);
+        Assert.Equal(10, refunded); // 1000 + 16 paid covers ten refunds of 100, never eleven
+        await using var check = await postgres.OpenAsync();
+        var balances = await BalancesAsync(check, merchant);
+        Assert.Equal(1000 + Refunds, balances.CreditsPosted);
+        Assert.Equal(refunded * 100, balances.DebitsPosted);
+        Assert.True(balances.DebitsPosted <= balances.CreditsPosted);
+    }
+
+    [Fact]
     public async Task Concurrent_transfers_in_both_directions_between_two_accounts_all_apply_without_deadlock()
     {
         long a, b;

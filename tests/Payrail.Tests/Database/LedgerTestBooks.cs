@@ -32,7 +32,7 @@ internal static class LedgerTestBooks
 
     public static Task<Balances> BalancesAsync(NpgsqlConnection connection, long account) =>
         connection.QuerySingleAsync<Balances>(
-            "SELECT debits_pending AS DebitsPending, debits_posted AS DebitsPosted, credits_pending AS CreditsPending, credits_posted AS CreditsPosted FROM ledger_accounts WHERE id = @account",
+            "SELECT debits_pending AS DebitsPending, debits_posted AS DebitsPosted, credits_pending AS CreditsPending, credits_posted AS CreditsPosted FROM ledger_account_totals WHERE id = @account",
             new { account });
 
     public static Task<long> TransferCountAsync(NpgsqlConnection connection) =>

@@ -116,6 +116,16 @@ public sealed class LedgerTransferTriggerTests(PostgresFixture postgres) : IClas
     }
 
     [Fact]
+    public async Task Transfer_to_an_unknown_account_is_refused()
+    {
+        await using var connection = await postgres.OpenAsync();
+        var buyer = await AccountAsync(connection, "buyer");
+
+        await AssertRefusedAsync(connection, PostgresErrorCodes.ForeignKeyViolation, () => TransferAsync(connection, buyer, long.MaxValue, 100), buyer);
+        await AssertRefusedAsync(connection, PostgresErrorCodes.ForeignKeyViolation, () => TransferAsync(connection, long.MaxValue, buyer, 100), buyer);
+    }
+
+    [Fact]
     public async Task Post_of_an_unknown_pending_transfer_is_refused()
     {
         await using var connection = await postgres.OpenAsync();

@@ -30,7 +30,7 @@ public sealed class LedgerVerificationTests(PostgresFixture postgres) : IClassFi
         {
             // Replica mode skips ordinary triggers: the only way past the balance guard, as an attacker with superuser rights would.
             await superuser.ExecuteAsync(
-                "SET session_replication_role = replica; UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE id = @merchant; RESET session_replication_role;",
+                "SET session_replication_role = replica; UPDATE ledger_account_balances SET credits_posted = credits_posted + 1 WHERE account_id = @merchant AND stripe = 0; RESET session_replication_role;",
                 new { merchant });
         }
         var owner = await connection.QuerySingleAsync<string>("SELECT owner FROM ledger_accounts WHERE id = @merchant", new { merchant });

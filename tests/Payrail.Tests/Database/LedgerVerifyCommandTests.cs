@@ -29,7 +29,7 @@ public sealed class LedgerVerifyCommandTests(PostgresFixture postgres) : IClassF
         await using (var superuser = new NpgsqlConnection(postgres.SuperuserConnectionStringFor(connectionString)))
         {
             await superuser.ExecuteAsync(
-                "SET session_replication_role = replica; UPDATE ledger_accounts SET debits_posted = 7 WHERE id = @merchant",
+                "SET session_replication_role = replica; UPDATE ledger_account_balances SET debits_posted = 7 WHERE account_id = @merchant AND stripe = 0",
                 new { merchant });
         }
         var tampered = await RunVerifyAsync(connectionString);

@@ -109,7 +109,7 @@ public sealed class CrashWindowTests(CrashWindowFixture api) : IClassFixture<Cra
         Assert.Equal(1, await api.PaymentIntentCountAsync(paymentId));
         Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM payments WHERE buyer_id = @b", ("b", buyer)));
         Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM ledger_transfers WHERE payment_id = @id", ("id", paymentId)));
-        Assert.Equal(amount, await api.ScalarAsync("SELECT debits_posted FROM ledger_accounts WHERE owner = @o", ("o", "buyer:" + buyer)));
+        Assert.Equal(amount, await api.ScalarAsync("SELECT debits_posted FROM ledger_account_totals WHERE owner = @o", ("o", "buyer:" + buyer)));
         Assert.Equal("completed", await ScalarTextAsync("SELECT status FROM idempotency_keys WHERE payment_id = @b::uuid", paymentId.ToString()));
         Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM outbox WHERE aggregate_id = @id AND event_type = 'payment.completed'", ("id", paymentId)));
         await api.AssertBooksBalanceAsync();

@@ -31,8 +31,8 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
         var id = answer.PaymentId;
         Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM ledger_transfers WHERE payment_id = @id AND kind = 'posted' AND amount_minor = 1999", ("id", id)));
         Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM ledger_transfers WHERE payment_id = @id", ("id", id)));
-        Assert.Equal(1999, await api.ScalarAsync("SELECT debits_posted FROM ledger_accounts WHERE owner = @o AND currency = 'USD'", ("o", "buyer:" + buyer)));
-        Assert.Equal(0, await api.ScalarAsync("SELECT credits_posted + credits_pending + debits_pending FROM ledger_accounts WHERE owner = @o", ("o", "buyer:" + buyer)));
+        Assert.Equal(1999, await api.ScalarAsync("SELECT debits_posted FROM ledger_account_totals WHERE owner = @o AND currency = 'USD'", ("o", "buyer:" + buyer)));
+        Assert.Equal(0, await api.ScalarAsync("SELECT credits_posted + credits_pending + debits_pending FROM ledger_account_totals WHERE owner = @o", ("o", "buyer:" + buyer)));
         await AssertMerchantAccountMatchesTransfersAsync();
 
         Assert.Equal("payment.initiated,payment.authorized,payment.captured,payment.completed",
@@ -55,8 +55,8 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
         Assert.Equal(0, answer.Json.GetProperty("amount_captured").GetInt64());
         var id = answer.PaymentId;
         Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM ledger_transfers WHERE payment_id = @id AND kind = 'pending' AND amount_minor = 5000 AND currency = 'EUR'", ("id", id)));
-        Assert.Equal(5000, await api.ScalarAsync("SELECT debits_pending FROM ledger_accounts WHERE owner = @o AND currency = 'EUR'", ("o", "buyer:" + buyer)));
-        Assert.Equal(0, await api.ScalarAsync("SELECT debits_posted FROM ledger_accounts WHERE owner = @o AND currency = 'EUR'", ("o", "buyer:" + buyer)));
+        Assert.Equal(5000, await api.ScalarAsync("SELECT debits_pending FROM ledger_account_totals WHERE owner = @o AND currency = 'EUR'", ("o", "buyer:" + buyer)));
+        Assert.Equal(0, await api.ScalarAsync("SELECT debits_posted FROM ledger_account_totals WHERE owner = @o AND currency = 'EUR'", ("o", "buyer:" + buyer)));
         Assert.Equal("payment.initiated,payment.authorized",
             await TextAsync("SELECT string_agg(event_type, ',' ORDER BY seq) FROM outbox WHERE aggregate_id = @id", id));
         await AssertMerchantAccountMatchesTransfersAsync();
@@ -180,8 +180,8 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
         Assert.All(answers, a => Assert.Equal(201, a.Status));
         var automatic = Enumerable.Range(0, 32).Where(i => i % 2 == 0).Sum(i => 100L + i);
         var manual = Enumerable.Range(0, 32).Where(i => i % 2 == 1).Sum(i => 100L + i);
-        Assert.Equal(1 + automatic, await api.ScalarAsync("SELECT debits_posted FROM ledger_accounts WHERE owner = @o", ("o", "buyer:" + buyer)));
-        Assert.Equal(manual, await api.ScalarAsync("SELECT debits_pending FROM ledger_accounts WHERE owner = @o", ("o", "buyer:" + buyer)));
+        Assert.Equal(1 + automatic, await api.ScalarAsync("SELECT debits_posted FROM ledger_account_totals WHERE owner = @o", ("o", "buyer:" + buyer)));
+        Assert.Equal(manual, await api.ScalarAsync("SELECT debits_pending FROM ledger_account_totals WHERE owner = @o", ("o", "buyer:" + buyer)));
         await AssertMerchantAccountMatchesTransfersAsync();
     }
 
@@ -280,7 +280,7 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
         await api.AssertBooksBalanceAsync();
         await using var connection = await api.Postgres.OpenAsync();
         await using var command = new NpgsqlCommand("""
-            SELECT count(*) FROM ledger_accounts a
+            SELECT count(*) FROM ledger_account_totals a
             WHERE a.debits_posted <> coalesce((SELECT sum(amount_minor) FROM ledger_transfers t WHERE t.debit_account_id = a.id AND t.kind IN ('posted', 'post_pending')), 0)
                OR a.credits_posted <> coalesce((SELECT sum(amount_minor) FROM ledger_transfers t WHERE t.credit_account_id = a.id AND t.kind IN ('posted', 'post_pending')), 0)
             """, connection);
