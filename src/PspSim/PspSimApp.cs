@@ -22,7 +22,7 @@ public static class PspSimApp
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new SimStore(options.DataDir, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new SimStore(options.DataDir, sp.GetRequiredService<TimeProvider>(), options.MaxStoredEvents));
         builder.Services.AddSingleton<FaultBoard>();
         builder.Services.AddSingleton<StripeApi>();
 

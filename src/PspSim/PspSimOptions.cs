@@ -15,6 +15,9 @@ public sealed class PspSimOptions
     public int MaxBodyBytes { get; set; } = 64 * 1024;
     /// <summary>How long a "timeout" fault hangs a request (unless the client disconnects first).</summary>
     public int TimeoutFaultSeconds { get; set; } = 120;
+    public const int DefaultMaxStoredEvents = 200_000;
+    /// <summary>Events kept in memory (and listed); older ones are evicted first. 0 keeps all.</summary>
+    public int MaxStoredEvents { get; set; } = DefaultMaxStoredEvents;
 
     /// <summary>Fee in minor units: percentage rounded half up (integer arithmetic), plus the fixed part, never above the amount.</summary>
     public long FeeFor(long amountMinor)

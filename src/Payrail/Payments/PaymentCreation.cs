@@ -172,7 +172,9 @@ public sealed class PaymentCreation(
             if (storeResponse)
                 await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Response(fingerprint, status, body)).ConfigureAwait(false);
             metrics.Payment(after.Status.ToWire());
-            logger.LogInformation("Payment {PaymentId} is {Status}", after.Id, after.Status.ToWire());
+            // Debug: the outcome is already durable (payment_transitions, outbox) and counted (metrics);
+            // an Information line per payment (JSON console, with scopes) is pure overhead at hundreds per second.
+            logger.LogDebug("Payment {PaymentId} is {Status}", after.Id, after.Status.ToWire());
             return new StoredResponse(status, body);
         }
 

@@ -35,8 +35,9 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
         finally
         {
             // One line per request; never the API key or the body.
-            log.LogDebug("{Method} {Path} → {Status} in {ElapsedMs:0.0} ms ({RequestId})", method, path, status == 0 ? "aborted" : status,
-                Stopwatch.GetElapsedTime(started).TotalMilliseconds, requestId);
+            if (log.IsEnabled(LogLevel.Debug))
+                log.LogDebug("{Method} {Path} → {Status} in {ElapsedMs:0.0} ms ({RequestId})", method, path, status == 0 ? "aborted" : status,
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds, requestId);
         }
     }
 

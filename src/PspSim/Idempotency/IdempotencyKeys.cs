@@ -78,8 +78,9 @@ public sealed class IdempotencyKeys(TimeProvider clock)
             _entries[(response.Scope, response.Key)] = response;
             _expiryOrder.Enqueue((response.Scope, response.Key, response.Created));
             _journal?.Append("idem", response);
-            _journal?.Flush();
         }
+        // Handed to the OS before the answer goes out, outside the key lock.
+        _journal?.Flush();
     }
 
     /// <summary>The request was rejected before it ran: Stripe saves nothing, the key may be reused.</summary>

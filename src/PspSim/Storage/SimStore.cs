@@ -10,8 +10,10 @@ namespace PspSim.Storage;
 
 /// <summary>
 /// All Stripe objects in memory behind one lock (simple and fast enough: a request holds it for
-/// microseconds), journaled so a restart replays them. Memory grows with the number of objects;
-/// a sandbox run of millions of intents needs a few GB (documented limit, not enforced).
+/// microseconds), journaled so a restart replays them. Memory grows with the number of payment
+/// objects (a sandbox run of millions of intents needs a few GB; documented limit, not enforced);
+/// events, the bulk of it (a full object snapshot each), are capped at
+/// <see cref="PspSimOptions.MaxStoredEvents"/>, oldest evicted first (Stripe keeps events 30 days only).
 /// </summary>
 public sealed class SimStore : IDisposable
 {
@@ -23,12 +25,13 @@ public sealed class SimStore : IDisposable
     public Table<ChargeState> Charges { get; } = new();
     public Table<RefundState> Refunds { get; } = new();
     public Table<BalanceTransactionState> BalanceTransactions { get; } = new();
-    public Table<EventState> Events { get; } = new();
+    public Table<EventState> Events { get; }
     public Idempotency.IdempotencyKeys IdempotencyKeys { get; }
 
-    public SimStore(string dataDir, TimeProvider clock)
+    public SimStore(string dataDir, TimeProvider clock, int maxStoredEvents = PspSimOptions.DefaultMaxStoredEvents)
     {
         _clock = clock;
+        Events = new Table<EventState>(maxStoredEvents);
         IdempotencyKeys = new Idempotency.IdempotencyKeys(clock);
         _journal = Journal.Open(dataDir, Replay);
         IdempotencyKeys.AttachJournal(_journal);
@@ -61,16 +64,18 @@ public sealed class SimStore : IDisposable
     /// </summary>
     public T Write<T>(RequestInfo request, Func<WriteTx, T> change)
     {
-        lock (_gate)
+        try
         {
-            var tx = new WriteTx(this, request, Now());
-            try { return change(tx); }
-            finally
+            lock (_gate)
             {
-                tx.Commit();
-                _journal.Flush();
+                var tx = new WriteTx(this, request, Now());
+                try { return change(tx); }
+                finally { tx.Commit(); }
             }
         }
+        // The write syscall runs outside the store lock (the journal has its own), so other requests
+        // are not held behind it; the caller still answers only after its lines reached the OS.
+        finally { _journal.Flush(); }
     }
 
     public void Dispose() => _journal.Dispose();

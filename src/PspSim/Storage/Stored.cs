@@ -7,8 +7,12 @@ public interface IStored
     long Created { get; }
 }
 
-/// <summary>Objects of one kind in insertion order; nothing is ever deleted (Stripe keeps history).</summary>
-public sealed class Table<T> where T : class, IStored
+/// <summary>
+/// Objects of one kind in insertion order. Unbounded by default (Stripe keeps payment objects);
+/// with <paramref name="maxRows"/> above zero the oldest rows are evicted first once the table holds
+/// more than that (in batches of a tenth, so eviction costs O(1) amortized per insert).
+/// </summary>
+public sealed class Table<T>(int maxRows = 0) where T : class, IStored
 {
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
     private readonly List<T> _rows = [];
@@ -26,6 +30,15 @@ public sealed class Table<T> where T : class, IStored
         {
             _index[row.Id] = _rows.Count;
             _rows.Add(row);
+            if (maxRows > 0 && _rows.Count > maxRows + Math.Max(1, maxRows / 10)) EvictOldest();
         }
+    }
+
+    private void EvictOldest()
+    {
+        var evicted = _rows.Count - maxRows;
+        for (var i = 0; i < evicted; i++) _index.Remove(_rows[i].Id);
+        _rows.RemoveRange(0, evicted);
+        foreach (var key in _index.Keys.ToList()) _index[key] -= evicted;
     }
 }
