@@ -19,13 +19,19 @@ public sealed class PspSimOptions
     /// <summary>Events kept in memory (and listed); older ones are evicted first. 0 keeps all.</summary>
     public int MaxStoredEvents { get; set; } = DefaultMaxStoredEvents;
 
-    /// <summary>Fee in minor units: percentage rounded half up (integer arithmetic), plus the fixed part, never above the amount.</summary>
-    public long FeeFor(long amountMinor)
+    /// <summary>
+    /// Fee in Stripe's unit of the charge's currency: percentage rounded half up (integer arithmetic), plus the fixed
+    /// part, rounded half up to a whole <paramref name="step"/> (100 for ISK, whose amounts are whole krónur; 10 for
+    /// three-decimal currencies), never above the amount. The amount is a whole step, so the fee and net are too.
+    /// </summary>
+    public long FeeFor(long amountMinor, long step = 1)
     {
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), "must be at least 1");
         checked
         {
             var percent = (amountMinor * FeePercentBps + 5_000) / 10_000;
-            return Math.Min(amountMinor, percent + FeeFixedMinor);
+            var fee = (percent + FeeFixedMinor + step / 2) / step * step;
+            return Math.Min(amountMinor, fee);
         }
     }
 }

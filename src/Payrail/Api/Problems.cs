@@ -15,6 +15,10 @@ public static class Problems
     public const string InvalidJson = Base + "invalid-json";
     public const string InvalidAmount = Base + "invalid-amount";
     public const string UnknownCurrency = Base + "unknown-currency";
+    /// <summary>A valid ISO 4217 currency that the PSP does not charge in.</summary>
+    public const string CurrencyNotChargeable = Base + "currency-not-chargeable";
+    /// <summary>A valid amount that the PSP cannot charge exactly (its unit cannot hold it, or below its minimum / above its maximum).</summary>
+    public const string AmountNotChargeable = Base + "amount-not-chargeable";
     public const string InvalidMetadata = Base + "invalid-metadata";
     public const string CardNumberRefused = Base + "card-number-refused";
     public const string InvalidIdempotencyKey = Base + "invalid-idempotency-key";

@@ -6,6 +6,7 @@ using Payrail.Api;
 using Payrail.Auth;
 using Payrail.Idempotency;
 using Payrail.Merchants;
+using Payrail.Psp;
 
 namespace Payrail.Payments;
 
@@ -23,7 +24,7 @@ public static class PaymentsEndpoints
     }
 
     /// <summary>Refusals come first and write nothing: token (by the pipeline), key, content type, size, body, merchant.</summary>
-    private static async Task<IResult> CreateAsync(HttpContext http, PaymentCreation payments, KnownMerchants merchants)
+    private static async Task<IResult> CreateAsync(HttpContext http, PaymentCreation payments, KnownMerchants merchants, IPspConnector psp)
     {
         var caller = Caller.From(http.User);
         var header = http.Request.Headers[IdempotencyKey.HeaderName];
@@ -34,11 +35,33 @@ public static class PaymentsEndpoints
         var (body, refusal) = await RequestBody.ReadJsonAsync(http);
         if (refusal is not null) return refusal;
         if (!PaymentRequestParser.TryParse(body, out var request, out var rejection)) return rejection!.ToResult();
-        if (!await merchants.ExistsAsync(request!.MerchantId))
+        if (PspRefusal(psp.CheckAmount(request!.AmountMinor, request.Currency.Code)) is { } pspRefusal) return pspRefusal;
+        if (!await merchants.ExistsAsync(request.MerchantId))
             return Problems.Result(Problems.UnknownMerchant, "Unknown merchant", StatusCodes.Status422UnprocessableEntity,
                 "No merchant has this merchant_id.", new Dictionary<string, string[]> { ["merchant_id"] = ["is not a known merchant"] });
 
         return await payments.CreateAsync(caller, PaymentCreation.KeyFor(caller, header[0]!), request);
+    }
+
+    /// <summary>
+    /// The PSP's own rules on the amount (its unit, minimum and maximum), asked before anything is written: a payment
+    /// the PSP cannot charge exactly is refused here rather than rounded or declined after it was recorded.
+    /// </summary>
+    private static IResult? PspRefusal(PspAmountCheck check)
+    {
+        var (type, field, message) = check switch
+        {
+            PspAmountCheck.Chargeable => (null, "", ""),
+            PspAmountCheck.CurrencyNotSupported => (Problems.CurrencyNotChargeable, "currency", "is not a currency our payment provider charges in"),
+            PspAmountCheck.NotRepresentable => (Problems.AmountNotChargeable, "amount", "cannot be charged exactly in this currency by our payment provider"),
+            PspAmountCheck.BelowMinimum => (Problems.AmountNotChargeable, "amount", "is below our payment provider's minimum charge for this currency"),
+            PspAmountCheck.AboveMaximum => (Problems.AmountNotChargeable, "amount", "is above our payment provider's maximum charge for this currency"),
+            _ => throw new InvalidOperationException($"Unhandled {nameof(PspAmountCheck)} {check}."),
+        };
+        if (type is null) return null;
+        var title = type == Problems.CurrencyNotChargeable ? "Currency not chargeable" : "Amount not chargeable";
+        return Problems.Result(type, title, StatusCodes.Status400BadRequest, "One field is invalid.",
+            new Dictionary<string, string[]> { [field] = [message] });
     }
 
     /// <summary>A payment is visible to the buyer who paid and to the merchant paid; to anyone else it does not exist.</summary>

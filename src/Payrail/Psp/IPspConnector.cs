@@ -12,17 +12,23 @@ public interface IPspConnector
     /// <summary>Short provider name stored on payments and used in webhook routes ("stripe").</summary>
     string Name { get; }
 
+    /// <summary>
+    /// Whether this PSP can charge exactly <paramref name="amountMinor"/> ISO 4217 minor units of the currency: asked
+    /// before anything is written, so a payment the PSP would refuse or round is never recorded. Pure, no call.
+    /// </summary>
+    PspAmountCheck CheckAmount(long amountMinor, string currencyCode);
+
     /// <summary>Create and confirm a payment: authorize only (manual capture) or purchase (automatic capture).</summary>
     Task<PspPayment> AuthorizeAsync(PspAuthorizeRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Capture an authorized payment, wholly or partially (the rest is released).</summary>
-    Task<PspPayment> CaptureAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken);
+    /// <summary>Capture an authorized payment, wholly or partially (the rest is released). The currency is the payment's: it gives the amount its unit.</summary>
+    Task<PspPayment> CaptureAsync(string pspReference, long amountMinor, string currencyCode, string idempotencyKey, CancellationToken cancellationToken);
 
     /// <summary>Void (cancel) an authorized, uncaptured payment.</summary>
     Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, CancellationToken cancellationToken);
 
-    /// <summary>Refund a captured payment, wholly or partially.</summary>
-    Task<PspRefund> RefundAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken);
+    /// <summary>Refund a captured payment, wholly or partially. The currency is the payment's: it gives the amount its unit.</summary>
+    Task<PspRefund> RefundAsync(string pspReference, long amountMinor, string currencyCode, string idempotencyKey, CancellationToken cancellationToken);
 
     /// <summary>Current state of a payment at the PSP, or null when the PSP does not know it.</summary>
     Task<PspPayment?> RetrieveAsync(string pspReference, CancellationToken cancellationToken);
@@ -45,6 +51,20 @@ public sealed record PspAuthorizeRequest(
     // Where the PSP sends the buyer back after 3-D Secure; without it Stripe answers requires_action
     // with an SDK action instead of a redirect URL.
     string? ReturnUrl = null);
+
+/// <summary>What a PSP says of an amount before it is charged. Every amount in the contract is ISO 4217 minor units.</summary>
+public enum PspAmountCheck
+{
+    Chargeable,
+    /// <summary>The PSP does not charge in this currency.</summary>
+    CurrencyNotSupported,
+    /// <summary>The PSP's unit cannot hold this amount exactly (e.g. MGA 123.45 where Stripe counts whole ariary).</summary>
+    NotRepresentable,
+    /// <summary>Below the PSP's minimum charge amount for this currency.</summary>
+    BelowMinimum,
+    /// <summary>Above the largest amount the PSP accepts once converted to its unit.</summary>
+    AboveMaximum,
+}
 
 public enum PspPaymentStatus
 {

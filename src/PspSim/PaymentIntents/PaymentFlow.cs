@@ -66,7 +66,7 @@ public static class PaymentFlow
     /// <summary>Captures <paramref name="amount"/> of an authorized charge and books its balance transaction.</summary>
     public static void CaptureCharge(SimStore.WriteTx tx, ChargeState charge, long amount, PspSimOptions options)
     {
-        var fee = options.FeeFor(amount);
+        var fee = options.FeeFor(amount, Currencies.Step(charge.Currency));
         var txn = new BalanceTransactionState
         {
             Id = Ids.New("txn"), Created = tx.Now, Amount = amount, Fee = fee, Net = amount - fee, Currency = charge.Currency,

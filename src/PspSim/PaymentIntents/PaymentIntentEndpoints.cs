@@ -98,6 +98,7 @@ public static class PaymentIntentEndpoints
         p.AllowOnly(CreateParams);
         var amount = ValidAmount(p.Long("amount"));
         var currency = Currencies.Parse(p.String("currency"));
+        Currencies.RequireChargeable(amount, currency, "amount", applyMinimum: true);
         var captureMethod = ValidCaptureMethod(p.String("capture_method")) ?? "automatic_async";
         var confirm = p.Bool("confirm") ?? false;
         var pm = ValidPaymentMethod(p.String("payment_method"));
@@ -235,6 +236,8 @@ public static class PaymentIntentEndpoints
             if (amount > pi.AmountCapturable)
                 throw new StripeApiException(400, "invalid_request_error", "amount_too_large",
                     $"The amount to capture ({amount}) must be less than or equal to the authorized amount ({pi.AmountCapturable}).", "amount_to_capture") { Executed = true };
+            // A partial capture is a charge of its own: whole steps of the currency and at least Stripe's minimum.
+            if (requested is not null) Currencies.RequireChargeable(amount, pi.Currency, "amount_to_capture", applyMinimum: true, executed: true);
             var charge = tx.Store.Charges.Find(pi.LatestCharge!)!;
             if (metadata is not null) foreach (var (k, v) in metadata) pi.Metadata[k] = v;
             if (descriptor is not null) pi.StatementDescriptor = descriptor;

@@ -48,6 +48,8 @@ public static class RefundEndpoints
             if (amount > remaining)
                 throw new StripeApiException(400, "invalid_request_error", "amount_too_large",
                     $"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})", "amount") { Executed = true };
+            // Refunds have no minimum, but Stripe refuses fractional ISK and a three-decimal amount not ending in 0.
+            Currencies.RequireChargeable(amount, charge.Currency, "amount", applyMinimum: false, executed: true);
 
             var refund = new RefundState
             {

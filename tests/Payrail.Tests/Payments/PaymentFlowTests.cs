@@ -166,7 +166,7 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
     {
         var buyer = NewBuyer();
         var token = api.BuyerToken(buyer);
-        await api.PostPaymentAsync(token, NewKey(), PaymentsApiFixture.Body(amount: 1)); // accounts exist: only the lock race remains
+        await api.PostPaymentAsync(token, NewKey(), PaymentsApiFixture.Body(amount: 50)); // accounts exist: only the lock race remains
         using var start = new SemaphoreSlim(0);
         var requests = Enumerable.Range(0, 32).Select(async i =>
         {
@@ -180,7 +180,7 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
         Assert.All(answers, a => Assert.Equal(201, a.Status));
         var automatic = Enumerable.Range(0, 32).Where(i => i % 2 == 0).Sum(i => 100L + i);
         var manual = Enumerable.Range(0, 32).Where(i => i % 2 == 1).Sum(i => 100L + i);
-        Assert.Equal(1 + automatic, await api.ScalarAsync("SELECT debits_posted FROM ledger_account_totals WHERE owner = @o", ("o", "buyer:" + buyer)));
+        Assert.Equal(50 + automatic, await api.ScalarAsync("SELECT debits_posted FROM ledger_account_totals WHERE owner = @o", ("o", "buyer:" + buyer)));
         Assert.Equal(manual, await api.ScalarAsync("SELECT debits_pending FROM ledger_account_totals WHERE owner = @o", ("o", "buyer:" + buyer)));
         await AssertMerchantAccountMatchesTransfersAsync();
     }

@@ -56,7 +56,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         Assert.Equal(1_000, authorized.AmountCapturableMinor);
         Assert.Equal(0, authorized.AmountCapturedMinor);
 
-        var captured = await Connector.CaptureAsync(authorized.PspReference, 600, $"{request.IdempotencyKey}:capture", None);
+        var captured = await Connector.CaptureAsync(authorized.PspReference, 600, "EUR", $"{request.IdempotencyKey}:capture", None);
 
         Assert.Equal(PspPaymentStatus.Captured, captured.Status);
         Assert.Equal(authorized.PspReference, captured.PspReference);
@@ -84,7 +84,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         var request = StripeConnectorHost.Request(amountMinor: 1_000);
         var payment = await Connector.AuthorizeAsync(request, None);
 
-        var partial = await Connector.RefundAsync(payment.PspReference, 300, $"{request.IdempotencyKey}:refund:1", None);
+        var partial = await Connector.RefundAsync(payment.PspReference, 300, "EUR", $"{request.IdempotencyKey}:refund:1", None);
         Assert.StartsWith("re_", partial.RefundReference);
         Assert.Equal(payment.PspReference, partial.PspReference);
         Assert.Equal(300, partial.AmountMinor);
@@ -92,12 +92,12 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         Assert.Equal("succeeded", partial.Status);
         Assert.Equal(300, (await Connector.RetrieveAsync(payment.PspReference, None))!.AmountRefundedMinor);
 
-        var rest = await Connector.RefundAsync(payment.PspReference, 700, $"{request.IdempotencyKey}:refund:2", None);
+        var rest = await Connector.RefundAsync(payment.PspReference, 700, "EUR", $"{request.IdempotencyKey}:refund:2", None);
         Assert.NotEqual(partial.RefundReference, rest.RefundReference);
         Assert.Equal(1_000, (await Connector.RetrieveAsync(payment.PspReference, None))!.AmountRefundedMinor);
 
         var tooMuch = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
-            Connector.RefundAsync(payment.PspReference, 1, $"{request.IdempotencyKey}:refund:3", None));
+            Connector.RefundAsync(payment.PspReference, 1, "EUR", $"{request.IdempotencyKey}:refund:3", None));
         Assert.Equal(400, tooMuch.HttpStatus);
     }
 
@@ -145,7 +145,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         var payment = await Connector.AuthorizeAsync(request, None);
 
         var rejected = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
-            Connector.CaptureAsync(payment.PspReference, 1_000, $"{request.IdempotencyKey}:capture", None));
+            Connector.CaptureAsync(payment.PspReference, 1_000, "EUR", $"{request.IdempotencyKey}:capture", None));
 
         Assert.Equal(400, rejected.HttpStatus);
         Assert.False(string.IsNullOrWhiteSpace(rejected.Code));
@@ -157,8 +157,8 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         var request = StripeConnectorHost.Request() with { IdempotencyKey = " " };
 
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.AuthorizeAsync(request, None));
-        await Assert.ThrowsAsync<ArgumentException>(() => Connector.RefundAsync("pi_x", 100, "", None));
-        await Assert.ThrowsAsync<ArgumentException>(() => Connector.CaptureAsync("pi_x", 100, "\t", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.RefundAsync("pi_x", 100, "EUR", "", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.CaptureAsync("pi_x", 100, "EUR", "\t", None));
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.VoidAsync("pi_x", "", None));
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.RetrieveAsync("", None));
         Assert.Equal(0, await host.CountIntentsAsync(request.Metadata["payrail_payment_id"]));
@@ -169,7 +169,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
     {
         var request = StripeConnectorHost.Request(amountMinor: 10_000);
         var payment = await Connector.AuthorizeAsync(request, None);
-        await Connector.RefundAsync(payment.PspReference, 2_500, $"{request.IdempotencyKey}:refund", None);
+        await Connector.RefundAsync(payment.PspReference, 2_500, "EUR", $"{request.IdempotencyKey}:refund", None);
 
         var lines = new List<PspSettlementLine>();
         await foreach (var line in Connector.ListSettlementLinesAsync(payment.CreatedAt.AddHours(-1), payment.CreatedAt.AddHours(1), None))
@@ -195,7 +195,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
     {
         var request = StripeConnectorHost.Request(amountMinor: 5_000);
         var payment = await Connector.AuthorizeAsync(request, None);
-        await Connector.RefundAsync(payment.PspReference, 1_000, $"{request.IdempotencyKey}:refund", None);
+        await Connector.RefundAsync(payment.PspReference, 1_000, "EUR", $"{request.IdempotencyKey}:refund", None);
         using var bounded = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:MaxSettlementLines"] = "1" });
 
         await Assert.ThrowsAsync<InvalidOperationException>(async () =>

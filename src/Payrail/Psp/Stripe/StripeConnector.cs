@@ -38,13 +38,15 @@ public sealed class StripeConnector : IPspConnector
 
     public string Name => "stripe";
 
+    public PspAmountCheck CheckAmount(long amountMinor, string currencyCode) => StripeAmounts.Check(amountMinor, currencyCode);
+
     public async Task<PspPayment> AuthorizeAsync(PspAuthorizeRequest request, CancellationToken cancellationToken)
     {
         RequireKey(request.IdempotencyKey);
         if (request.AmountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(request), "AmountMinor must be positive");
         var create = new PaymentIntentCreateOptions
         {
-            Amount = request.AmountMinor,
+            Amount = ToStripeAmount(request.AmountMinor, request.CurrencyCode),
             Currency = request.CurrencyCode.ToLowerInvariant(),
             PaymentMethod = request.PaymentMethod,
             // Stripe enables automatic payment methods by default, and then a confirm without return_url is
@@ -63,12 +65,16 @@ public sealed class StripeConnector : IPspConnector
             () => paymentIntents.CreateAsync(create, Keyed(request.IdempotencyKey), cancellationToken));
     }
 
-    public Task<PspPayment> CaptureAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken)
+    public Task<PspPayment> CaptureAsync(
+        string pspReference, long amountMinor, string currencyCode, string idempotencyKey, CancellationToken cancellationToken)
     {
         RequireReference(pspReference);
         RequireKey(idempotencyKey);
         if (amountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(amountMinor), "must be positive");
-        var capture = new PaymentIntentCaptureOptions { AmountToCapture = amountMinor, Expand = ExpandLatestCharge };
+        var capture = new PaymentIntentCaptureOptions
+        {
+            AmountToCapture = ToStripeAmount(amountMinor, currencyCode), Expand = ExpandLatestCharge,
+        };
         return CallAsync("capture", pspReference, cancellationToken, declinesAreResults: true,
             () => paymentIntents.CaptureAsync(pspReference, capture, Keyed(idempotencyKey), cancellationToken));
     }
@@ -82,21 +88,29 @@ public sealed class StripeConnector : IPspConnector
             () => paymentIntents.CancelAsync(pspReference, cancel, Keyed(idempotencyKey), cancellationToken));
     }
 
-    public async Task<PspRefund> RefundAsync(string pspReference, long amountMinor, string idempotencyKey, CancellationToken cancellationToken)
+    public async Task<PspRefund> RefundAsync(
+        string pspReference, long amountMinor, string currencyCode, string idempotencyKey, CancellationToken cancellationToken)
     {
         RequireReference(pspReference);
         RequireKey(idempotencyKey);
         if (amountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(amountMinor), "must be positive");
-        var create = new RefundCreateOptions { PaymentIntent = pspReference, Amount = amountMinor };
+        var create = new RefundCreateOptions { PaymentIntent = pspReference, Amount = ToStripeAmount(amountMinor, currencyCode) };
         var refund = await SendAsync("refund", pspReference, cancellationToken,
             () => refunds.CreateAsync(create, Keyed(idempotencyKey), cancellationToken));
-        return new PspRefund(
-            refund.Id,
-            refund.PaymentIntentId ?? pspReference,
-            refund.Amount,
-            (refund.Currency ?? "").ToUpperInvariant(),
-            refund.Status ?? "unknown",
-            Utc(refund.Created));
+        try
+        {
+            return new PspRefund(
+                refund.Id,
+                refund.PaymentIntentId ?? pspReference,
+                StripeAmounts.ToIso(refund.Amount, refund.Currency),
+                (refund.Currency ?? "").ToUpperInvariant(),
+                refund.Status ?? "unknown",
+                Utc(refund.Created));
+        }
+        catch (StripeAmountException e)
+        {
+            throw UnreadableAmount("refund", pspReference, e);
+        }
     }
 
     public async Task<PspPayment?> RetrieveAsync(string pspReference, CancellationToken cancellationToken)
@@ -160,6 +174,36 @@ public sealed class StripeConnector : IPspConnector
             logger.LogInformation("Stripe {Operation} declined {PspReference}: {FailureCode}", operation, decline.Payment.PspReference, decline.Payment.FailureCode);
             return decline.Payment;
         }
+        catch (StripeAmountException e)
+        {
+            throw UnreadableAmount(operation, reference, e);
+        }
+    }
+
+    /// <summary>
+    /// ISO minor units → Stripe's unit, before anything is sent. An amount with no exact Stripe value is a known
+    /// refusal (nothing reached the PSP, nothing can be charged), never a rounded charge.
+    /// </summary>
+    private static long ToStripeAmount(long amountMinor, string currencyCode)
+    {
+        try
+        {
+            return StripeAmounts.ToStripe(amountMinor, currencyCode);
+        }
+        catch (StripeAmountException e)
+        {
+            throw new PspRequestRejectedException("amount_not_chargeable", e.Message, httpStatus: 400);
+        }
+    }
+
+    /// <summary>
+    /// Stripe acted but answered an amount Payrail cannot hold exactly in ISO minor units: recording a rounded amount
+    /// would put a wrong number in the books, so the outcome stays unknown (processing) until someone looks.
+    /// </summary>
+    private PspUnavailableException UnreadableAmount(string operation, string reference, StripeAmountException e)
+    {
+        logger.LogError("Stripe {Operation} {Reference}: answer not convertible to ISO minor units: {Reason}", operation, reference, e.Message);
+        return new PspUnavailableException($"Stripe {operation}: {e.Message} Outcome unknown.", e);
     }
 
     /// <summary>Runs one Stripe call and turns every failure into the contract's exceptions.</summary>

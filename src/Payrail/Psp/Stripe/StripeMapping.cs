@@ -2,7 +2,10 @@ using Stripe;
 
 namespace Payrail.Psp.Stripe;
 
-/// <summary>Stripe objects → Payrail's PSP contract. Pure functions.</summary>
+/// <summary>
+/// Stripe objects → Payrail's PSP contract. Pure functions. Every amount goes from Stripe's unit to ISO 4217 minor
+/// units through <see cref="StripeAmounts.ToIso"/>, which throws <see cref="StripeAmountException"/> unless exact.
+/// </summary>
 internal static class StripeMapping
 {
     public static PspPayment ToPayment(PaymentIntent intent)
@@ -11,13 +14,14 @@ internal static class StripeMapping
         var status = ToStatus(intent.Status);
         var failed = status == PspPaymentStatus.Failed;
         var charge = intent.LatestCharge; // set only when latest_charge was expanded
+        var currency = intent.Currency;
         return new PspPayment(
             PspReference: intent.Id,
             Status: status,
-            AmountMinor: intent.Amount,
-            AmountCapturableMinor: intent.AmountCapturable,
-            AmountCapturedMinor: charge?.AmountCaptured ?? (intent.Status == "succeeded" ? intent.AmountReceived : 0),
-            AmountRefundedMinor: charge?.AmountRefunded ?? 0,
+            AmountMinor: StripeAmounts.ToIso(intent.Amount, currency),
+            AmountCapturableMinor: StripeAmounts.ToIso(intent.AmountCapturable, currency),
+            AmountCapturedMinor: StripeAmounts.ToIso(charge?.AmountCaptured ?? (intent.Status == "succeeded" ? intent.AmountReceived : 0), currency),
+            AmountRefundedMinor: StripeAmounts.ToIso(charge?.AmountRefunded ?? 0, currency),
             CurrencyCode: (intent.Currency ?? "").ToUpperInvariant(),
             FailureCode: failed ? lastError?.DeclineCode ?? lastError?.Code ?? intent.Status : null,
             FailureMessage: failed ? lastError?.Message : null,
@@ -62,9 +66,9 @@ internal static class StripeMapping
             _ => null,
         },
         SourceId: line.SourceId,
-        AmountMinor: line.Amount,
-        FeeMinor: line.Fee,
-        NetMinor: line.Net,
+        AmountMinor: StripeAmounts.ToIso(line.Amount, line.Currency),
+        FeeMinor: StripeAmounts.ToIso(line.Fee, line.Currency),
+        NetMinor: StripeAmounts.ToIso(line.Net, line.Currency),
         CurrencyCode: (line.Currency ?? "").ToUpperInvariant(),
         Status: line.Status,
         CreatedAt: StripeConnector.Utc(line.Created),
