@@ -8,6 +8,7 @@ public static class CardNumberDetector
 {
     private const int MinPanDigits = 13;
     private const int MaxPanDigits = 19;
+    public const int MaxTextChars = 64 * 1024;
 
     /// <summary>
     /// True when the text holds a run of 13–19 ASCII digits, optionally grouped by single spaces
