@@ -33,6 +33,7 @@ public static class Problems
     public const string UnsupportedMediaType = Base + "unsupported-media-type";
     public const string Internal = Base + "internal";
     public const string MethodNotAllowed = Base + "method-not-allowed";
+    public const string InvalidText = Base + "invalid-text";
 
     public const string ContentType = "application/problem+json";
 

@@ -56,12 +56,18 @@ public static partial class PaymentRequestParser
                 return false;
             }
 
-            // First and on its own: a raw card number anywhere makes the whole request unacceptable (PCI scope).
-            if (HoldsCardNumber(root))
+            // First and on its own: a raw card number anywhere makes the whole request unacceptable (PCI scope), and
+            // text we could not store (PostgreSQL refused U+0000 after the lease was taken: a 500, then 409s) or
+            // could not even read (a lone surrogate threw) is refused before any field is looked at.
+            switch (Screen(root))
             {
-                rejection = new RequestRejection(Problems.CardNumberRefused, "Card numbers are not accepted",
-                    "The request contains what looks like a card number. Send a PSP payment method token (pm_...) instead.", Empty);
-                return false;
+                case Screening.CardNumber:
+                    rejection = CardNumberRefusal;
+                    return false;
+                case Screening.InvalidText:
+                    rejection = new RequestRejection(Problems.InvalidText, "Invalid text",
+                        "Text in the request must be valid Unicode without control characters (tab, line feed and carriage return are allowed).", Empty);
+                    return false;
             }
 
             var errors = new Errors();
@@ -103,29 +109,83 @@ public static partial class PaymentRequestParser
 
     private static readonly IReadOnlyDictionary<string, string[]> Empty = new Dictionary<string, string[]>();
 
-    private static bool HoldsCardNumber(JsonElement element)
+    /// <summary>The refusal of a card number, in the body or in the Idempotency-Key.</summary>
+    public static RequestRejection CardNumberRefusal { get; } = new(Problems.CardNumberRefused, "Card numbers are not accepted",
+        "The request contains what looks like a card number. Send a PSP payment method token (pm_...) instead.", Empty);
+
+    /// <summary>What the first look at every name and string of the body found; worse outcomes have larger values.</summary>
+    private enum Screening { Clean, InvalidText, CardNumber }
+
+    private static Screening Screen(JsonElement element)
     {
+        var worst = Screening.Clean;
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
                 foreach (var property in element.EnumerateObject())
                 {
-                    if (CardNumberDetector.ContainsCardNumber(property.Name) || HoldsCardNumber(property.Value)) return true;
+                    worst = Worse(worst, Worse(ScreenText(NameOf(property)), Screen(property.Value)));
+                    if (worst == Screening.CardNumber) return worst;
                 }
-                return false;
+                return worst;
             case JsonValueKind.Array:
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (HoldsCardNumber(item)) return true;
+                    worst = Worse(worst, Screen(item));
+                    if (worst == Screening.CardNumber) return worst;
                 }
-                return false;
+                return worst;
             case JsonValueKind.String:
-                return CardNumberDetector.ContainsCardNumber(element.GetString());
+                return ScreenText(StringOf(element));
             case JsonValueKind.Number:
-                return CardNumberDetector.ContainsCardNumber(element.GetRawText());
+                return CardNumberDetector.ContainsCardNumber(element.GetRawText()) ? Screening.CardNumber : Screening.Clean;
             default:
-                return false;
+                return Screening.Clean;
         }
+    }
+
+    private static Screening Worse(Screening a, Screening b) => a > b ? a : b;
+
+    /// <summary>A card number outranks invalid text: it is the refusal the client must hear about.</summary>
+    private static Screening ScreenText(string? text)
+    {
+        if (text is null) return Screening.InvalidText;
+        if (CardNumberDetector.ContainsCardNumber(text)) return Screening.CardNumber;
+        return IsStorable(text) ? Screening.Clean : Screening.InvalidText;
+    }
+
+    /// <summary>
+    /// Text we store (PostgreSQL text and jsonb), log and send to the PSP: no lone surrogate (it has no UTF-8 form)
+    /// and no control character but tab, line feed and carriage return. PostgreSQL refuses U+0000; the other C0 and
+    /// C1 controls (ESC, DEL, CSI...) have no place in a label and can drive the terminal of whoever reads it.
+    /// </summary>
+    private static bool IsStorable(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsSurrogatePair(text, i))
+            {
+                i++;
+                continue;
+            }
+            if (char.IsSurrogate(c) || (char.IsControl(c) && c is not ('\t' or '\n' or '\r'))) return false;
+        }
+        return true;
+    }
+
+    // The JSON reader unescapes lazily: a lone surrogate escape ("\ud800") or bytes that are not UTF-8 throw only
+    // when the string is read. Null here means "not text".
+    private static string? StringOf(JsonElement element)
+    {
+        try { return element.GetString(); }
+        catch (InvalidOperationException) { return null; }
+    }
+
+    private static string? NameOf(JsonProperty property)
+    {
+        try { return property.Name; }
+        catch (InvalidOperationException) { return null; }
     }
 
     private static string? RequiredString(JsonElement root, string name, Errors errors)
@@ -225,6 +285,12 @@ public static partial class PaymentRequestParser
             if (entry.Name.Length is 0 || entry.Name.Length > MaxMetadataKeyChars)
             {
                 errors.Add(Problems.InvalidMetadata, "metadata", $"keys must be 1-{MaxMetadataKeyChars} characters");
+                continue;
+            }
+            if (entry.Name.AsSpan().IndexOfAny('\t', '\n', '\r') >= 0)
+            {
+                // A key names a field: a tab or line break in it is never meant (screening refused other controls).
+                errors.Add(Problems.InvalidText, "metadata", "keys must not contain tabs or line breaks");
                 continue;
             }
             if (entry.Value.ValueKind != JsonValueKind.String)

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Payrail.Api;
 using Payrail.Auth;
+using Payrail.Domain.Validation;
 using Payrail.Idempotency;
 using Payrail.Merchants;
 using Payrail.Psp;
@@ -31,6 +32,8 @@ public static class PaymentsEndpoints
         if (header.Count != 1 || !IdempotencyKey.IsWellFormed(header[0]))
             return Problems.Result(Problems.InvalidIdempotencyKey, "Invalid Idempotency-Key", StatusCodes.Status400BadRequest,
                 $"Send one {IdempotencyKey.HeaderName} header of 1-{IdempotencyKey.MaxLength} visible ASCII characters (a UUID is a good choice).");
+        // The key is stored and is part of a Redis key name: a card number in it is refused like one in the body.
+        if (CardNumberDetector.ContainsCardNumber(header[0])) return PaymentRequestParser.CardNumberRefusal.ToResult();
 
         var (body, refusal) = await RequestBody.ReadJsonAsync(http);
         if (refusal is not null) return refusal;
