@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Payrail.Domain.Ledger;
@@ -11,8 +12,9 @@ namespace Payrail.Payments;
 /// The SQL of the payment flow. Each method is one transaction with as few round trips as the
 /// statement allows: transaction 1 is one statement, transaction 2 is one batch (one round trip, committed by the server).
 /// </summary>
-public sealed class PaymentStore(NpgsqlDataSource database)
+public sealed class PaymentStore(NpgsqlDataSource database, IOptions<IdempotencyOptions> idempotencyOptions, TimeProvider clock)
 {
+    private readonly TimeSpan _keyRetention = idempotencyOptions.Value.Retention;
     private const int MaxKnownAccounts = 100_000;
 
     // Ledger accounts are never deleted and their ids never change: once seen, a payment neither creates nor
@@ -128,7 +130,7 @@ public sealed class PaymentStore(NpgsqlDataSource database)
         if (key is not null && responseBody is not null)
         {
             var complete = new NpgsqlBatchCommand(IdempotencyStore.CompleteKeySql);
-            IdempotencyStore.AddCompleteKeyParameters(complete.Parameters, key, responseStatus, responseBody);
+            IdempotencyStore.AddCompleteKeyParameters(complete.Parameters, key, responseStatus, responseBody, clock.GetUtcNow() + _keyRetention);
             batch.BatchCommands.Add(complete);
         }
         // Last on purpose: the transfer trigger locks the merchant's account row, which every payment to that

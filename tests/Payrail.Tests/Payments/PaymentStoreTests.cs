@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Payrail.Domain.Payments;
 using Payrail.Idempotency;
@@ -22,7 +23,7 @@ public sealed class PaymentStoreTests(PostgresFixture postgres) : IClassFixture<
         await using var database = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
         await using (var seed = await database.OpenConnectionAsync())
             await seed.ExecuteAsync("INSERT INTO merchants (id, name) VALUES ('m_store', 'Store')");
-        var store = new PaymentStore(database);
+        var store = new PaymentStore(database, Options.Create(new IdempotencyOptions()), TimeProvider.System);
         var now = PaymentRecord.ToDatabasePrecision(DateTimeOffset.UtcNow);
         var payment = new PaymentRecord(Guid.CreateVersion7(now), "m_store", "buyer_store", 1500, "EUR", PaymentStatus.Initiated,
             CaptureMethod.Automatic, null, null, 0, 0, null, null, null, new Dictionary<string, string>(), 1, now, now);
