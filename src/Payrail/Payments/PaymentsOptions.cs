@@ -18,8 +18,8 @@ public sealed class PaymentsOptions
     public int MaxTransientRetries { get; set; } = 3;
 
     /// <summary>
-    /// Wait before the first such retry; each next one waits twice as long, plus a random jitter below this value so two
-    /// deadlocked transactions do not meet again. With the validated bounds (5 retries, 100 ms) all waits stay under 3.2 s.
+    /// Wait before the first such retry; each next one waits twice as long, plus a random jitter of up to this value so
+    /// two deadlocked transactions do not meet again. At the validated bounds (5 retries, 100 ms) all waits total at most 3.6 s.
     /// </summary>
     public int TransientRetryBackoffMs { get; set; } = 10;
 }
