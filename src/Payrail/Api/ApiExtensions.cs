@@ -26,7 +26,8 @@ public static class ApiExtensions
             .Validate(o => o is { LeaseMs: > 0, RetentionHours: > 0, RedisTimeoutMs: > 0, RedisRetryAfterMs: >= 0 }, "invalid Idempotency settings")
             .ValidateOnStart();
         services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName))
-            .Validate(o => o is { SyncBudgetMs: > 0, MaxVersionRetries: >= 0 and <= 10 }, "invalid Payments settings")
+            .Validate(o => o is { SyncBudgetMs: > 0, MaxVersionRetries: >= 0 and <= 10, MaxTransientRetries: >= 0 and <= 5,
+                TransientRetryBackoffMs: >= 0 and <= 100 }, "invalid Payments settings")
             .ValidateOnStart();
 
         var postgres = LocalServers.PostgresConnectionString(configuration);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Payrail.Idempotency;
@@ -15,9 +16,14 @@ public sealed record IdempotencyRecord(
 /// <summary>
 /// The SQL of <c>idempotency_keys</c> outside the payment transactions (the claim is part of transaction 1,
 /// the completion part of transaction 2; both reuse what is here).
+/// Retention (<see cref="IdempotencyOptions.RetentionHours"/>) runs from a key's completion, or from its last takeover
+/// while it is processing, and only a completed key is ever forgotten: a processing key's payment may have been
+/// charged at the PSP, and only a retry with the same key resumes it with the same PSP idempotency key.
 /// </summary>
-public sealed class IdempotencyStore(NpgsqlDataSource database)
+public sealed class IdempotencyStore(NpgsqlDataSource database, IOptions<IdempotencyOptions> options, TimeProvider clock)
 {
+    private readonly TimeSpan _retention = options.Value.Retention;
+
     public async Task<IdempotencyRecord?> FindKeyAsync(IdempotencyKey key)
     {
         const string sql = """
@@ -41,12 +47,12 @@ public sealed class IdempotencyStore(NpgsqlDataSource database)
 
     /// <summary>
     /// Takes over a crashed owner's key: succeeds for exactly one caller, the one whose UPDATE still
-    /// sees the old (expired) lease. The lease expiry doubles as the fencing token.
+    /// sees the old (expired) lease. The lease expiry doubles as the fencing token. The retention restarts from now.
     /// </summary>
     public async Task<bool> TakeOverAsync(IdempotencyKey key, DateTimeOffset oldLeaseExpiresAt, DateTimeOffset newLeaseExpiresAt, DateTimeOffset now)
     {
         const string sql = """
-            UPDATE idempotency_keys SET lease_expires_at = @new_lease
+            UPDATE idempotency_keys SET lease_expires_at = @new_lease, expires_at = @expires_at
             WHERE scope = @scope AND key = @key AND status = 'processing'
               AND lease_expires_at = @old_lease AND lease_expires_at <= @now
             """;
@@ -56,14 +62,18 @@ public sealed class IdempotencyStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue("new_lease", newLeaseExpiresAt);
         command.Parameters.AddWithValue("old_lease", oldLeaseExpiresAt);
         command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("expires_at", now + _retention);
         return await command.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
     }
 
-    /// <summary>A key past its retention is forgotten, so the client may use it again for a new request.</summary>
+    /// <summary>
+    /// A completed key past its retention is forgotten, so the client may use it again for a new request. The
+    /// statement itself refuses a processing key, whatever its age: forgetting it would let the retry charge again.
+    /// </summary>
     public async Task ForgetExpiredKeyAsync(IdempotencyKey key, DateTimeOffset now)
     {
         await using var command = database.CreateCommand(
-            "DELETE FROM idempotency_keys WHERE scope = @scope AND key = @key AND expires_at <= @now");
+            "DELETE FROM idempotency_keys WHERE scope = @scope AND key = @key AND status = 'completed' AND expires_at <= @now");
         command.Parameters.AddWithValue("scope", key.Scope);
         command.Parameters.AddWithValue("key", key.Key);
         command.Parameters.AddWithValue("now", now);
@@ -74,20 +84,24 @@ public sealed class IdempotencyStore(NpgsqlDataSource database)
     public async Task CompleteKeyAsync(IdempotencyKey key, int responseStatus, string responseBody)
     {
         await using var command = database.CreateCommand(CompleteKeySql);
-        AddCompleteKeyParameters(command.Parameters, key, responseStatus, responseBody);
+        AddCompleteKeyParameters(command.Parameters, key, responseStatus, responseBody, clock.GetUtcNow() + _retention);
         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Completes a processing key; its retention counts from now (<c>@expires_at</c> = completion + retention).</summary>
     internal const string CompleteKeySql = """
-        UPDATE idempotency_keys SET status = 'completed', response_status = @response_status, response_body = @response_body
+        UPDATE idempotency_keys SET status = 'completed', response_status = @response_status, response_body = @response_body,
+               expires_at = @expires_at
         WHERE scope = @scope AND key = @key AND status = 'processing'
         """;
 
-    internal static void AddCompleteKeyParameters(NpgsqlParameterCollection p, IdempotencyKey key, int responseStatus, string responseBody)
+    internal static void AddCompleteKeyParameters(NpgsqlParameterCollection p, IdempotencyKey key, int responseStatus, string responseBody,
+        DateTimeOffset expiresAt)
     {
         p.AddWithValue("scope", key.Scope);
         p.AddWithValue("key", key.Key);
         p.AddWithValue("response_status", responseStatus);
         p.AddWithValue("response_body", responseBody);
+        p.AddWithValue("expires_at", expiresAt);
     }
 }

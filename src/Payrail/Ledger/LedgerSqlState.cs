@@ -1,8 +1,15 @@
 namespace Payrail.Ledger;
 
-/// <summary>SQLSTATE codes the ledger's database triggers raise (Database/Migrations/0004_ledger.sql).</summary>
+/// <summary>
+/// SQLSTATE codes the ledger's database triggers raise (Database/Migrations/0004_ledger.sql), and PostgreSQL's own
+/// codes that the payment path acts on.
+/// </summary>
 public static class LedgerSqlState
 {
+    // PostgreSQL rolled the whole transaction back and it may simply be sent again (Payments/PaymentStore.ApplyAsync).
+    public const string SerializationFailure = "40001";
+    public const string DeadlockDetected = "40P01";
+
     public const string CurrencyMismatch = "PR001";
     public const string InvalidPendingReference = "PR002";
     public const string PendingAmountMismatch = "PR003";

@@ -76,7 +76,8 @@ public sealed class PaymentCreation(
                 continue; // no row (or forgotten between our insert and our read): claim it
             }
             readFirst = false;
-            if (existing.ExpiresAt <= now)
+            // Only a final answer expires: a processing key's payment may be charged, and only this key resumes it.
+            if (existing.Completed && existing.ExpiresAt <= now)
             {
                 await keys.ForgetExpiredKeyAsync(key, now).ConfigureAwait(false);
                 continue;

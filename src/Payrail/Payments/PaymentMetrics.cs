@@ -11,6 +11,7 @@ public sealed class PaymentMetrics : IDisposable
     private readonly Counter<long> _idempotencyOutcomes;
     private readonly Counter<long> _payments;
     private readonly Histogram<double> _pspCallSeconds;
+    private readonly Counter<long> _transientRetries;
 
     public PaymentMetrics(IMeterFactory meters)
     {
@@ -20,6 +21,8 @@ public sealed class PaymentMetrics : IDisposable
         _payments = _meter.CreateCounter<long>("payrail.payments", "{payment}", "Payments answered, by resulting status.");
         _pspCallSeconds = _meter.CreateHistogram<double>("payrail.psp.call.duration", "s", "PSP call latency.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _transientRetries = _meter.CreateCounter<long>("payrail.payments.transient_retries", "{retry}",
+            "Transaction 2 sent again after PostgreSQL rolled it back (deadlock, serialization failure), by SQLSTATE.");
     }
 
     public void Idempotency(string outcome) => _idempotencyOutcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
@@ -29,6 +32,8 @@ public sealed class PaymentMetrics : IDisposable
     public void PspCall(string operation, string outcome, TimeSpan elapsed) =>
         _pspCallSeconds.Record(elapsed.TotalSeconds,
             new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void TransientRetry(string sqlState) => _transientRetries.Add(1, new KeyValuePair<string, object?>("sqlstate", sqlState));
 
     public void Dispose() => _meter.Dispose();
 }

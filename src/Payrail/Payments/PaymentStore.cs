@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Payrail.Domain.Ledger;
 using Payrail.Domain.Payments;
 using Payrail.Idempotency;
+using Payrail.Ledger;
 
 namespace Payrail.Payments;
 
@@ -11,8 +13,11 @@ namespace Payrail.Payments;
 /// The SQL of the payment flow. Each method is one transaction with as few round trips as the
 /// statement allows: transaction 1 is one statement, transaction 2 is one batch (one round trip, committed by the server).
 /// </summary>
-public sealed class PaymentStore(NpgsqlDataSource database)
+public sealed class PaymentStore(NpgsqlDataSource database, IOptions<IdempotencyOptions> idempotencyOptions,
+    IOptions<PaymentsOptions> paymentsOptions, PaymentMetrics metrics, TimeProvider clock, ILogger<PaymentStore> logger)
 {
+    private readonly TimeSpan _keyRetention = idempotencyOptions.Value.Retention;
+    private readonly PaymentsOptions _payments = paymentsOptions.Value;
     private const int MaxKnownAccounts = 100_000;
 
     // Ledger accounts are never deleted and their ids never change: once seen, a payment neither creates nor
@@ -113,9 +118,36 @@ public sealed class PaymentStore(NpgsqlDataSource database)
     /// every intermediate transition, the ledger transfers (accounts created on first use,
     /// balances applied by the database trigger), the outbox events and — when given — the
     /// completed idempotency response. False when the version moved (someone else changed the
-    /// payment first): nothing is written and the caller re-reads and re-decides.
+    /// payment first): nothing is written and the caller re-reads and re-decides. A batch that PostgreSQL rolled back
+    /// for a deadlock or a serialization failure is sent again, at most <see cref="PaymentsOptions.MaxTransientRetries"/>
+    /// times: the PSP has usually charged by now, and a 500 would leave the buyer waiting out the lease.
     /// </summary>
     public async Task<bool> ApplyAsync(PaymentChange change, IdempotencyKey? key, int responseStatus, string? responseBody)
+    {
+        for (var retry = 0; ; retry++)
+        {
+            try
+            {
+                return await ApplyOnceAsync(change, key, responseStatus, responseBody).ConfigureAwait(false);
+            }
+            // Safe to send again: nothing of the batch committed, and a version moved meanwhile is caught by its guard.
+            catch (PostgresException e) when (IsTransient(e) && retry < _payments.MaxTransientRetries)
+            {
+                metrics.TransientRetry(e.SqlState);
+                logger.LogWarning("Transaction 2 of payment {PaymentId} was rolled back ({SqlState}); retry {Retry} of {MaxTransientRetries}",
+                    change.After.Id, e.SqlState, retry + 1, _payments.MaxTransientRetries);
+                await Task.Delay(TransientBackoff(retry), clock).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static bool IsTransient(PostgresException e) =>
+        e.SqlState is LedgerSqlState.SerializationFailure or LedgerSqlState.DeadlockDetected;
+
+    private TimeSpan TransientBackoff(int retry) =>
+        TimeSpan.FromMilliseconds(_payments.TransientRetryBackoffMs * (1 << retry) + Random.Shared.Next(_payments.TransientRetryBackoffMs + 1));
+
+    private async Task<bool> ApplyOnceAsync(PaymentChange change, IdempotencyKey? key, int responseStatus, string? responseBody)
     {
         // One batch, no explicit transaction: PostgreSQL runs it as one implicit transaction and commits at its
         // end, so the account rows locked by the transfer trigger are held across the commit only, never across
@@ -128,7 +160,7 @@ public sealed class PaymentStore(NpgsqlDataSource database)
         if (key is not null && responseBody is not null)
         {
             var complete = new NpgsqlBatchCommand(IdempotencyStore.CompleteKeySql);
-            IdempotencyStore.AddCompleteKeyParameters(complete.Parameters, key, responseStatus, responseBody);
+            IdempotencyStore.AddCompleteKeyParameters(complete.Parameters, key, responseStatus, responseBody, clock.GetUtcNow() + _keyRetention);
             batch.BatchCommands.Add(complete);
         }
         // Last on purpose: the transfer trigger locks the merchant's account row, which every payment to that
