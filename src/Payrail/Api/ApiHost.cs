@@ -15,7 +15,10 @@ public static class ApiHost
         // One configuration source for every role (PayrailConfiguration), not the web host's defaults.
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
-        builder.WebHost.UseUrls(configuration["Api:Urls"] is { Length: > 0 } urls ? urls : DefaultUrls);
+        var publicUrls = configuration["Api:Urls"] is { Length: > 0 } urls ? urls : DefaultUrls;
+        var management = ManagementListener.From(configuration, publicUrls);
+        builder.WebHost.UseUrls($"{publicUrls};{management.Urls}");
+        builder.Services.AddSingleton(management);
         builder.Logging.ClearProviders();
         builder.Services.AddLogging(logging =>
         {
@@ -39,10 +42,11 @@ public static class ApiHost
         app.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Matched by the port the request arrived on: on the public listener /metrics falls through to a 404.
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(http => management.Serves(http) && http.Request.Path == "/metrics");
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealthEndpoints();
-        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapPaymentsEndpoints();
         app.MapMerchantsEndpoints();
         return app;

@@ -6,6 +6,8 @@ namespace Payrail.Api;
 /// <summary>
 /// Liveness and readiness. Ready means "can take payments correctly": PostgreSQL is required;
 /// Redis is not (idempotency falls back to PostgreSQL alone), so Redis down answers 200 "degraded".
+/// The public listener tells the status only (enough for a load balancer); the management listener also names
+/// each component's state.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -18,7 +20,8 @@ public static class HealthEndpoints
         return app;
     }
 
-    private static async Task<IResult> ReadyAsync(NpgsqlDataSource database, StackExchange.Redis.IConnectionMultiplexer redis, RedisIdempotencyCache cache)
+    private static async Task<IResult> ReadyAsync(HttpContext http, ManagementListener management, NpgsqlDataSource database,
+        StackExchange.Redis.IConnectionMultiplexer redis, RedisIdempotencyCache cache)
     {
         var postgresUp = false;
         try
@@ -34,7 +37,9 @@ public static class HealthEndpoints
 
         var redisUp = redis.IsConnected && cache.IsAvailable;
         var status = !postgresUp ? "unavailable" : redisUp ? "ready" : "degraded";
+        var statusCode = postgresUp ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        if (!management.Serves(http)) return Results.Json(new { status }, statusCode: statusCode);
         return Results.Json(new { status, postgres = postgresUp ? "up" : "down", redis = redisUp ? "up" : "down" },
-            statusCode: postgresUp ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+            statusCode: statusCode);
     }
 }

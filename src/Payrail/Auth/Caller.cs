@@ -28,16 +28,32 @@ public sealed record Caller(string Subject, string Role, string? MerchantId)
     public static Caller From(ClaimsPrincipal principal) =>
         TryFrom(principal) ?? throw new InvalidOperationException("endpoint reached without a validated caller");
 
-    /// <summary>Null when the token lacks what its role needs; such tokens are refused as invalid (401).</summary>
+    /// <summary>
+    /// Null when the token lacks what its role needs, or holds several <c>sub</c>, <c>role</c> or <c>merchant_id</c>
+    /// claims (a JSON array): such tokens are refused as invalid (401). One claim of each is the only shape on which
+    /// every reader (authorization policies, endpoints, ledger owners) agrees about who is calling.
+    /// </summary>
     public static Caller? TryFrom(ClaimsPrincipal principal)
     {
-        var subject = principal.FindFirst(SubjectClaim)?.Value;
-        var role = principal.FindFirst(RoleClaim)?.Value;
-        var merchantId = principal.FindFirst(MerchantClaim)?.Value;
+        if (!TrySingle(principal, SubjectClaim, out var subject) || !TrySingle(principal, RoleClaim, out var role)
+            || !TrySingle(principal, MerchantClaim, out var merchantId))
+            return null;
         // Ids become ledger owners and log fields: no whitespace or control characters, bounded length.
         if (!IsCleanId(subject) || !Roles.IsKnown(role)) return null;
         if (role == Roles.Merchant && !IsCleanId(merchantId)) return null;
         return new Caller(subject!, role!, role == Roles.Merchant ? merchantId : null);
+    }
+
+    /// <summary>False when the claim occurs more than once; <paramref name="value"/> is null when it does not occur.</summary>
+    private static bool TrySingle(ClaimsPrincipal principal, string type, out string? value)
+    {
+        value = null;
+        foreach (var claim in principal.FindAll(type))
+        {
+            if (value is not null) return false;
+            value = claim.Value;
+        }
+        return true;
     }
 
     private static bool IsCleanId(string? id) =>

@@ -1,6 +1,6 @@
 namespace Payrail.Auth;
 
-/// <summary>`payrail token`: a development JWT signed with the configured (or generated dev) key.</summary>
+/// <summary>`payrail token`: a development JWT signed with the configured key, or the dev key `payrail up` generated.</summary>
 public static class TokenCommand
 {
     private const int MaxTtlMinutes = 7 * 24 * 60;
@@ -22,7 +22,16 @@ public static class TokenCommand
             Console.Error.WriteLine($"--ttl-minutes must be 1-{MaxTtlMinutes}");
             return 2;
         }
-        var options = AuthOptions.From(configuration);
+        AuthOptions options;
+        try
+        {
+            options = AuthOptions.ForDevTool(configuration);
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
         var token = DevTokens.Issue(options, role, sub, role == Roles.Merchant ? merchant : null,
             TimeSpan.FromMinutes(ttlMinutes), TimeProvider.System.GetUtcNow());
         Console.WriteLine(token);

@@ -25,7 +25,7 @@ public static class BenchCommand
         var apiUrl = new Uri(url ?? configuration["Api:Urls"]?.Split(';')[0] ?? "http://127.0.0.1:8081");
         // A fresh buyer per run keeps runs independent; the merchant is shared, as in production.
         var buyer = $"bench_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
-        var token = DevTokens.Issue(AuthOptions.From(configuration), Roles.Buyer, buyer, null,
+        var token = DevTokens.Issue(AuthOptions.ForDevTool(configuration), Roles.Buyer, buyer, null,
             TimeSpan.FromSeconds(seconds + 600), TimeProvider.System.GetUtcNow());
 
         Console.WriteLine($"POST {apiUrl}v1/payments for {seconds} s, " +

@@ -42,7 +42,10 @@ public static class LocalPlatform
                 ["--port", kafkaBootstrap[(kafkaBootstrap.LastIndexOf(':') + 1)..], "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "kafka")]));
             Console.WriteLine($"devkafka   {kafkaBootstrap}");
             // The payment service runs in this process: it shares the configuration resolved above. It starts once
-            // pspsim answers, so the first payments do not meet a refused connection.
+            // pspsim answers, so the first payments do not meet a refused connection. Without Auth:SigningKey it
+            // checks tokens against the generated development key, which `payrail token` signs with: the one place
+            // where that key is allowed without an explicit Auth:AllowDevKey.
+            configuration["Auth:AllowDevKey"] = "true";
             await Payrail.Api.ApiCommand.WaitUntilListeningAsync(new Uri(pspSimUrl), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
             await using var api = Payrail.Api.ApiHost.Build(configuration);
             await api.StartAsync(cancellationToken).ConfigureAwait(false);

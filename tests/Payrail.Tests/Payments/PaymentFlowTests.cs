@@ -265,7 +265,7 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
 
         var health = await api.Http.GetAsync("/healthz");
         var ready = await api.Http.GetStringAsync("/readyz");
-        var metrics = await api.Http.GetStringAsync("/metrics");
+        var metrics = await api.ManagementHttp.GetStringAsync("/metrics");
 
         Assert.Equal(200, (int)health.StatusCode);
         Assert.Contains("\"ready\"", ready);

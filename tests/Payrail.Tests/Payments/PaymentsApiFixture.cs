@@ -32,6 +32,9 @@ public class PaymentsApiFixture : IAsyncLifetime
     public PaymentCrashPoints CrashPoints { get; } = new();
     public string BaseUrl { get; private set; } = "";
     public HttpClient Http { get; private set; } = new();
+    /// <summary>The management listener (metrics, health details): its own port, never the public one.</summary>
+    public string ManagementUrl { get; private set; } = "";
+    public HttpClient ManagementHttp { get; private set; } = new();
     public AuthOptions Auth { get; private set; } = null!;
     private readonly string _signingKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
@@ -52,9 +55,11 @@ public class PaymentsApiFixture : IAsyncLifetime
         }
 
         BaseUrl = $"http://127.0.0.1:{FreePort.Next()}";
+        ManagementUrl = $"http://127.0.0.1:{FreePort.Next()}";
         var settings = new Dictionary<string, string?>
         {
             ["Api:Urls"] = BaseUrl,
+            ["Api:ManagementUrls"] = ManagementUrl,
             ["Postgres:ConnectionString"] = Postgres.ConnectionString,
             ["Redis:Configuration"] = Redis.Configuration,
             ["Stripe:BaseUrl"] = PspSim.BaseUrl,
@@ -75,6 +80,7 @@ public class PaymentsApiFixture : IAsyncLifetime
         });
         await _app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        ManagementHttp = new HttpClient { BaseAddress = new Uri(ManagementUrl), Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public string Token(string role, string sub, string? merchantId = null, TimeSpan? lifetime = null) =>
@@ -166,6 +172,7 @@ public class PaymentsApiFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Http.Dispose();
+        ManagementHttp.Dispose();
         if (_app is not null) await _app.DisposeAsync();
         await Task.WhenAll(PspSim.DisposeAsync(), Redis.DisposeAsync());
         await Postgres.DisposeAsync();
