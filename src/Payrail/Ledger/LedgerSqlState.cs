@@ -1,6 +1,6 @@
 namespace Payrail.Ledger;
 
-/// <summary>SQLSTATE codes the ledger's database triggers raise (Database/Migrations/0004_ledger.sql).</summary>
+/// <summary>SQLSTATE codes the ledger's database triggers raise (Database/Migrations/0004_ledger.sql, 0011).</summary>
 public static class LedgerSqlState
 {
     public const string CurrencyMismatch = "PR001";
@@ -9,4 +9,10 @@ public static class LedgerSqlState
     public const string BalanceLimitExceeded = "PR004";
     public const string AppendOnly = "PR005";
     public const string BalanceChangedOutsideTransfer = "PR006";
+
+    /// <summary>A ledger account's owner, currency, flags (or any other column) changed: fixed once created.</summary>
+    public const string AccountChanged = "PR009";
+
+    /// <summary>A transfer id re-posted with other fields (TransferResult.ExistsWithDifferentFields); same fields are a no-op.</summary>
+    public const string TransferExistsWithDifferentFields = "PR010";
 }
