@@ -13,6 +13,8 @@ public static class LedgerSqlState
     /// <summary>A ledger account's owner, currency, flags (or any other column) changed: fixed once created.</summary>
     public const string AccountChanged = "PR009";
 
-    /// <summary>A transfer id re-posted with other fields (TransferResult.ExistsWithDifferentFields); same fields are a no-op.</summary>
+    /// <summary>
+    /// A transfer id re-posted with other fields (TransferResult.ExistsWithDifferentFields); the same fields are a no-op.
+    /// </summary>
     public const string TransferExistsWithDifferentFields = "PR010";
 }

@@ -33,7 +33,10 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
     private static readonly string[] OwnerNames = ["buyer:b1", "buyer:b2", "merchant:m1", "merchant:m2"];
     private static readonly Currency[] Currencies = [Currency.FromCode("EUR"), Currency.FromCode("JPY")];
 
-    // Mostly payment-sized amounts, some refused ones (zero, negative) and a few at the API's maximum.
+    // Mostly payment-sized amounts, some refused ones (zero, negative) and a few up to the API's maximum. Not near
+    // long.MaxValue on purpose: an account total above it is refused by the model (overflow) but accepted by
+    // PostgreSQL when both sides are unchecked stripes (then ledger_account_totals fails to read it); closing that
+    // needs a sum over 16 stripes per transfer side, unreachable with amounts ≤ the API's maximum (issue 7 report).
     private static readonly Gen<long> GenAmount = Gen.Frequency(
         (16, Gen.Long[1, 10_000]), (2, Gen.Long[-2, 0]), (1, Gen.Long[10_001, MoneyLimits.MaxAmountMinor(Currencies[0])]));
 
