@@ -33,12 +33,12 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
     private static readonly string[] OwnerNames = ["buyer:b1", "buyer:b2", "merchant:m1", "merchant:m2"];
     private static readonly Currency[] Currencies = [Currency.FromCode("EUR"), Currency.FromCode("JPY")];
 
-    // Mostly payment-sized amounts, some refused ones (zero, negative) and a few up to the API's maximum. Not near
-    // long.MaxValue on purpose: an account total above it is refused by the model (overflow) but accepted by
-    // PostgreSQL when both sides are unchecked stripes (then ledger_account_totals fails to read it); closing that
-    // needs a sum over 16 stripes per transfer side, unreachable with amounts ≤ the API's maximum (issue 7 report).
+    // Mostly payment-sized amounts, some refused ones (zero, negative), a few up to the API's maximum, and a few so
+    // large that two of them overflow an account's column (the model refuses with overflow, and so must PostgreSQL,
+    // though an account's total is spread over 16 stripes that each fit).
     private static readonly Gen<long> GenAmount = Gen.Frequency(
-        (16, Gen.Long[1, 10_000]), (2, Gen.Long[-2, 0]), (1, Gen.Long[10_001, MoneyLimits.MaxAmountMinor(Currencies[0])]));
+        (16, Gen.Long[1, 10_000]), (2, Gen.Long[-2, 0]), (1, Gen.Long[10_001, MoneyLimits.MaxAmountMinor(Currencies[0])]),
+        (5, Gen.Long[long.MaxValue / 2, long.MaxValue]));
 
     // Mostly payments (buyer → merchant, both sides unchecked), some refunds (merchant → buyer, both sides checked by
     // the flags), a few of anything (to itself, buyer → buyer, merchant → merchant).
@@ -117,6 +117,7 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
             or TransferResult.PendingTransferAlreadyPosted or TransferResult.PendingTransferAlreadyVoided
             or TransferResult.ExceedsPendingTransferAmount or TransferResult.VoidAmountMustMatchPendingAmount => "pending_reference",
         TransferResult.ExceedsCredits or TransferResult.ExceedsDebits => "account_flags",
+        TransferResult.Overflow => "overflow",
         _ => result.ToCode(),
     };
 
@@ -127,6 +128,7 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
         PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.UniqueViolation or LedgerSqlState.InvalidPendingReference
             or LedgerSqlState.PendingAmountMismatch => "pending_reference",
         LedgerSqlState.BalanceLimitExceeded => "account_flags",
+        PostgresErrorCodes.NumericValueOutOfRange => "overflow",
         _ => sqlState,
     };
 
@@ -203,7 +205,7 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
             }
 
             var amount = kind == TransferKind.PostPending
-                ? target.AmountMinor * op.Percent / 100
+                ? (long)Int128.Min((Int128)target.AmountMinor * op.Percent / 100, long.MaxValue)
                 : target.AmountMinor + (op.Percent > 110 ? op.Percent - 120 : 0);
             var draft = new TransferDraft(Guid.NewGuid(), kind, target.DebitOwner, target.CreditOwner, amount, target.Currency, target.Id);
             return op.Twist switch

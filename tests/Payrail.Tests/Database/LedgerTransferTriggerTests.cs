@@ -140,6 +140,28 @@ public sealed class LedgerTransferTriggerTests(PostgresFixture postgres) : IClas
         Assert.Equal(balances, await AllBalancesAsync(connection, buyer, merchant, otherBuyer, otherMerchant));
     }
 
+    // An account's balance is spread over 16 stripes (0007): each could fit while their sum did not, and the account
+    // became unreadable. Found by LedgerModelEquivalenceTests; the model refuses with overflow.
+    [Fact]
+    public async Task A_transfer_that_takes_an_account_total_past_the_largest_bigint_is_refused()
+    {
+        await using var connection = await postgres.OpenAsync();
+        var buyer = await AccountAsync(connection, "buyer", flags: CreditsMustNotExceedDebits);
+        var merchant = await AccountAsync(connection, "merchant", flags: DebitsMustNotExceedCredits);
+        const long quarter = long.MaxValue / 4;
+        for (var i = 0; i < 3; i++) await TransferAsync(connection, buyer, merchant, quarter); // fits: spread over the stripes
+        var count = await TransferCountAsync(connection);
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => TransferAsync(connection, buyer, merchant, quarter + 4));
+
+        Assert.Equal(PostgresErrorCodes.NumericValueOutOfRange, refused.SqlState);
+        Assert.Equal(count, await TransferCountAsync(connection));
+        Assert.Equal(new Balances(0, 3 * quarter, 0, 0), await BalancesAsync(connection, buyer));
+        Assert.Equal(new Balances(0, 0, 0, 3 * quarter), await BalancesAsync(connection, merchant));
+        await TransferAsync(connection, merchant, buyer, 3 * quarter); // the account still reads and checks its flags
+        Assert.Equal(new Balances(0, 3 * quarter, 0, 3 * quarter), await BalancesAsync(connection, merchant));
+    }
+
     [Fact]
     public async Task Transfer_in_another_currency_than_an_account_is_refused()
     {
