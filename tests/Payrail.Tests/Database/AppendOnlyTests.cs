@@ -72,7 +72,7 @@ public sealed class AppendOnlyTests(PostgresFixture postgres) : IClassFixture<Po
     [InlineData("currency = 'USD'")]
     [InlineData("flags = 0")]
     [InlineData("created_at = created_at - interval '1 day'")]
-    public async Task A_ledger_account_keeps_its_owner_currency_and_flags(string assignment)
+    public async Task A_ledger_account_never_changes_once_created(string assignment)
     {
         await using var connection = await postgres.OpenAsync();
         var buyer = await LedgerTestBooks.AccountAsync(connection, "buyer", flags: LedgerTestBooks.CreditsMustNotExceedDebits);

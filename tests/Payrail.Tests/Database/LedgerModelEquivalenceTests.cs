@@ -33,7 +33,7 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
     private static readonly string[] OwnerNames = ["buyer:b1", "buyer:b2", "merchant:m1", "merchant:m2"];
     private static readonly Currency[] Currencies = [Currency.FromCode("EUR"), Currency.FromCode("JPY")];
 
-    // Mostly payment-sized amounts, some refused ones (zero, negative), a few up to the API's maximum, and a few so
+    // Mostly payment-sized amounts, some refused ones (zero, negative), a few up to the API's maximum, and some so
     // large that two of them overflow an account's column (the model refuses with overflow, and so must PostgreSQL,
     // though an account's total is spread over 16 stripes that each fit).
     private static readonly Gen<long> GenAmount = Gen.Frequency(
