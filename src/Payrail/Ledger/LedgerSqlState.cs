@@ -1,8 +1,8 @@
 namespace Payrail.Ledger;
 
 /// <summary>
-/// SQLSTATE codes the ledger's database triggers raise (Database/Migrations/0004_ledger.sql), and PostgreSQL's own
-/// codes that the payment path acts on.
+/// SQLSTATE codes the ledger's database triggers raise (Database/Migrations/0004_ledger.sql, 0011), and PostgreSQL's
+/// own codes that the payment path acts on.
 /// </summary>
 public static class LedgerSqlState
 {
@@ -16,4 +16,12 @@ public static class LedgerSqlState
     public const string BalanceLimitExceeded = "PR004";
     public const string AppendOnly = "PR005";
     public const string BalanceChangedOutsideTransfer = "PR006";
+
+    /// <summary>A ledger account's owner, currency, flags (or any other column) changed: fixed once created.</summary>
+    public const string AccountChanged = "PR009";
+
+    /// <summary>
+    /// A transfer id re-posted with other fields (TransferResult.ExistsWithDifferentFields); the same fields are a no-op.
+    /// </summary>
+    public const string TransferExistsWithDifferentFields = "PR010";
 }

@@ -292,8 +292,9 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
             var journalEntryId = entry[0].Id;
             foreach (var draft in entry)
             {
-                // ON CONFLICT (id) DO NOTHING: a resumed flow re-posting the same deterministic id is a no-op (the
-                // trigger runs AFTER INSERT, so a skipped row never touches balances).
+                // No ON CONFLICT: a resumed flow re-posting the same deterministic id with the same fields is skipped by
+                // the database (0011), one with other fields aborts the batch (PR010); a concurrent insert of the same
+                // id then fails on the primary key instead of being skipped unseen.
                 var insert = new NpgsqlBatchCommand(knownIds is null
                     ? """
                       INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
@@ -302,13 +303,11 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
                       FROM ledger_accounts debit, ledger_accounts credit
                       WHERE debit.owner = @debit_owner AND debit.currency = @currency
                         AND credit.owner = @credit_owner AND credit.currency = @currency
-                      ON CONFLICT (id) DO NOTHING
                       """
                     : """
                       INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
                                                     currency, kind, pending_id, payment_id)
                       VALUES (@id, @journal_entry_id, @debit_account_id, @credit_account_id, @amount_minor, @currency, @kind, @pending_id, @payment_id)
-                      ON CONFLICT (id) DO NOTHING
                       """);
                 var p = insert.Parameters;
                 p.AddWithValue("id", draft.Id);

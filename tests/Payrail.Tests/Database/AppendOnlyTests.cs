@@ -65,6 +65,29 @@ public sealed class AppendOnlyTests(PostgresFixture postgres) : IClassFixture<Po
         Assert.Equal(before, await connection.QuerySingleAsync<long>("SELECT (SELECT count(*) FROM merchants) + (SELECT count(*) FROM ledger_accounts)"));
     }
 
+    // Changing the owner would move the balance to someone else without a transfer; changing the currency or the
+    // flags would change what the balance means and which side of a transfer is checked.
+    [Theory]
+    [InlineData("owner = owner || '_moved'")]
+    [InlineData("currency = 'USD'")]
+    [InlineData("flags = 0")]
+    [InlineData("created_at = created_at - interval '1 day'")]
+    public async Task A_ledger_account_never_changes_once_created(string assignment)
+    {
+        await using var connection = await postgres.OpenAsync();
+        var buyer = await LedgerTestBooks.AccountAsync(connection, "buyer", flags: LedgerTestBooks.CreditsMustNotExceedDebits);
+        var merchant = await LedgerTestBooks.AccountAsync(connection, "merchant", flags: LedgerTestBooks.DebitsMustNotExceedCredits);
+        await LedgerTestBooks.TransferAsync(connection, buyer, merchant, 900);
+        const string account = "SELECT a::text FROM ledger_account_totals a WHERE id = @merchant";
+        var before = await connection.QuerySingleAsync<string>(account, new { merchant });
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() =>
+            connection.ExecuteAsync($"UPDATE ledger_accounts SET {assignment} WHERE id = @merchant", new { merchant }));
+
+        Assert.Equal(LedgerSqlState.AccountChanged, refused.SqlState);
+        Assert.Equal(before, await connection.QuerySingleAsync<string>(account, new { merchant }));
+    }
+
     [Fact]
     public async Task A_payment_names_an_existing_merchant()
     {

@@ -17,16 +17,19 @@ internal static class LedgerTestBooks
             new { owner = $"{owner}:{Guid.NewGuid():N}", currency, flags });
 
     public static async Task<Guid> TransferAsync(NpgsqlConnection connection, long debit, long credit, long amountMinor,
-        string kind = "posted", string currency = "EUR", Guid? pendingId = null, Guid? id = null)
+        string kind = "posted", string currency = "EUR", Guid? pendingId = null, Guid? id = null, Guid? paymentId = null,
+        Guid? journalEntryId = null, string onConflict = "ON CONFLICT (id) DO NOTHING")
     {
         var transferId = id ?? Guid.NewGuid();
+        // The journal entry defaults to the transfer's own id, as on the payment path (a one-transfer entry named by
+        // its deterministic id), so that re-posting the same transfer repeats every field.
         await connection.ExecuteAsync(
-            """
-            INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor, currency, kind, pending_id)
-            VALUES (@transferId, @journal, @debit, @credit, @amountMinor, @currency, @kind, @pendingId)
-            ON CONFLICT (id) DO NOTHING
+            $"""
+            INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor, currency, kind, pending_id, payment_id)
+            VALUES (@transferId, @journal, @debit, @credit, @amountMinor, @currency, @kind, @pendingId, @paymentId)
+            {onConflict}
             """,
-            new { transferId, journal = Guid.NewGuid(), debit, credit, amountMinor, currency, kind, pendingId });
+            new { transferId, journal = journalEntryId ?? transferId, debit, credit, amountMinor, currency, kind, pendingId, paymentId });
         return transferId;
     }
 

@@ -1,3 +1,4 @@
+using Dapper;
 using Npgsql;
 using Payrail.Ledger;
 using Payrail.Testing;
@@ -67,6 +68,98 @@ public sealed class LedgerTransferTriggerTests(PostgresFixture postgres) : IClas
         await TransferAsync(connection, buyer, merchant, 700, id: id);
 
         Assert.Equal(new Balances(0, 700, 0, 0), await BalancesAsync(connection, buyer));
+    }
+
+    [Theory]
+    [InlineData("ON CONFLICT (id) DO NOTHING")]
+    [InlineData("")]
+    public async Task A_transfer_reposted_with_its_id_and_the_same_fields_changes_nothing(string onConflict)
+    {
+        await using var connection = await postgres.OpenAsync();
+        var buyer = await AccountAsync(connection, "buyer");
+        var merchant = await AccountAsync(connection, "merchant");
+        var payment = await PaymentAsync(connection);
+        var hold = await TransferAsync(connection, buyer, merchant, 1000, kind: "pending", paymentId: payment);
+        var capture = await TransferAsync(connection, buyer, merchant, 600, kind: "post_pending", pendingId: hold, paymentId: payment);
+        var refund = await TransferAsync(connection, merchant, buyer, 100, paymentId: payment);
+        var count = await TransferCountAsync(connection);
+
+        // A resumed flow re-posts its deterministic ids: every kind, every field as before.
+        await TransferAsync(connection, buyer, merchant, 1000, kind: "pending", id: hold, paymentId: payment, onConflict: onConflict);
+        await TransferAsync(connection, buyer, merchant, 600, kind: "post_pending", pendingId: hold, id: capture, paymentId: payment, onConflict: onConflict);
+        await TransferAsync(connection, merchant, buyer, 100, id: refund, paymentId: payment, onConflict: onConflict);
+
+        Assert.Equal(count, await TransferCountAsync(connection));
+        Assert.Equal(new Balances(0, 600, 0, 100), await BalancesAsync(connection, buyer));
+        Assert.Equal(new Balances(0, 100, 0, 600), await BalancesAsync(connection, merchant));
+    }
+
+    // TigerBeetle's exists_with_different_fields (LedgerBook: TransferResult.ExistsWithDifferentFields): skipping it
+    // would let the caller believe that, say, a capture of 500 was booked when 600 stands.
+    [Theory]
+    [InlineData("amount_minor")]
+    [InlineData("debit_account_id")]
+    [InlineData("credit_account_id")]
+    [InlineData("currency")]
+    [InlineData("kind")]
+    [InlineData("pending_id")]
+    [InlineData("payment_id")]
+    [InlineData("journal_entry_id")]
+    public async Task A_transfer_reposted_with_its_id_and_another_field_is_refused(string field)
+    {
+        await using var connection = await postgres.OpenAsync();
+        var buyer = await AccountAsync(connection, "buyer");
+        var merchant = await AccountAsync(connection, "merchant");
+        var otherBuyer = await AccountAsync(connection, "buyer");
+        var otherMerchant = await AccountAsync(connection, "merchant");
+        var payment = await PaymentAsync(connection);
+        var hold = await TransferAsync(connection, buyer, merchant, 1000, kind: "pending");
+        var otherHold = await TransferAsync(connection, buyer, merchant, 1000, kind: "pending");
+        var capture = await TransferAsync(connection, buyer, merchant, 600, kind: "post_pending", pendingId: hold, paymentId: payment);
+        var stored = await StoredTransferAsync(connection, capture);
+        var count = await TransferCountAsync(connection);
+        var balances = await AllBalancesAsync(connection, buyer, merchant, otherBuyer, otherMerchant);
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => field switch
+        {
+            "amount_minor" => TransferAsync(connection, buyer, merchant, 500, kind: "post_pending", pendingId: hold, id: capture, paymentId: payment),
+            "debit_account_id" => TransferAsync(connection, otherBuyer, merchant, 600, kind: "post_pending", pendingId: hold, id: capture, paymentId: payment),
+            "credit_account_id" => TransferAsync(connection, buyer, otherMerchant, 600, kind: "post_pending", pendingId: hold, id: capture, paymentId: payment),
+            "currency" => TransferAsync(connection, buyer, merchant, 600, kind: "post_pending", currency: "USD", pendingId: hold, id: capture, paymentId: payment),
+            "kind" => TransferAsync(connection, buyer, merchant, 600, kind: "void_pending", pendingId: hold, id: capture, paymentId: payment),
+            "pending_id" => TransferAsync(connection, buyer, merchant, 600, kind: "post_pending", pendingId: otherHold, id: capture, paymentId: payment),
+            "payment_id" => TransferAsync(connection, buyer, merchant, 600, kind: "post_pending", pendingId: hold, id: capture),
+            "journal_entry_id" => TransferAsync(connection, buyer, merchant, 600, kind: "post_pending", pendingId: hold, id: capture, paymentId: payment,
+                journalEntryId: Guid.NewGuid()),
+            _ => throw new ArgumentOutOfRangeException(nameof(field), field, "unknown transfer field"),
+        });
+
+        Assert.Equal(LedgerSqlState.TransferExistsWithDifferentFields, refused.SqlState);
+        Assert.Equal(stored, await StoredTransferAsync(connection, capture));
+        Assert.Equal(count, await TransferCountAsync(connection));
+        Assert.Equal(balances, await AllBalancesAsync(connection, buyer, merchant, otherBuyer, otherMerchant));
+    }
+
+    // An account's balance is spread over 16 stripes (0007): each could fit while their sum did not, and the account
+    // became unreadable. Found by LedgerModelEquivalenceTests; the model refuses with overflow.
+    [Fact]
+    public async Task A_transfer_that_takes_an_account_total_past_the_largest_bigint_is_refused()
+    {
+        await using var connection = await postgres.OpenAsync();
+        var buyer = await AccountAsync(connection, "buyer", flags: CreditsMustNotExceedDebits);
+        var merchant = await AccountAsync(connection, "merchant", flags: DebitsMustNotExceedCredits);
+        const long quarter = long.MaxValue / 4;
+        for (var i = 0; i < 3; i++) await TransferAsync(connection, buyer, merchant, quarter); // fits: spread over the stripes
+        var count = await TransferCountAsync(connection);
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => TransferAsync(connection, buyer, merchant, quarter + 4));
+
+        Assert.Equal(PostgresErrorCodes.NumericValueOutOfRange, refused.SqlState);
+        Assert.Equal(count, await TransferCountAsync(connection));
+        Assert.Equal(new Balances(0, 3 * quarter, 0, 0), await BalancesAsync(connection, buyer));
+        Assert.Equal(new Balances(0, 0, 0, 3 * quarter), await BalancesAsync(connection, merchant));
+        await TransferAsync(connection, merchant, buyer, 3 * quarter); // the account still reads and checks its flags
+        Assert.Equal(new Balances(0, 3 * quarter, 0, 3 * quarter), await BalancesAsync(connection, merchant));
     }
 
     [Fact]
@@ -229,6 +322,27 @@ public sealed class LedgerTransferTriggerTests(PostgresFixture postgres) : IClas
         Assert.Equal(LedgerSqlState.BalanceLimitExceeded, refused.SqlState);
         Assert.Equal(Zero, await BalancesAsync(connection, receivable));
     }
+
+    private static async Task<Guid> PaymentAsync(NpgsqlConnection connection)
+    {
+        var payment = Guid.NewGuid();
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO merchants (id, name) VALUES ('m_ledger', 'Ledger') ON CONFLICT DO NOTHING;
+            INSERT INTO payments (id, merchant_id, buyer_id, amount_minor, currency, status) VALUES (@payment, 'm_ledger', 'b_ledger', 1000, 'EUR', 'initiated');
+            """, new { payment });
+        return payment;
+    }
+
+    private static async Task<List<Balances>> AllBalancesAsync(NpgsqlConnection connection, params long[] accounts)
+    {
+        var balances = new List<Balances>();
+        foreach (var account in accounts) balances.Add(await BalancesAsync(connection, account));
+        return balances;
+    }
+
+    private static Task<string> StoredTransferAsync(NpgsqlConnection connection, Guid id) =>
+        connection.QuerySingleAsync<string>("SELECT t::text FROM ledger_transfers t WHERE id = @id", new { id });
 
     private static async Task AssertRefusedAsync(NpgsqlConnection connection, string sqlState, Func<Task> transfer, params long[] accounts)
     {

@@ -1,8 +1,4 @@
-using System.Diagnostics.Metrics;
 using Dapper;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using Payrail.Domain.Payments;
 using Payrail.Idempotency;
@@ -26,7 +22,7 @@ public sealed class PaymentStoreTests(PostgresFixture postgres) : IClassFixture<
         await using var database = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
         await using (var seed = await database.OpenConnectionAsync())
             await seed.ExecuteAsync("INSERT INTO merchants (id, name) VALUES ('m_store', 'Store')");
-        var store = StoreFor(database);
+        var store = TestPaymentStores.For(database);
         var now = PaymentRecord.ToDatabasePrecision(DateTimeOffset.UtcNow);
         var payment = new PaymentRecord(Guid.CreateVersion7(now), "m_store", "buyer_store", 1500, "EUR", PaymentStatus.Initiated,
             CaptureMethod.Automatic, null, null, 0, 0, null, null, null, new Dictionary<string, string>(), 1, now, now);
@@ -62,7 +58,7 @@ public sealed class PaymentStoreTests(PostgresFixture postgres) : IClassFixture<
         await using var database = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
         await using (var seed = await database.OpenConnectionAsync())
             await seed.ExecuteAsync("INSERT INTO merchants (id, name) VALUES ('m_store', 'Store')");
-        var store = StoreFor(database);
+        var store = TestPaymentStores.For(database);
         var now = PaymentRecord.ToDatabasePrecision(DateTimeOffset.UtcNow);
         if (accountsKnown)
         {
@@ -88,11 +84,6 @@ public sealed class PaymentStoreTests(PostgresFixture postgres) : IClassFixture<
         Assert.Equal(1, await connection.QuerySingleAsync<long>("SELECT count(*) FROM outbox WHERE aggregate_id = @id", new { id = payment.Id }));
         Assert.Equal(2, await connection.QuerySingleAsync<long>("SELECT count(*) FROM payment_transitions WHERE payment_id = @id", new { id = payment.Id }));
     }
-
-    private static PaymentStore StoreFor(NpgsqlDataSource database) =>
-        new(database, Options.Create(new IdempotencyOptions()), Options.Create(new PaymentsOptions()),
-            new PaymentMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>()),
-            TimeProvider.System, NullLogger<PaymentStore>.Instance);
 
     private static async Task<PaymentRecord> RecordIntentAsync(PaymentStore store, string key, DateTimeOffset now)
     {
