@@ -6,11 +6,13 @@ namespace Payrail.Payments;
 public sealed class PaymentMetrics : IDisposable
 {
     public const string MeterName = "Payrail.Payments";
+    public const string PspAnswerMismatchesName = "payrail.psp.answer_mismatches";
 
     private readonly Meter _meter;
     private readonly Counter<long> _idempotencyOutcomes;
     private readonly Counter<long> _payments;
     private readonly Histogram<double> _pspCallSeconds;
+    private readonly Counter<long> _pspAnswerMismatches;
 
     public PaymentMetrics(IMeterFactory meters)
     {
@@ -20,6 +22,8 @@ public sealed class PaymentMetrics : IDisposable
         _payments = _meter.CreateCounter<long>("payrail.payments", "{payment}", "Payments answered, by resulting status.");
         _pspCallSeconds = _meter.CreateHistogram<double>("payrail.psp.call.duration", "s", "PSP call latency.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _pspAnswerMismatches = _meter.CreateCounter<long>(PspAnswerMismatchesName, "{answer}",
+            "PSP answers that disagree with the payment (reference, currency, amounts), by first field found; the payment stays processing.");
     }
 
     public void Idempotency(string outcome) => _idempotencyOutcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
@@ -29,6 +33,8 @@ public sealed class PaymentMetrics : IDisposable
     public void PspCall(string operation, string outcome, TimeSpan elapsed) =>
         _pspCallSeconds.Record(elapsed.TotalSeconds,
             new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void PspAnswerMismatch(string field) => _pspAnswerMismatches.Add(1, new KeyValuePair<string, object?>("field", field));
 
     public void Dispose() => _meter.Dispose();
 }
