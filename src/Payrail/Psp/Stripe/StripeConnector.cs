@@ -214,7 +214,7 @@ public sealed class StripeConnector : IPspConnector
     /// may answer 4xx (408, 413, 499…) after the request went through; calling that a refusal would record
     /// a failed payment for a charge that happened, and the buyer's next attempt would charge again.
     /// </summary>
-    private static bool IsStripeRefusal(StripeException e) =>
+    internal static bool IsStripeRefusal(StripeException e) =>
         e.StripeError is { Type: { } type, Message: { Length: > 0 } }
         && RefusalTypes.Contains(type)
         && !string.IsNullOrEmpty(e.StripeResponse?.RequestId);
