@@ -49,6 +49,28 @@ public sealed class StripeRefusalTests
         Assert.False(StripeConnector.IsStripeRefusal(Answer(HttpStatusCode.BadRequest, "invalid_request_error", null, requestId: "req_123")));
     }
 
+    [Theory]
+    [InlineData(429, "rate_limit")]
+    [InlineData(429, "lock_timeout")] // how Stripe sends a lock timeout (pspsim's lock_timeout fault)
+    [InlineData(429, null)]
+    [InlineData(409, "idempotency_key_in_use")]
+    [InlineData(409, "lock_timeout")]
+    [InlineData(409, "rate_limit")]
+    public void Stripe_asking_to_come_back_later_is_an_outage_not_a_refusal(int status, string? code)
+    {
+        Assert.True(StripeConnector.IsTryLater(status, code));
+    }
+
+    [Theory]
+    [InlineData(409, null)]
+    [InlineData(409, "resource_already_exists")]
+    [InlineData(400, "lock_timeout")]
+    [InlineData(400, "parameter_missing")]
+    public void Other_conflicts_and_bad_requests_are_not_try_later(int status, string? code)
+    {
+        Assert.False(StripeConnector.IsTryLater(status, code));
+    }
+
     private static StripeException Answer(HttpStatusCode status, string type, string? message, string? requestId) =>
         new(status, new StripeError { Type = type, Message = message }, message ?? "")
         {

@@ -223,7 +223,7 @@ public sealed class StripeConnector : IPspConnector
     /// 429 (rate limited, lock_timeout) and 409 lock_timeout / idempotency_key_in_use are not refusals of the
     /// request itself: Stripe asks to come back later, so the caller must treat them like an outage.
     /// </summary>
-    private static bool IsTryLater(int status, string? code) =>
+    internal static bool IsTryLater(int status, string? code) =>
         status == 429 || (status == 409 && code is "lock_timeout" or "idempotency_key_in_use" or "rate_limit");
 
     private static void RequireKey(string idempotencyKey)
