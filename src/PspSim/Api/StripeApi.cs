@@ -103,14 +103,7 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
                 ctx.Response.Headers["Idempotent-Replayed"] = "true";
                 return await AnswerAsync(ctx, replay.Response.Status, replay.Response.Body, fault);
             }
-            var result = claim switch
-            {
-                Claim.Mismatch => ApiResult.Error(new StripeApiException(400, "idempotency_error", null,
-                    $"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{idempotencyKey}' if you meant to execute a different request.")),
-                Claim.InFlight => ApiResult.Error(new StripeApiException(409, "idempotency_error", "idempotency_key_in_use",
-                    "There is currently another in-progress request using this Stripe API Key and idempotency key. Please try again later.")),
-                _ => Run(request),
-            };
+            var result = RunUnder(claim, request, idempotencyKey);
             if (held && result.Executed && result.Status < 500)
             {
                 store.IdempotencyKeys.Complete(new StoredResponse
@@ -127,6 +120,16 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
             Release();
         }
     }
+
+    /// <summary>The request's answer under its idempotency claim (none, ours, another's in flight, other parameters).</summary>
+    private static ApiResult RunUnder(Claim? claim, ApiRequest request, string idempotencyKey) => claim switch
+    {
+        Claim.Mismatch => ApiResult.Error(new StripeApiException(400, "idempotency_error", null,
+            $"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{idempotencyKey}' if you meant to execute a different request.")),
+        Claim.InFlight => ApiResult.Error(new StripeApiException(409, "idempotency_error", "idempotency_key_in_use",
+            "There is currently another in-progress request using this Stripe API Key and idempotency key. Please try again later.")),
+        _ => Run(request),
+    };
 
     private static bool FailsBeforeRun(string mode) =>
         mode is FaultModes.Http500 or FaultModes.ConnectionReset or FaultModes.Timeout or FaultModes.LockTimeout or FaultModes.RateLimit;
