@@ -58,8 +58,9 @@ public sealed class PspOutcomeTests(PspOutcomeFixture api) : IClassFixture<PspOu
     public async Task A_PSP_idempotency_error_leaves_the_payment_processing_never_failed()
     {
         var (token, key, body) = NewPayment(amount: 3_202);
-        // Someone used the PSP key (our payment id) first with other parameters: the PSP answers idempotency_error.
-        api.CrashPoints.AfterIntentRecorded = paymentId => CreateIntentAsync(paymentId, amount: 1);
+        // Someone used the PSP key (our payment id) first with other parameters (another amount, no payment method):
+        // the PSP answers idempotency_error.
+        api.CrashPoints.AfterIntentRecorded = paymentId => CreateIntentAsync(paymentId, amount: 100);
         ApiAnswer answer;
         try
         {
