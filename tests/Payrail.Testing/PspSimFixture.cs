@@ -58,9 +58,10 @@ public sealed class PspSimFixture : IAsyncLifetime
     public Task SetLatencyAsync(int fixedMs, int jitterMs = 0) =>
         PostAsync("/_sim/latency", new { fixed_ms = fixedMs, jitter_ms = jitterMs });
 
-    /// <summary>POST /_sim/faults. mode: http_500 | connection_reset | timeout | response_lost.</summary>
-    public Task AddFaultAsync(string mode, int? count = null, double? probability = null, string? pathPrefix = null, string? method = null) =>
-        PostAsync("/_sim/faults", new { mode, count, probability, path_prefix = pathPrefix, method });
+    /// <summary>POST /_sim/faults (modes: src/PspSim/README.md); durationMs only for hold_key.</summary>
+    public Task AddFaultAsync(string mode, int? count = null, double? probability = null, string? pathPrefix = null, string? method = null,
+        int? durationMs = null) =>
+        PostAsync("/_sim/faults", new { mode, count, probability, path_prefix = pathPrefix, method, duration_ms = durationMs });
 
     /// <summary>POST /_sim/reset: clears faults and latency (keeps data).</summary>
     public Task ResetAsync() => PostAsync("/_sim/reset", new { });

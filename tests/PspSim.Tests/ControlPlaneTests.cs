@@ -105,6 +105,131 @@ public sealed class ControlPlaneTests(PspSimFixture fixture) : IClassFixture<Psp
     }
 
     [Fact]
+    public async Task Latency_holds_the_idempotency_key_so_a_concurrent_request_with_it_gets_409_in_use()
+    {
+        await fixture.SetLatencyAsync(1_000);
+        var key = Guid.NewGuid().ToString();
+        using var http = Sim.Raw(fixture);
+
+        var answers = await Task.WhenAll(SendAsync(http, Keyed(key, 2_100)), SendAsync(http, Keyed(key, 2_100)));
+
+        // Whichever came second arrived while the first waited out its latency: Stripe answers an in-flight key so.
+        Assert.Single(answers, a => a.Status == HttpStatusCode.OK);
+        var inUse = Assert.Single(answers, a => a.Status == HttpStatusCode.Conflict);
+        AssertStripeError(inUse.Body, "idempotency_error", "idempotency_key_in_use");
+    }
+
+    [Fact]
+    public async Task Hold_key_keeps_the_key_in_use_for_its_duration_then_runs_the_request_once()
+    {
+        await fixture.AddFaultAsync("hold_key", count: 1, pathPrefix: "/v1/payment_intents", method: "POST", durationMs: 3_000);
+        var key = Guid.NewGuid().ToString();
+        var before = await CountIntentsAsync();
+        using var http = Sim.Raw(fixture);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var answers = await Task.WhenAll(SendAsync(http, Keyed(key, 2_200)), SendAsync(http, Keyed(key, 2_200)));
+
+        Assert.True(started.ElapsedMilliseconds >= 2_900, $"{started.ElapsedMilliseconds} ms");
+        var answer = Assert.Single(answers, a => a.Status == HttpStatusCode.OK);
+        var inUse = Assert.Single(answers, a => a.Status == HttpStatusCode.Conflict);
+        AssertStripeError(inUse.Body, "idempotency_error", "idempotency_key_in_use");
+        Assert.Equal(before + 1, await CountIntentsAsync());
+        var replay = await SendAsync(http, Keyed(key, 2_200));
+        Assert.Equal(answer.Body, replay.Body);
+    }
+
+    [Theory]
+    [InlineData("lock_timeout")]
+    [InlineData("rate_limit")]
+    public async Task Lock_timeout_and_rate_limit_answer_Stripes_429_and_leave_the_key_free(string mode)
+    {
+        await fixture.AddFaultAsync(mode, count: 1, pathPrefix: "/v1/payment_intents", method: "POST");
+        var key = Guid.NewGuid().ToString();
+        var before = await CountIntentsAsync();
+        using var http = Sim.Raw(fixture);
+
+        var refused = await SendAsync(http, Keyed(key, 2_300));
+
+        Assert.Equal((HttpStatusCode)429, refused.Status);
+        AssertStripeError(refused.Body, "invalid_request_error", mode);
+        Assert.Equal(before, await CountIntentsAsync());
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, Keyed(key, 2_300))).Status);
+        Assert.Equal(before + 1, await CountIntentsAsync());
+    }
+
+    [Fact]
+    public async Task Proxy_408_runs_the_request_then_answers_without_a_Stripe_body_or_headers()
+    {
+        await fixture.AddFaultAsync("proxy_408", count: 1, pathPrefix: "/v1/payment_intents", method: "POST");
+        var key = Guid.NewGuid().ToString();
+        var before = await CountIntentsAsync();
+        using var http = Sim.Raw(fixture);
+
+        using (var request = Keyed(key, 2_400))
+        using (var response = await http.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.RequestTimeout, response.StatusCode);
+            Assert.False(response.Headers.Contains("Request-Id"));
+            Assert.DoesNotContain("\"error\"", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(before + 1, await CountIntentsAsync());
+        var replay = await SendAsync(http, Keyed(key, 2_400));
+        Assert.Equal(HttpStatusCode.OK, replay.Status);
+        Assert.Equal(before + 1, await CountIntentsAsync());
+    }
+
+    [Theory]
+    [InlineData("tamper_amount", "amount", "2501")]
+    [InlineData("tamper_amount_received", "amount_received", "2501")]
+    [InlineData("tamper_currency", "currency", "eur")]
+    public async Task Tamper_faults_change_the_answer_but_not_the_stored_intent(string mode, string field, string tampered)
+    {
+        await fixture.AddFaultAsync(mode, count: 1, pathPrefix: "/v1/payment_intents", method: "POST");
+        var key = Guid.NewGuid().ToString();
+        using var http = Sim.Raw(fixture);
+
+        var answer = await SendAsync(http, Keyed(key, 2_500));
+        var replay = await SendAsync(http, Keyed(key, 2_500));
+
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        using var told = JsonDocument.Parse(answer.Body);
+        Assert.Equal(tampered, told.RootElement.GetProperty(field).ToString());
+        using var truth = JsonDocument.Parse(replay.Body);
+        Assert.Equal(2_500, truth.RootElement.GetProperty("amount").GetInt64());
+        Assert.Equal(2_500, truth.RootElement.GetProperty("amount_received").GetInt64());
+        Assert.Equal("usd", truth.RootElement.GetProperty("currency").GetString());
+        var stored = await new PaymentIntentService(Sim.Client(fixture)).GetAsync(truth.RootElement.GetProperty("id").GetString());
+        Assert.Equal(2_500, stored.AmountReceived);
+    }
+
+    private sealed record AnswerOf(HttpStatusCode Status, string Body);
+
+    private static async Task<AnswerOf> SendAsync(HttpClient http, HttpRequestMessage request)
+    {
+        using (request)
+        using (var response = await http.SendAsync(request))
+            return new AnswerOf(response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>A confirmed card payment in USD (captured at once) under an idempotency key.</summary>
+    private static HttpRequestMessage Keyed(string key, long amount) => new(HttpMethod.Post, "/v1/payment_intents")
+    {
+        Content = Sim.Form(("amount", amount.ToString()), ("currency", "usd"), ("payment_method", "pm_card_visa"), ("confirm", "true"),
+            ("automatic_payment_methods[enabled]", "true"), ("automatic_payment_methods[allow_redirects]", "never")),
+        Headers = { { "Idempotency-Key", key } },
+    };
+
+    private static void AssertStripeError(string body, string type, string code)
+    {
+        using var json = JsonDocument.Parse(body);
+        var error = json.RootElement.GetProperty("error");
+        Assert.Equal(type, error.GetProperty("type").GetString());
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("message").GetString()));
+    }
+
+    [Fact]
     public async Task Faults_are_listed_and_reset_clears_them()
     {
         await fixture.AddFaultAsync("http_500", count: 3, probability: 0.5, pathPrefix: "/v1/refunds", method: "post");
@@ -136,6 +261,9 @@ public sealed class ControlPlaneTests(PspSimFixture fixture) : IClassFixture<Psp
     [InlineData("/_sim/faults", """{"mode":"http_500","path_prefix":"v1"}""")]
     [InlineData("/_sim/faults", """{"mode":"http_500","method":"PATCHY"}""")]
     [InlineData("/_sim/faults", """{"mode":"http_500","colour":"red"}""")]
+    [InlineData("/_sim/faults", """{"mode":"hold_key"}""")]
+    [InlineData("/_sim/faults", """{"mode":"hold_key","duration_ms":0}""")]
+    [InlineData("/_sim/faults", """{"mode":"http_500","duration_ms":100}""")]
     [InlineData("/_sim/latency", """{"fixed_ms":-1}""")]
     [InlineData("/_sim/latency", """{"fixed_ms":"slow"}""")]
     [InlineData("/_sim/latency", """not json""")]

@@ -198,6 +198,15 @@ public sealed class PaymentCreation(
         try
         {
             var answer = await psp.AuthorizeAsync(authorize, budget.Token).ConfigureAwait(false);
+            if (PspAnswerCheck.Mismatch(payment, answer) is { } field)
+            {
+                metrics.PspCall("authorize", "mismatch", Stopwatch.GetElapsedTime(started));
+                metrics.PspAnswerMismatch(field);
+                // Field names and references only: the answer carries no secrets, and amounts are in the payment row.
+                logger.LogError("PSP answer for payment {PaymentId} disagrees with it on {Field} (PSP reference {PspReference}); it stays processing",
+                    payment.Id, field, answer.PspReference);
+                return (PspOutcome.Unknown, false);
+            }
             metrics.PspCall("authorize", answer.Status.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started));
             return (PspOutcome.From(answer), true);
         }

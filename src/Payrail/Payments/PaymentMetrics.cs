@@ -6,12 +6,14 @@ namespace Payrail.Payments;
 public sealed class PaymentMetrics : IDisposable
 {
     public const string MeterName = "Payrail.Payments";
+    public const string PspAnswerMismatchesName = "payrail.psp.answer_mismatches";
 
     private readonly Meter _meter;
     private readonly Counter<long> _idempotencyOutcomes;
     private readonly Counter<long> _payments;
     private readonly Histogram<double> _pspCallSeconds;
     private readonly Counter<long> _transientRetries;
+    private readonly Counter<long> _pspAnswerMismatches;
 
     public PaymentMetrics(IMeterFactory meters)
     {
@@ -23,6 +25,8 @@ public sealed class PaymentMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _transientRetries = _meter.CreateCounter<long>("payrail.payments.transient_retries", "{retry}",
             "Transaction 2 sent again after PostgreSQL rolled it back (deadlock, serialization failure), by SQLSTATE.");
+        _pspAnswerMismatches = _meter.CreateCounter<long>(PspAnswerMismatchesName, "{answer}",
+            "PSP answers that disagree with the payment (reference, currency, amounts), by first field found; the payment stays processing.");
     }
 
     public void Idempotency(string outcome) => _idempotencyOutcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
@@ -34,6 +38,7 @@ public sealed class PaymentMetrics : IDisposable
             new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
 
     public void TransientRetry(string sqlState) => _transientRetries.Add(1, new KeyValuePair<string, object?>("sqlstate", sqlState));
+    public void PspAnswerMismatch(string field) => _pspAnswerMismatches.Add(1, new KeyValuePair<string, object?>("field", field));
 
     public void Dispose() => _meter.Dispose();
 }

@@ -14,7 +14,8 @@ using PspSim.Stripe;
 namespace PspSim.Api;
 
 /// <summary>
-/// The /v1 pipeline: API key → latency → faults → form parsing → idempotency → endpoint → answer.
+/// The /v1 pipeline: API key → form parsing → idempotency claim → latency → faults → endpoint → answer
+/// (faults that act on the answer: after the endpoint).
 /// </summary>
 public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions options, IHostApplicationLifetime lifetime, ILogger<StripeApi> log)
 {
@@ -52,32 +53,6 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
                         : "Invalid API Key provided.")));
         }
 
-        var delay = faults.NextDelay();
-        if (delay > TimeSpan.Zero) await Task.Delay(delay, ctx.RequestAborted);
-
-        var fault = faults.Match(method, path);
-        if (fault is not null)
-        {
-            log.LogInformation("fault {FaultId} {Mode} injected on {Method} {Path}", fault.Id, fault.Mode, method, path);
-            switch (fault.Mode)
-            {
-                case FaultModes.Http500:
-                    return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(500, "api_error", null,
-                        "An unknown error occurred while processing your request (injected by pspsim).")));
-                case FaultModes.ConnectionReset:
-                    ctx.Abort();
-                    return 0;
-                case FaultModes.Timeout:
-                    using (var hang = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, lifetime.ApplicationStopping))
-                    {
-                        try { await Task.Delay(TimeSpan.FromSeconds(options.TimeoutFaultSeconds), hang.Token); }
-                        catch (OperationCanceledException) { }
-                    }
-                    ctx.Abort();
-                    return 0;
-            }
-        }
-
         FormParams form;
         try { form = await ReadParamsAsync(ctx); }
         catch (StripeApiException e) { return await WriteAsync(ctx, ApiResult.Error(e)); }
@@ -98,43 +73,127 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
             BaseUrl = $"{ctx.Request.Scheme}://{ctx.Request.Host}",
         };
 
-        ApiResult result;
-        if (idempotencyKey.Length == 0) result = Run(request);
-        else
+        // The key is claimed before the latency and the faults, as at Stripe: a slow request holds its key, so a
+        // concurrent one with the same key gets 409 idempotency_key_in_use instead of queueing behind it.
+        var fingerprint = idempotencyKey.Length == 0 ? "" : FormParams.Fingerprint(method, path, form);
+        var claim = idempotencyKey.Length == 0 ? null : store.IdempotencyKeys.Claim(scope, idempotencyKey, fingerprint);
+        var held = claim is Claim.Acquired;
+        void Release()
         {
-            var fingerprint = FormParams.Fingerprint(method, path, form);
-            switch (store.IdempotencyKeys.Claim(scope, idempotencyKey, fingerprint))
+            if (!held) return;
+            held = false;
+            store.IdempotencyKeys.Release(scope, idempotencyKey);
+        }
+        try
+        {
+            var delay = faults.NextDelay();
+            if (delay > TimeSpan.Zero) await Task.Delay(delay, ctx.RequestAborted);
+
+            var fault = faults.Match(method, path);
+            if (fault is not null)
             {
-                case Claim.Replay replay:
-                    ctx.Response.Headers["Idempotent-Replayed"] = "true";
-                    return await WriteRawAsync(ctx, replay.Response.Status, replay.Response.Body, fault);
-                case Claim.Mismatch:
-                    result = ApiResult.Error(new StripeApiException(400, "idempotency_error", null,
-                        $"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{idempotencyKey}' if you meant to execute a different request."));
-                    break;
-                case Claim.InFlight:
-                    result = ApiResult.Error(new StripeApiException(409, "idempotency_error", "idempotency_key_in_use",
-                        "There is currently another in-progress request using this Stripe API Key and idempotency key. Please try again later."));
-                    break;
-                default:
-                    try { result = Run(request); }
-                    catch { store.IdempotencyKeys.Release(scope, idempotencyKey); throw; }
-                    if (result.Executed && result.Status < 500)
-                        store.IdempotencyKeys.Complete(new StoredResponse
-                        {
-                            Scope = scope, Key = idempotencyKey, Fingerprint = fingerprint, Status = result.Status,
-                            Body = result.Json, Created = store.Now(), RequestId = requestId,
-                        });
-                    else store.IdempotencyKeys.Release(scope, idempotencyKey);
-                    break;
+                log.LogInformation("fault {FaultId} {Mode} injected on {Method} {Path}", fault.Id, fault.Mode, method, path);
+                // Faults before the request runs leave nothing behind: its key is free again.
+                if (FailsBeforeRun(fault.Mode)) Release();
+                if (await FailBeforeRunAsync(ctx, fault) is { } failed) return failed;
             }
+
+            if (claim is Claim.Replay replay)
+            {
+                ctx.Response.Headers["Idempotent-Replayed"] = "true";
+                return await AnswerAsync(ctx, replay.Response.Status, replay.Response.Body, fault);
+            }
+            var result = RunUnder(claim, request, idempotencyKey);
+            if (held && result.Executed && result.Status < 500)
+            {
+                store.IdempotencyKeys.Complete(new StoredResponse
+                {
+                    Scope = scope, Key = idempotencyKey, Fingerprint = fingerprint, Status = result.Status,
+                    Body = result.Json, Created = store.Now(), RequestId = requestId,
+                });
+                held = false;
+            }
+            return await AnswerAsync(ctx, result.Status, result.Json, fault);
         }
-        if (fault?.Mode == FaultModes.ResponseLost)
+        finally
         {
-            ctx.Abort();
-            return 0;
+            Release();
         }
-        return await WriteAsync(ctx, result);
+    }
+
+    /// <summary>The request's answer under its idempotency claim (none, ours, another's in flight, other parameters).</summary>
+    private static ApiResult RunUnder(Claim? claim, ApiRequest request, string idempotencyKey) => claim switch
+    {
+        Claim.Mismatch => ApiResult.Error(new StripeApiException(400, "idempotency_error", null,
+            $"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{idempotencyKey}' if you meant to execute a different request.")),
+        Claim.InFlight => ApiResult.Error(new StripeApiException(409, "idempotency_error", "idempotency_key_in_use",
+            "There is currently another in-progress request using this Stripe API Key and idempotency key. Please try again later.")),
+        _ => Run(request),
+    };
+
+    private static bool FailsBeforeRun(string mode) =>
+        mode is FaultModes.Http500 or FaultModes.ConnectionReset or FaultModes.Timeout or FaultModes.LockTimeout or FaultModes.RateLimit;
+
+    /// <summary>The faults that act before the request runs: the status written (0 when aborted), or null to run it.</summary>
+    private async Task<int?> FailBeforeRunAsync(HttpContext ctx, Fault fault)
+    {
+        switch (fault.Mode)
+        {
+            case FaultModes.Http500:
+                return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(500, "api_error", null,
+                    "An unknown error occurred while processing your request (injected by pspsim).")));
+            case FaultModes.LockTimeout:
+                return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(429, "invalid_request_error", "lock_timeout",
+                    "This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.")));
+            case FaultModes.RateLimit:
+                return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(429, "invalid_request_error", "rate_limit",
+                    "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.")));
+            case FaultModes.ConnectionReset:
+                ctx.Abort();
+                return 0;
+            case FaultModes.Timeout:
+                await HangAsync(TimeSpan.FromSeconds(options.TimeoutFaultSeconds), ctx.RequestAborted);
+                ctx.Abort();
+                return 0;
+            case FaultModes.HoldKey:
+                // Stripe finishes a request its client has left: the key stays held for the whole duration.
+                await HangAsync(TimeSpan.FromMilliseconds(fault.DurationMs ?? 0), CancellationToken.None);
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private async Task HangAsync(TimeSpan duration, CancellationToken clientGone)
+    {
+        using var hang = CancellationTokenSource.CreateLinkedTokenSource(clientGone, lifetime.ApplicationStopping);
+        try { await Task.Delay(duration, hang.Token); }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Writes the answer, or what the faults that act after the request ran make of it.</summary>
+    private static async Task<int> AnswerAsync(HttpContext ctx, int status, string body, Fault? fault)
+    {
+        switch (fault?.Mode)
+        {
+            case FaultModes.ResponseLost:
+                ctx.Abort();
+                return 0;
+            case FaultModes.Proxy408:
+                foreach (var header in new[] { "Request-Id", "Stripe-Version", "Idempotency-Key", "Idempotent-Replayed" })
+                    ctx.Response.Headers.Remove(header);
+                ctx.Response.StatusCode = 408;
+                ctx.Response.ContentType = "text/html";
+                await ctx.Response.WriteAsync("<html><body><h1>408 Request Time-out</h1>Your browser didn't send a complete request in time.</body></html>", ctx.RequestAborted);
+                return 408;
+            case { } mode when AnswerTampering.IsTampering(mode):
+                body = AnswerTampering.Apply(mode, status, body);
+                break;
+        }
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(body, ctx.RequestAborted);
+        return status;
     }
 
     private static ApiResult Run(ApiRequest r)
@@ -208,18 +267,5 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
         ctx.Response.ContentType = "application/json";
         await ctx.Response.WriteAsync(result.Json, ctx.RequestAborted);
         return result.Status;
-    }
-
-    private static async Task<int> WriteRawAsync(HttpContext ctx, int status, string body, Fault? fault)
-    {
-        if (fault?.Mode == FaultModes.ResponseLost)
-        {
-            ctx.Abort();
-            return 0;
-        }
-        ctx.Response.StatusCode = status;
-        ctx.Response.ContentType = "application/json";
-        await ctx.Response.WriteAsync(body, ctx.RequestAborted);
-        return status;
     }
 }

@@ -14,7 +14,9 @@ public static class ControlPlane
 {
     private const int MaxBodyBytes = 16 * 1024;
     private static readonly HashSet<string> LatencyKeys = ["fixed_ms", "jitter_ms"];
-    private static readonly HashSet<string> FaultKeys = ["mode", "probability", "count", "path_prefix", "method"];
+    private static readonly HashSet<string> FaultKeys = ["mode", "probability", "count", "path_prefix", "method", "duration_ms"];
+    /// <summary>Longest a hold_key fault may hold a key: past it a client has long given up.</summary>
+    private const int MaxHoldMs = 60_000;
     private static readonly HashSet<string> Methods = ["GET", "POST", "DELETE"];
     private static readonly HashSet<string> AuthenticateKeys = ["outcome"];
 
@@ -37,7 +39,7 @@ public static class ControlPlane
             var (json, problem) = await ReadObjectAsync(ctx, FaultKeys);
             if (problem is not null) return problem;
             if (!json.TryGetProperty("mode", out var modeEl) || modeEl.ValueKind != JsonValueKind.String || !FaultModes.All.Contains(modeEl.GetString()!))
-                return Problem("mode is required: one of http_500, connection_reset, timeout, response_lost");
+                return Problem("mode is required: one of " + string.Join(", ", FaultModes.All.Order(StringComparer.Ordinal)));
             double probability = 1;
             if (json.TryGetProperty("probability", out var probEl) && probEl.ValueKind != JsonValueKind.Null)
             {
@@ -58,8 +60,12 @@ public static class ControlPlane
                 method = methodEl.ValueKind == JsonValueKind.String ? methodEl.GetString()!.ToUpperInvariant() : null;
                 if (method is null || !Methods.Contains(method)) return Problem("method must be one of GET, POST, DELETE");
             }
+            var durationMs = Int(json, "duration_ms", 1, MaxHoldMs, out var durationProblem);
+            if (durationProblem is not null) return durationProblem;
+            var holds = modeEl.GetString() == FaultModes.HoldKey;
+            if (holds != durationMs.HasValue) return Problem("duration_ms is required for hold_key and only for it");
             Fault fault;
-            try { fault = board.Add(modeEl.GetString()!, probability, count, prefix, method); }
+            try { fault = board.Add(modeEl.GetString()!, probability, count, prefix, method, durationMs); }
             catch (InvalidOperationException e) { return Problem(e.Message); }
             log.LogInformation("fault added: {Mode} p={Probability} count={Count} path={Path} method={Method}", fault.Mode, fault.Probability, fault.Remaining, fault.PathPrefix, fault.Method);
             return Results.Json(Render(fault), statusCode: 201);
@@ -100,6 +106,7 @@ public static class ControlPlane
     private static object Render(Fault f) => new
     {
         id = f.Id, mode = f.Mode, probability = f.Probability, count = f.Remaining, path_prefix = f.PathPrefix, method = f.Method,
+        duration_ms = f.DurationMs,
     };
 
     private static IResult Problem(string detail) => Results.Problem(

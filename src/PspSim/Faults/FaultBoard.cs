@@ -2,15 +2,38 @@ namespace PspSim.Faults;
 
 public static class FaultModes
 {
+    // Before the request runs; nothing changes and its idempotency key is free again.
     public const string Http500 = "http_500";
     public const string ConnectionReset = "connection_reset";
     public const string Timeout = "timeout";
+    /// <summary>Stripe's 429 lock_timeout: another request or process holds the object.</summary>
+    public const string LockTimeout = "lock_timeout";
+    /// <summary>Stripe's 429 rate_limit.</summary>
+    public const string RateLimit = "rate_limit";
+
+    /// <summary>The request holds its idempotency key for duration_ms (even if its client goes away), then runs.</summary>
+    public const string HoldKey = "hold_key";
+
+    // After the request ran (state and idempotent answer stored).
     public const string ResponseLost = "response_lost";
-    public static readonly IReadOnlySet<string> All = new HashSet<string> { Http500, ConnectionReset, Timeout, ResponseLost };
+    /// <summary>A proxy or load balancer answers 408 with its own page: no Stripe error body, no Stripe headers.</summary>
+    public const string Proxy408 = "proxy_408";
+    /// <summary>The PaymentIntent as answered (not as stored) reports another amount.</summary>
+    public const string TamperAmount = "tamper_amount";
+    /// <summary>The PaymentIntent as answered reports more received (and its charge more captured) than its amount.</summary>
+    public const string TamperAmountReceived = "tamper_amount_received";
+    /// <summary>The PaymentIntent as answered reports another currency.</summary>
+    public const string TamperCurrency = "tamper_currency";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>
+    {
+        Http500, ConnectionReset, Timeout, LockTimeout, RateLimit, HoldKey, ResponseLost, Proxy408,
+        TamperAmount, TamperAmountReceived, TamperCurrency,
+    };
 }
 
 /// <summary>An injected fault: fires on matching /v1 requests with a probability, for the next Count of them (or forever).</summary>
-public sealed record Fault(string Id, string Mode, double Probability, int? Remaining, string? PathPrefix, string? Method);
+public sealed record Fault(string Id, string Mode, double Probability, int? Remaining, string? PathPrefix, string? Method, int? DurationMs = null);
 
 public sealed record Latency(int FixedMs, int JitterMs);
 
@@ -34,12 +57,12 @@ public sealed class FaultBoard
         lock (_gate) return _faults.ToList();
     }
 
-    public Fault Add(string mode, double probability, int? count, string? pathPrefix, string? method)
+    public Fault Add(string mode, double probability, int? count, string? pathPrefix, string? method, int? durationMs = null)
     {
         lock (_gate)
         {
             if (_faults.Count >= MaxFaults) throw new InvalidOperationException($"at most {MaxFaults} faults may be active");
-            var fault = new Fault($"fault_{++_nextId}", mode, probability, count, pathPrefix, method);
+            var fault = new Fault($"fault_{++_nextId}", mode, probability, count, pathPrefix, method, durationMs);
             _faults.Add(fault);
             return fault;
         }

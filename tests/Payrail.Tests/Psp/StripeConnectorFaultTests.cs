@@ -153,6 +153,56 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
     }
 
+    [Fact]
+    public async Task Bare_408_from_a_proxy_after_the_charge_is_outcome_unknown_and_a_retry_finds_the_one_charge()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        var request = StripeConnectorHost.Request();
+        await InjectAsync("proxy_408", count: 1);
+
+        // No Stripe error body: nothing proves the PSP refused, and here it did charge.
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+
+        var later = await host.Connector.AuthorizeAsync(request, None);
+        Assert.Equal(PspPaymentStatus.Captured, later.Status);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Theory]
+    [InlineData("rate_limit")]
+    [InlineData("lock_timeout")]
+    public async Task Stripe_429_is_outcome_unknown_and_is_not_retried(string mode)
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        var request = StripeConnectorHost.Request();
+        await InjectAsync(mode, count: 1);
+
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+        Assert.Equal(0, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task Key_in_use_by_a_concurrent_request_is_outcome_unknown_for_the_second_and_charges_once()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        var request = StripeConnectorHost.Request();
+        await InjectAsync("hold_key", count: 1, durationMs: 1_500);
+
+        var outcomes = await Task.WhenAll(AttemptAsync(host, request), AttemptAsync(host, request));
+
+        // Whichever came second found the key in use (409 idempotency_key_in_use): "busy", not "refused".
+        Assert.Single(outcomes, o => o is PspPayment { Status: PspPaymentStatus.Captured });
+        Assert.Single(outcomes, o => o is PspUnavailableException);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    private static async Task<object> AttemptAsync(StripeConnectorHost host, PspAuthorizeRequest request)
+    {
+        try { return await host.Connector.AuthorizeAsync(request, None); }
+        catch (Exception e) when (e is PspUnavailableException or PspRequestRejectedException) { return e; }
+    }
+
     /// <summary>What is left of the single injected fault's count (GET /_sim/faults): how many attempts reached pspsim.</summary>
     private async Task<int> RemainingFaultsAsync()
     {
@@ -162,6 +212,6 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
         return fault.GetProperty("count").GetInt32();
     }
 
-    private Task InjectAsync(string mode, int? count = null) =>
-        psp.AddFaultAsync(mode, count, probability: 1.0, pathPrefix: "/v1/payment_intents", method: "POST");
+    private Task InjectAsync(string mode, int? count = null, int? durationMs = null) =>
+        psp.AddFaultAsync(mode, count, probability: 1.0, pathPrefix: "/v1/payment_intents", method: "POST", durationMs: durationMs);
 }

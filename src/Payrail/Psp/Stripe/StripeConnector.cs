@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
@@ -232,12 +233,13 @@ public sealed class StripeConnector : IPspConnector
         var status = (int)e.HttpStatusCode;
         var error = e.StripeError;
         var code = error?.DeclineCode ?? error?.Code ?? error?.Type ?? "unknown";
-        if (declinesAreResults && status == 402 && error?.Type == "card_error" && error.PaymentIntent is { } declined)
+        if (declinesAreResults && status == 402 && error?.Type == "card_error" && error.PaymentIntent is { } declined && IsStripeRefusal(e))
             return new PspDeclineException(StripeMapping.ToDeclinedPayment(declined, error));
 
-        if (status >= 500 || status < 400 || IsTryLater(status, error?.Code))
+        if (status is < 400 or >= 500 || IsTryLater(status, error?.Code) || !IsStripeRefusal(e))
         {
-            // 5xx, an unreadable 200, a lock or in-flight key: Stripe may or may not have acted.
+            // 5xx, an unreadable 200, a lock or in-flight key, or a 4xx that Stripe did not write (a proxy's
+            // 408, an error body of no known type): Stripe may or may not have acted.
             logger.LogWarning("Stripe {Operation} {Reference}: HTTP {Status} {Code}, outcome unknown", operation, reference, status, code);
             return new PspUnavailableException($"Stripe {operation}: HTTP {status} ({code}); outcome unknown.", e);
         }
@@ -246,11 +248,26 @@ public sealed class StripeConnector : IPspConnector
         return new PspRequestRejectedException(error?.Code ?? error?.Type ?? "unknown", error?.Message ?? $"Stripe rejected {operation}", status);
     }
 
+    /// <summary>Stripe's documented error types that refuse a request (api_error is Stripe failing: outcome unknown).</summary>
+    private static readonly FrozenSet<string> RefusalTypes =
+        new[] { "invalid_request_error", "card_error", "idempotency_error" }.ToFrozenSet(StringComparer.Ordinal);
+
     /// <summary>
-    /// 429 (rate limited) and 409 lock_timeout / idempotency_key_in_use are not refusals of the request
-    /// itself: Stripe asks to come back later, so the caller must treat them like an outage.
+    /// Only an answer that proves Stripe refused is a refusal: Stripe's error object (a type it documents for
+    /// refusals, a message) on a response carrying Stripe's Request-Id. A load balancer or proxy in between
+    /// may answer 4xx (408, 413, 499…) after the request went through; calling that a refusal would record
+    /// a failed payment for a charge that happened, and the buyer's next attempt would charge again.
     /// </summary>
-    private static bool IsTryLater(int status, string? code) =>
+    internal static bool IsStripeRefusal(StripeException e) =>
+        e.StripeError is { Type: { } type, Message: { Length: > 0 } }
+        && RefusalTypes.Contains(type)
+        && !string.IsNullOrEmpty(e.StripeResponse?.RequestId);
+
+    /// <summary>
+    /// 429 (rate limited, lock_timeout) and 409 lock_timeout / idempotency_key_in_use are not refusals of the
+    /// request itself: Stripe asks to come back later, so the caller must treat them like an outage.
+    /// </summary>
+    internal static bool IsTryLater(int status, string? code) =>
         status == 429 || (status == 409 && code is "lock_timeout" or "idempotency_key_in_use" or "rate_limit");
 
     private static void RequireKey(string idempotencyKey)
