@@ -21,19 +21,27 @@ public static class MerchantsEndpoints
         if (refusal is not null) return refusal;
 
         string? id = null, name = null;
+        var unreadable = false;
         try
         {
             using var document = JsonDocument.Parse(body);
             if (document.RootElement.ValueKind == JsonValueKind.Object)
             {
-                if (document.RootElement.TryGetProperty("id", out var idValue) && idValue.ValueKind == JsonValueKind.String) id = idValue.GetString();
-                if (document.RootElement.TryGetProperty("name", out var nameValue) && nameValue.ValueKind == JsonValueKind.String) name = nameValue.GetString();
+                if (document.RootElement.TryGetProperty("id", out var idValue) && idValue.ValueKind == JsonValueKind.String)
+                    unreadable |= (id = StorableText.Read(idValue)) is null;
+                if (document.RootElement.TryGetProperty("name", out var nameValue) && nameValue.ValueKind == JsonValueKind.String)
+                    unreadable |= (name = StorableText.Read(nameValue)) is null;
             }
         }
         catch (JsonException)
         {
             return Problems.Result(Problems.InvalidJson, "Malformed JSON", StatusCodes.Status400BadRequest, "The body is not valid JSON.");
         }
+
+        // A lone surrogate or U+0000 would reach PostgreSQL, which refuses it: a 500 instead of the client's mistake.
+        if (unreadable || (name is not null && !StorableText.IsStorable(name)))
+            return Problems.Result(Problems.InvalidText, "Invalid text", StatusCodes.Status400BadRequest,
+                "Text in the request must be valid Unicode without control characters (tab, line feed and carriage return are allowed).");
 
         var errors = new Dictionary<string, string[]>();
         if (id is null || !MerchantDirectory.ValidId().IsMatch(id)) errors["id"] = ["must be 1-64 characters of letters, digits, '_' or '-'"];

@@ -136,7 +136,7 @@ public static partial class PaymentRequestParser
                 }
                 return worst;
             case JsonValueKind.String:
-                return ScreenText(StringOf(element));
+                return ScreenText(StorableText.Read(element));
             case JsonValueKind.Number:
                 return CardNumberDetector.ContainsCardNumber(element.GetRawText()) ? Screening.CardNumber : Screening.Clean;
             default:
@@ -151,35 +151,7 @@ public static partial class PaymentRequestParser
     {
         if (text is null) return Screening.InvalidText;
         if (CardNumberDetector.ContainsCardNumber(text)) return Screening.CardNumber;
-        return IsStorable(text) ? Screening.Clean : Screening.InvalidText;
-    }
-
-    /// <summary>
-    /// Text we store (PostgreSQL text and jsonb), log and send to the PSP: no lone surrogate (it has no UTF-8 form)
-    /// and no control character but tab, line feed and carriage return. PostgreSQL refuses U+0000; the other C0 and
-    /// C1 controls (ESC, DEL, CSI...) have no place in a label and can drive the terminal of whoever reads it.
-    /// </summary>
-    private static bool IsStorable(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (char.IsSurrogatePair(text, i))
-            {
-                i++;
-                continue;
-            }
-            if (char.IsSurrogate(c) || (char.IsControl(c) && c is not ('\t' or '\n' or '\r'))) return false;
-        }
-        return true;
-    }
-
-    // The JSON reader unescapes lazily: a lone surrogate escape ("\ud800") or bytes that are not UTF-8 throw only
-    // when the string is read. Null here means "not text".
-    private static string? StringOf(JsonElement element)
-    {
-        try { return element.GetString(); }
-        catch (InvalidOperationException) { return null; }
+        return StorableText.IsStorable(text) ? Screening.Clean : Screening.InvalidText;
     }
 
     private static string? NameOf(JsonProperty property)

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Npgsql;
+using Payrail.Api;
 using Payrail.Auth;
 using Xunit;
 
@@ -256,6 +258,25 @@ public sealed class PaymentFlowTests(PaymentsApiFixture api) : IClassFixture<Pay
 
         Assert.Equal(403, (int)response.StatusCode);
         Assert.Equal(0, await api.ScalarAsync("SELECT count(*) FROM merchants WHERE id = 'm_nope'"));
+    }
+
+    [Theory]
+    [InlineData("""{"id":"m_text_nul","name":"A\u0000B"}""")]
+    [InlineData("""{"id":"m_text_surrogate","name":"A\ud800B"}""")]
+    [InlineData("""{"id":"m_text_\udc00","name":"Name"}""")]
+    [InlineData("""{"id":"m_text_escape","name":"A\u001b[31mB"}""")]
+    public async Task A_merchant_name_or_id_that_cannot_be_stored_is_invalid_text_and_nothing_is_written(string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/merchants")
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new("Bearer", api.Token(Roles.Ops, "operator"));
+        using var response = await api.Http.SendAsync(request);
+
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Equal(Problems.InvalidText, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("type").GetString());
+        Assert.Equal(0, await api.ScalarAsync("SELECT count(*) FROM merchants WHERE id LIKE 'm_text_%'"));
     }
 
     [Fact]
