@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit;
 using Payrail.Domain.Validation;
 
@@ -150,18 +149,6 @@ public sealed class CardNumberDetectorTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() =>
             CardNumberDetector.ContainsCardNumber(new string('1', CardNumberDetector.MaxTextChars + 1)));
-    }
-
-    /// <summary>Linear time: the longest text of digits and separators is searched in far less than a request's budget.</summary>
-    [Fact]
-    public void The_longest_text_is_searched_in_linear_time()
-    {
-        var worst = string.Concat(Enumerable.Repeat("4 ", CardNumberDetector.MaxTextChars / 2));
-        var clock = Stopwatch.StartNew();
-
-        for (var i = 0; i < 10; i++) CardNumberDetector.ContainsCardNumber(worst);
-
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"10 searches of {worst.Length} characters took {clock.Elapsed}");
     }
 
     private static IEnumerable<string> SingleDigitChanges(string pan)
