@@ -1,8 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Npgsql;
 using OpenTelemetry.Metrics;
 using Payrail.Auth;
-using Payrail.DevEnvironment;
+using Payrail.Hosting;
 using Payrail.Idempotency;
 using Payrail.Merchants;
 using Payrail.Payments;
@@ -16,7 +15,6 @@ public static class ApiExtensions
 {
     public static IServiceCollection AddPaymentService(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton(TimeProvider.System);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.UseOwnTypes);
 
@@ -30,17 +28,6 @@ public static class ApiExtensions
                 TransientRetryBackoffMs: >= 0 and <= 100 }, "invalid Payments settings")
             .ValidateOnStart();
 
-        var postgres = LocalServers.PostgresConnectionString(configuration);
-        services.TryAddSingleton(_ =>
-        {
-            var source = new NpgsqlDataSourceBuilder(postgres);
-            // The payment flow runs the same few statements all day: prepared once per connection, parsed and planned once.
-            if (source.ConnectionStringBuilder.MaxAutoPrepare == 0) source.ConnectionStringBuilder.MaxAutoPrepare = 32;
-            // The API never changes session state (no SET, LISTEN, advisory or temp objects), so a pooled connection
-            // needs no reset: this spares PostgreSQL seven reset statements every time a connection is taken from the pool.
-            source.ConnectionStringBuilder.NoResetOnClose = true;
-            return source.Build();
-        });
         services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(configuration, sp));
 
         services.AddStripeConnector(configuration);
@@ -52,10 +39,9 @@ public static class ApiExtensions
         services.TryAddSingleton<PaymentCrashPoints>();
         services.AddSingleton<PaymentCreation>();
 
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddAspNetCoreInstrumentation()
-            .AddMeter(PaymentMetrics.MeterName)
-            .AddPrometheusExporter());
+        services.AddSingleton(sp => new ReadinessComponent("redis", Required: false, _ =>
+            Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>().IsConnected && sp.GetRequiredService<RedisIdempotencyCache>().IsAvailable)));
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(PaymentMetrics.MeterName));
         return services;
     }
 
@@ -66,9 +52,7 @@ public static class ApiExtensions
     private static ConnectionMultiplexer ConnectRedis(IConfiguration configuration, IServiceProvider services)
     {
         var idempotency = configuration.GetSection(IdempotencyOptions.SectionName).Get<IdempotencyOptions>() ?? new IdempotencyOptions();
-        var options = ConfigurationOptions.Parse(LocalServers.IsRedisConfigured(configuration)
-            ? configuration["Redis:Configuration"]!
-            : LocalServers.Redis(configuration, DevSecrets.ForProject()).Configuration);
+        var options = ConfigurationOptions.Parse(services.GetRequiredService<RedisEndpoint>().Configuration);
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = Math.Max(idempotency.RedisTimeoutMs, 500);
         options.AsyncTimeout = idempotency.RedisTimeoutMs;
