@@ -33,7 +33,7 @@ public sealed class InvalidSettingsException(IReadOnlyList<string> problems)
         }
         catch (InvalidOperationException e) when (e is not InvalidSettingsException)
         {
-            throw new InvalidSettingsException($"{sectionName}: {e.Message}");
+            throw new InvalidSettingsException(e.Message);
         }
     }
 }
