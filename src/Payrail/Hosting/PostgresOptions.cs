@@ -24,8 +24,8 @@ public sealed class PostgresOptions
 
     /// <summary>
     /// The payment service's pool. The payment path holds a connection for a few milliseconds per statement batch;
-    /// 100 is Npgsql's own default and PostgreSQL's default max_connections, so one API instance cannot exhaust it
-    /// alone only if it is lowered when several instances share one server.
+    /// 100 is Npgsql's own default. PostgreSQL allows 100 connections by default too: lower this when several API
+    /// instances and a worker share one server.
     /// </summary>
     public PostgresPoolOptions Api { get; set; } = new() { MaxPoolSize = 100 };
 

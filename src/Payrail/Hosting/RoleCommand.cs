@@ -37,15 +37,20 @@ public static class RoleCommand
             }
             await app.StartAsync(cancellationToken);
             Console.WriteLine($"{role,-10} {string.Join(", ", app.Urls)}");
+            // Until Ctrl-C / SIGTERM, or until the host stops by itself (a background loop failed).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException)
             {
             }
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await app.StopAsync(deadline.Token);
+            // A loop that died with an exception is a crash, not a clean stop: a supervisor restarts on a non-zero code.
+            if (app.Services.GetServices<IHostedService>().OfType<BackgroundService>().Any(s => s.ExecuteTask is { IsFaulted: true }))
+                return 1;
         }
         return 0;
     }

@@ -84,6 +84,9 @@ public sealed class ApiDocumentTests(PaymentsApiFixture api) : IClassFixture<Pay
         var external = Regex.Matches(page, @"(?:https?:)?//[A-Za-z0-9.\-]+(?::\d+)?").Select(m => m.Value)
             .Where(url => !url.EndsWith("//" + host, StringComparison.Ordinal)).ToList();
         Assert.Empty(external);
+        // The bundled script would fetch web fonts from the vendor's font host and send telemetry unless told not to.
+        Assert.Contains("\"withDefaultFonts\":false", page);
+        Assert.Contains("\"telemetry\":false", page);
         var scripts = Regex.Matches(page, "<script[^>]+src=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
         Assert.NotEmpty(scripts);
         foreach (var script in scripts)
