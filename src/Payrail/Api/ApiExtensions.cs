@@ -21,11 +21,11 @@ public static class ApiExtensions
         services.AddPayrailJwt(AuthOptions.From(configuration));
 
         services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName))
-            .Validate(o => o is { LeaseMs: > 0, RetentionHours: > 0, RedisTimeoutMs: > 0, RedisRetryAfterMs: >= 0 }, "invalid Idempotency settings")
+            .Validate(o => o is { LeaseMs: > 0, RetentionHours: > 0, RedisTimeoutMs: > 0, RedisRetryAfterMs: >= 0 }, "Idempotency:LeaseMs, RetentionHours and RedisTimeoutMs must be > 0, Idempotency:RedisRetryAfterMs >= 0")
             .ValidateOnStart();
         services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName))
             .Validate(o => o is { SyncBudgetMs: > 0, MaxVersionRetries: >= 0 and <= 10, MaxTransientRetries: >= 0 and <= 5,
-                TransientRetryBackoffMs: >= 0 and <= 100 }, "invalid Payments settings")
+                TransientRetryBackoffMs: >= 0 and <= 100 }, "Payments:SyncBudgetMs must be > 0, MaxVersionRetries within [0, 10], MaxTransientRetries within [0, 5], TransientRetryBackoffMs within [0, 100]")
             .ValidateOnStart();
 
         services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(configuration, sp));
