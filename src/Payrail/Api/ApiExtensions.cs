@@ -1,8 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Npgsql;
 using OpenTelemetry.Metrics;
 using Payrail.Auth;
-using Payrail.DevEnvironment;
+using Payrail.Hosting;
 using Payrail.Idempotency;
 using Payrail.Merchants;
 using Payrail.Payments;
@@ -16,31 +15,19 @@ public static class ApiExtensions
 {
     public static IServiceCollection AddPaymentService(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton(TimeProvider.System);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.UseOwnTypes);
 
         services.AddPayrailJwt(AuthOptions.From(configuration));
 
         services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName))
-            .Validate(o => o is { LeaseMs: > 0, RetentionHours: > 0, RedisTimeoutMs: > 0, RedisRetryAfterMs: >= 0 }, "invalid Idempotency settings")
+            .Validate(o => o is { LeaseMs: > 0, RetentionHours: > 0, RedisTimeoutMs: > 0, RedisRetryAfterMs: >= 0 }, "Idempotency:LeaseMs, RetentionHours and RedisTimeoutMs must be > 0, Idempotency:RedisRetryAfterMs >= 0")
             .ValidateOnStart();
         services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName))
             .Validate(o => o is { SyncBudgetMs: > 0, MaxVersionRetries: >= 0 and <= 10, MaxTransientRetries: >= 0 and <= 5,
-                TransientRetryBackoffMs: >= 0 and <= 100 }, "invalid Payments settings")
+                TransientRetryBackoffMs: >= 0 and <= 100 }, "Payments:SyncBudgetMs must be > 0, MaxVersionRetries within [0, 10], MaxTransientRetries within [0, 5], TransientRetryBackoffMs within [0, 100]")
             .ValidateOnStart();
 
-        var postgres = LocalServers.PostgresConnectionString(configuration);
-        services.TryAddSingleton(_ =>
-        {
-            var source = new NpgsqlDataSourceBuilder(postgres);
-            // The payment flow runs the same few statements all day: prepared once per connection, parsed and planned once.
-            if (source.ConnectionStringBuilder.MaxAutoPrepare == 0) source.ConnectionStringBuilder.MaxAutoPrepare = 32;
-            // The API never changes session state (no SET, LISTEN, advisory or temp objects), so a pooled connection
-            // needs no reset: this spares PostgreSQL seven reset statements every time a connection is taken from the pool.
-            source.ConnectionStringBuilder.NoResetOnClose = true;
-            return source.Build();
-        });
         services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(configuration, sp));
 
         services.AddStripeConnector(configuration);
@@ -52,10 +39,9 @@ public static class ApiExtensions
         services.TryAddSingleton<PaymentCrashPoints>();
         services.AddSingleton<PaymentCreation>();
 
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddAspNetCoreInstrumentation()
-            .AddMeter(PaymentMetrics.MeterName)
-            .AddPrometheusExporter());
+        services.AddSingleton(sp => new ReadinessComponent("redis", Required: false, _ =>
+            Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>().IsConnected && sp.GetRequiredService<RedisIdempotencyCache>().IsAvailable)));
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(PaymentMetrics.MeterName));
         return services;
     }
 
@@ -66,9 +52,7 @@ public static class ApiExtensions
     private static ConnectionMultiplexer ConnectRedis(IConfiguration configuration, IServiceProvider services)
     {
         var idempotency = configuration.GetSection(IdempotencyOptions.SectionName).Get<IdempotencyOptions>() ?? new IdempotencyOptions();
-        var options = ConfigurationOptions.Parse(LocalServers.IsRedisConfigured(configuration)
-            ? configuration["Redis:Configuration"]!
-            : LocalServers.Redis(configuration, DevSecrets.ForProject()).Configuration);
+        var options = ConfigurationOptions.Parse(services.GetRequiredService<RedisEndpoint>().Configuration);
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = Math.Max(idempotency.RedisTimeoutMs, 500);
         options.AsyncTimeout = idempotency.RedisTimeoutMs;

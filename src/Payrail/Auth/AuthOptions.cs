@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.IdentityModel.Tokens;
 using Payrail.DevEnvironment;
+using Payrail.Hosting;
 
 namespace Payrail.Auth;
 
@@ -22,7 +23,7 @@ public sealed record AuthOptions(string Issuer, string Audience, SymmetricSecuri
         var section = configuration.GetSection(SectionName);
         var key = section["SigningKey"] is { Length: > 0 } configured ? configured
             : AllowsDevKey(section) ? (devSecrets ?? DevSecrets.ForProject()).GetOrCreate(DevSecretName)
-            : throw new InvalidOperationException(
+            : throw new InvalidSettingsException(
                 "Auth:SigningKey is empty: set it to the HS256 key of the token issuer (PAYRAIL__Auth__SigningKey), or set " +
                 "Auth:AllowDevKey=true to use a generated development key (local development only; `payrail up` does this).");
         return Create(section, key);
@@ -38,7 +39,7 @@ public sealed record AuthOptions(string Issuer, string Audience, SymmetricSecuri
         var section = configuration.GetSection(SectionName);
         var secrets = devSecrets ?? DevSecrets.ForProject();
         if (section["SigningKey"] is { Length: > 0 } || AllowsDevKey(section)) return From(configuration, secrets);
-        var key = secrets.TryRead(DevSecretName) ?? throw new InvalidOperationException(
+        var key = secrets.TryRead(DevSecretName) ?? throw new InvalidSettingsException(
             "Auth:SigningKey is empty and no development key exists in .payrail/secrets/: start `payrail up` first, " +
             "or set Auth:SigningKey (PAYRAIL__Auth__SigningKey) to the key the API checks tokens with.");
         return Create(section, key);
@@ -51,7 +52,7 @@ public sealed record AuthOptions(string Issuer, string Audience, SymmetricSecuri
     {
         var keyBytes = Encoding.UTF8.GetBytes(key);
         if (keyBytes.Length < MinKeyBytes)
-            throw new InvalidOperationException($"Auth:SigningKey must be at least {MinKeyBytes} bytes for HS256.");
+            throw new InvalidSettingsException($"Auth:SigningKey must be at least {MinKeyBytes} bytes for HS256.");
         return new AuthOptions(
             section["Issuer"] is { Length: > 0 } issuer ? issuer : "payrail-dev",
             section["Audience"] is { Length: > 0 } audience ? audience : "payrail-api",

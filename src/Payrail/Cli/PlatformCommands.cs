@@ -69,6 +69,11 @@ internal sealed class PlatformCommands
     public async Task<int> Api(CancellationToken cancellationToken) =>
         await Payrail.Api.ApiCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
 
+    /// <summary>Run the worker (background loops: idempotency key purge) with its management listener until Ctrl-C.</summary>
+    [Command("worker")]
+    public async Task<int> Worker(CancellationToken cancellationToken) =>
+        await Payrail.Worker.WorkerCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
+
     /// <summary>Print a development JWT (alone on the last line of stdout).</summary>
     /// <param name="role">buyer, merchant or ops.</param>
     /// <param name="sub">The subject: buyer id, merchant user id or operator id.</param>

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
-using Payrail.Api;
+using Payrail.Hosting;
 using Payrail.Tests.Payments;
 using Xunit;
 

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Configuration;
 using Payrail.Api;
 using Payrail.Auth;
+using Payrail.Hosting;
 using Payrail.DevEnvironment;
 using Payrail.Testing;
 using Xunit;
@@ -37,7 +38,7 @@ public sealed class AuthOptionsTests : IDisposable
             ["Auth:SigningKey"] = "",
         }).Build();
 
-        var refusal = Assert.Throws<InvalidOperationException>(() => ApiHost.Build(settings));
+        var refusal = Assert.Throws<InvalidSettingsException>(() => ApiHost.Build(settings));
 
         Assert.Contains("Auth:SigningKey", refusal.Message);
         Assert.Contains("Auth:AllowDevKey", refusal.Message);
@@ -46,7 +47,7 @@ public sealed class AuthOptionsTests : IDisposable
     [Fact]
     public void Without_AllowDevKey_an_empty_signing_key_generates_no_key()
     {
-        Assert.Throws<InvalidOperationException>(() => AuthOptions.From(Settings(""), new DevSecrets(_secretsDirectory)));
+        Assert.Throws<InvalidSettingsException>(() => AuthOptions.From(Settings(""), new DevSecrets(_secretsDirectory)));
 
         Assert.False(File.Exists(DevKeyPath));
     }
@@ -54,7 +55,7 @@ public sealed class AuthOptionsTests : IDisposable
     [Fact]
     public void AllowDevKey_false_is_the_same_as_not_set()
     {
-        Assert.Throws<InvalidOperationException>(() => AuthOptions.From(Settings("", "false"), new DevSecrets(_secretsDirectory)));
+        Assert.Throws<InvalidSettingsException>(() => AuthOptions.From(Settings("", "false"), new DevSecrets(_secretsDirectory)));
     }
 
     [Fact]
@@ -81,7 +82,7 @@ public sealed class AuthOptionsTests : IDisposable
     [Fact]
     public void A_signing_key_too_short_for_HS256_is_refused_without_echoing_it()
     {
-        var refusal = Assert.Throws<InvalidOperationException>(() =>
+        var refusal = Assert.Throws<InvalidSettingsException>(() =>
             AuthOptions.From(Settings("short-secret-value"), new DevSecrets(_secretsDirectory)));
 
         Assert.Contains("Auth:SigningKey", refusal.Message);
@@ -101,7 +102,7 @@ public sealed class AuthOptionsTests : IDisposable
     [Fact]
     public void A_dev_tool_without_a_signing_key_or_a_development_key_refuses_and_generates_none()
     {
-        var refusal = Assert.Throws<InvalidOperationException>(() =>
+        var refusal = Assert.Throws<InvalidSettingsException>(() =>
             AuthOptions.ForDevTool(Settings(""), new DevSecrets(_secretsDirectory)));
 
         Assert.Contains("Auth:SigningKey", refusal.Message);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using Payrail.Hosting;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -21,8 +22,9 @@ public static class StripeConnectorServiceCollectionExtensions
     {
         services.AddOptions<StripeConnectorOptions>()
             .Bind(configuration.GetSection(StripeConnectorOptions.SectionName))
-            .Validate(o => !o.Problems().Any(), "invalid Stripe configuration (see StripeConnectorOptions)")
             .ValidateOnStart();
+        // Each broken setting by name (Stripe:BaseUrl, ...), so the role's refusal to start says what to fix.
+        services.AddSingleton<IValidateOptions<StripeConnectorOptions>>(new NamedProblemsValidation<StripeConnectorOptions>(o => o.Problems()));
         services.TryAddSingleton(TimeProvider.System);
 
         var http = services.AddHttpClient<IPspConnector, StripeConnector>(HttpClientName, (sp, http) =>

@@ -1,0 +1,87 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using Payrail.DevEnvironment;
+
+namespace Payrail.Hosting;
+
+/// <summary>What sets a role apart in the defaults: its name, its database pool, whether it uses Redis, its listeners.</summary>
+public sealed record PayrailRole(string Name, string ManagementDefaultUrls, bool UsesRedis,
+    Func<string, PostgresOptions, NpgsqlDataSource> CreatePool)
+{
+    /// <summary>The payment service: public listener plus management on 9081, Redis in front of idempotency.</summary>
+    public static readonly PayrailRole Api = new("api", ManagementListener.DefaultUrls, UsesRedis: true,
+        (connectionString, postgres) => PostgresPool.ForApi(connectionString, postgres.Api));
+
+    /// <summary>Background loops: management listener only (9082, free in DESIGN.md's table), no Redis yet.</summary>
+    public static readonly PayrailRole Worker = new("worker", "http://127.0.0.1:9082", UsesRedis: false,
+        (connectionString, postgres) => PostgresPool.ForWorker(connectionString, postgres.Worker));
+
+    /// <summary>Configuration section of the role's own settings (<c>Api</c>, <c>Worker</c>).</summary>
+    public string Section => char.ToUpperInvariant(Name[0]) + Name[1..];
+}
+
+/// <summary>
+/// What every role shares, added once (eShop's ServiceDefaults): one configuration source, console logging, one
+/// <see cref="TimeProvider"/>, OpenTelemetry metrics served as Prometheus on the management listener, /healthz and
+/// /readyz, and the Postgres, Redis and Kafka settings, all checked before anything starts. A broken setting throws
+/// <see cref="InvalidSettingsException"/> naming every broken setting at once.
+/// </summary>
+public static class RoleDefaults
+{
+    /// <summary>
+    /// A builder for <paramref name="role"/> with the shared defaults. <paramref name="publicUrls"/> is the role's public
+    /// listener (null: management only).
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(IConfiguration configuration, PayrailRole role, string? publicUrls)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        // One configuration source for every role (PayrailConfiguration), not the web host's defaults.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddConfiguration(configuration);
+        builder.AddPayrailDefaults(role, publicUrls);
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddPayrailDefaults(this WebApplicationBuilder builder, PayrailRole role, string? publicUrls)
+    {
+        var configuration = builder.Configuration;
+        var postgres = InvalidSettingsException.Bind<PostgresOptions>(configuration, PostgresOptions.SectionName);
+        var redis = InvalidSettingsException.Bind<RedisOptions>(configuration, RedisOptions.SectionName);
+        var kafka = InvalidSettingsException.Bind<KafkaOptions>(configuration, KafkaOptions.SectionName);
+        InvalidSettingsException.ThrowIfAny(
+            [.. postgres.Problems(), .. redis.Problems(), .. kafka.Problems(), .. RoleLogging.Problems(configuration)]);
+        var connectionString = postgres.ResolveConnectionString(configuration);
+        var management = ManagementListener.From(configuration, role.Section, role.ManagementDefaultUrls, publicUrls);
+
+        builder.WebHost.UseUrls(publicUrls is null ? management.Urls : $"{publicUrls};{management.Urls}");
+        RoleLogging.Configure(builder.Logging, configuration);
+        var services = builder.Services;
+        services.AddSingleton(role);
+        services.AddSingleton(management);
+        services.AddSingleton(postgres);
+        services.AddSingleton(redis);
+        services.AddSingleton(kafka);
+        if (role.UsesRedis) services.AddSingleton(new RedisEndpoint(redis.ResolveConfiguration(configuration, DevSecrets.ForProject())));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<NpgsqlDataSource>(_ => role.CreatePool(connectionString, postgres));
+        services.AddSingleton(sp => ReadinessComponent.Postgres(sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddAspNetCoreInstrumentation()
+            .AddPrometheusExporter());
+        return builder;
+    }
+
+    /// <summary>/metrics on the management listener only (on a public one it falls through to a 404), /healthz and /readyz.</summary>
+    public static WebApplication UsePayrailManagement(this WebApplication app)
+    {
+        var management = app.Services.GetRequiredService<ManagementListener>();
+        // Matched by the port the request arrived on, never by the Host header.
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(http => management.Serves(http) && http.Request.Path == "/metrics");
+        app.MapHealthEndpoints();
+        return app;
+    }
+}
+
+/// <summary>The Redis configuration string a role connects with: <c>Redis:Configuration</c> or the local server's.</summary>
+public sealed record RedisEndpoint(string Configuration);

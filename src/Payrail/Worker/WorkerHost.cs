@@ -1,0 +1,35 @@
+using Payrail.Hosting;
+using Payrail.Idempotency;
+
+namespace Payrail.Worker;
+
+/// <summary>
+/// The worker's composition root (`payrail worker`): the background loops, each a small <see cref="BackgroundService"/>
+/// from its feature folder. Today the idempotency key purge; the outbox relay, the consumers and the sweeper go here.
+/// Its only listener is the management one (<c>Worker:ManagementUrls</c>): /healthz, /readyz, /metrics.
+/// </summary>
+public static class WorkerHost
+{
+    public static WebApplication Build(IConfiguration configuration, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = RoleDefaults.CreateBuilder(configuration, PayrailRole.Worker, publicUrls: null);
+        builder.Services.AddIdempotencyKeyPurge(configuration);
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.UsePayrailManagement();
+        return app;
+    }
+
+    private static IServiceCollection AddIdempotencyKeyPurge(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IdempotencyKeyPurgeOptions>().Bind(configuration.GetSection(IdempotencyKeyPurgeOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<IdempotencyKeyPurgeOptions>>(
+            new NamedProblemsValidation<IdempotencyKeyPurgeOptions>(o => o.Problems()));
+        services.AddSingleton<IdempotencyKeyPurge>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdempotencyKeyPurge>());
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(IdempotencyKeyPurge.MeterName));
+        return services;
+    }
+}
