@@ -50,6 +50,8 @@ public static class ApiExtensions
         services.AddSingleton<RedisIdempotencyCache>();
         services.AddSingleton<PaymentMetrics>();
         services.TryAddSingleton<PaymentCrashPoints>();
+        services.AddSingleton<IdempotencyGate>();
+        services.AddSingleton<PaymentTransitions>();
         services.AddSingleton<PaymentCreation>();
 
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
