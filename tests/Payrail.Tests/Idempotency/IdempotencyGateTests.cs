@@ -117,9 +117,6 @@ public sealed class IdempotencyGateTests(GatedNotesFixture api) : IClassFixture<
         Assert.Equal("true", again.Headers["Idempotent-Replayed"]);
         Assert.Equal(runs + 1, api.Runs);
         Assert.Equal(1, await NotesAsync("hello", buyer));
-        using var redis = await ConnectionMultiplexer.ConnectAsync(api.Redis.Configuration);
-        var cached = (string?)await redis.GetDatabase().StringGetAsync(RedisKey(buyer, "note-1"));
-        Assert.Contains("\"completed\"", cached, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -152,7 +149,9 @@ public sealed class IdempotencyGateTests(GatedNotesFixture api) : IClassFixture<
 
             Assert.Equal(409, repeat.Status);
             Assert.Equal(Problems.IdempotencyKeyInUse, repeat.ProblemType);
-            Assert.True(int.TryParse(repeat.Headers["Retry-After"], out var seconds) && seconds >= 1, $"Retry-After: {repeat.Headers["Retry-After"]}");
+            // The time left on the owner's 30 s lease, not a generic "try again soon".
+            Assert.True(int.TryParse(repeat.Headers["Retry-After"], out var seconds) && seconds is > 20 and <= 30,
+                $"Retry-After: {repeat.Headers["Retry-After"]}");
         }
         finally
         {
