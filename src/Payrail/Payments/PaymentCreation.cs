@@ -78,7 +78,7 @@ public sealed class PaymentCreation(
 
         // Decided meanwhile (a webhook, the sweeper): the answer is the payment as it stands.
         var recorded = await transitions.RecordAsync(payment, [lease.Completion(Answer, clock.GetUtcNow())]).ConfigureAwait(false);
-        return Answer(Settled(recorded, payment));
+        return Answer(AfterCommit(recorded, payment));
     }
 
     private async Task<IdempotentAnswer> AuthorizeAndRecordAsync(PaymentRecord payment, IdempotencyLease lease, CreatePaymentRequest request)
@@ -92,7 +92,7 @@ public sealed class PaymentCreation(
         // the answer is the payment as it stands.
         if (result.Kind == TransitionResultKind.Refused)
             result = await transitions.RecordAsync(result.Payment!, complete).ConfigureAwait(false);
-        var after = Settled(result, payment);
+        var after = AfterCommit(result, payment);
         metrics.Payment(after.Status.ToWire());
         // Debug: the outcome is already durable (payment_transitions, outbox) and counted (metrics);
         // an Information line per payment (JSON console, with scopes) is pure overhead at hundreds per second.
@@ -101,7 +101,7 @@ public sealed class PaymentCreation(
     }
 
     /// <summary>The payment a committed result leaves; a payment that kept changing under us is a 500, the key stays processing.</summary>
-    private PaymentRecord Settled(TransitionResult result, PaymentRecord payment) => result.Committed
+    private PaymentRecord AfterCommit(TransitionResult result, PaymentRecord payment) => result.Committed
         ? result.Payment!
         : throw new InvalidOperationException(
             $"payment {payment.Id} kept changing under us; gave up after {_payments.MaxVersionRetries} re-reads ({result.Kind})");
