@@ -37,6 +37,8 @@ public static class ApiExtensions
         services.AddSingleton<RedisIdempotencyCache>();
         services.AddSingleton<PaymentMetrics>();
         services.TryAddSingleton<PaymentCrashPoints>();
+        services.AddSingleton<IdempotencyGate>();
+        services.AddSingleton<PaymentTransitions>();
         services.AddSingleton<PaymentCreation>();
 
         services.AddSingleton(sp => new ReadinessComponent("redis", Required: false, _ =>

@@ -14,8 +14,21 @@ public sealed record IdempotencyRecord(
     DateTimeOffset ExpiresAt);
 
 /// <summary>
-/// The SQL of <c>idempotency_keys</c> outside the payment transactions (the claim is part of transaction 1,
-/// the completion part of transaction 2; both reuse what is here).
+/// The writes that commit in the claim's statement (transaction 1): zero or more common table expressions, each written
+/// <c>, name AS (...)</c>, that read the claimed row from the CTE <c>claim(payment_id)</c> and so write nothing when the
+/// key already existed. They may use <c>@now</c> (= <see cref="At"/>) and must not bind the claim's own parameters
+/// (<c>scope, key, fingerprint, id, lease_expires_at, now, key_expires_at</c>). The key's <c>payment_id</c> is
+/// <see cref="ResourceId"/>: the payment the request creates or acts on.
+/// </summary>
+public sealed record IdempotencyClaim(Guid ResourceId, DateTimeOffset At, string WritesSql, Action<NpgsqlParameterCollection> AddParameters)
+{
+    /// <summary>A claim that writes nothing else (the resource exists already, e.g. the payment a capture acts on).</summary>
+    public static IdempotencyClaim KeyOnly(Guid resourceId, DateTimeOffset at) => new(resourceId, at, "", _ => { });
+}
+
+/// <summary>
+/// The SQL of <c>idempotency_keys</c>. The claim is transaction 1 (with the resource's writes), the completion rides in
+/// the transaction of the change it answers (<see cref="CompleteIdempotencyKey"/>).
 /// Retention (<see cref="IdempotencyOptions.RetentionHours"/>) runs from a key's completion, or from its last takeover
 /// while it is processing, and only a completed key is ever forgotten: a processing key's payment may have been
 /// charged at the PSP, and only a retry with the same key resumes it with the same PSP idempotency key.
@@ -23,6 +36,41 @@ public sealed record IdempotencyRecord(
 public sealed class IdempotencyStore(NpgsqlDataSource database, IOptions<IdempotencyOptions> options, TimeProvider clock)
 {
     private readonly TimeSpan _retention = options.Value.Retention;
+
+    /// <summary>
+    /// Claims the key for <see cref="IdempotencyClaim.ResourceId"/> with a processing lease and runs the claim's writes in
+    /// the same statement (DESIGN.md step 4): all or nothing. False when the key already exists (then nothing is written
+    /// and the caller reads the existing key). The retention of a processing key runs from its claim.
+    /// </summary>
+    public Task<bool> ClaimAsync(IdempotencyKey key, string fingerprint, IdempotencyClaim claim, DateTimeOffset leaseExpiresAt,
+        DateTimeOffset now) =>
+        ClaimAsync(database, key, fingerprint, claim, leaseExpiresAt, now + _retention);
+
+    internal static async Task<bool> ClaimAsync(NpgsqlDataSource database, IdempotencyKey key, string fingerprint, IdempotencyClaim claim,
+        DateTimeOffset leaseExpiresAt, DateTimeOffset keyExpiresAt)
+    {
+        var sql = $"""
+            WITH claim AS (
+                INSERT INTO idempotency_keys (scope, key, request_fingerprint, payment_id, status, lease_expires_at, created_at, expires_at)
+                VALUES (@scope, @key, @fingerprint, @id, 'processing', @lease_expires_at, @now, @key_expires_at)
+                ON CONFLICT (scope, key) DO NOTHING
+                RETURNING payment_id
+            ){claim.WritesSql}
+            SELECT count(*) FROM claim
+            """;
+        await using var command = database.CreateCommand(sql);
+        var p = command.Parameters;
+        p.AddWithValue("scope", key.Scope);
+        p.AddWithValue("key", key.Key);
+        p.AddWithValue("fingerprint", fingerprint);
+        p.AddWithValue("id", claim.ResourceId);
+        p.AddWithValue("lease_expires_at", leaseExpiresAt);
+        p.AddWithValue("now", claim.At);
+        p.AddWithValue("key_expires_at", keyExpiresAt);
+        claim.AddParameters(p);
+        var claimed = (long)(await command.ExecuteScalarAsync().ConfigureAwait(false))!;
+        return claimed == 1;
+    }
 
     public async Task<IdempotencyRecord?> FindKeyAsync(IdempotencyKey key)
     {

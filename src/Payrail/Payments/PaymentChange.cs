@@ -1,9 +1,7 @@
-using System.Buffers;
-using System.Text;
-using System.Text.Json;
 using Payrail.Domain.Ledger;
 using Payrail.Domain.Money;
 using Payrail.Domain.Payments;
+using Payrail.Outbox;
 using Payrail.Psp;
 
 namespace Payrail.Payments;
@@ -30,8 +28,6 @@ public sealed record PspOutcome(PaymentEvent Event, string? PspReference, long A
     /// <summary>No answer in time: the PSP may still decide, so the payment only moves to processing.</summary>
     public static PspOutcome Unknown { get; } = new(PaymentEvent.PspAccepted, null, 0, null, null);
 }
-
-public sealed record OutboxEvent(Guid Id, string Type, string PayloadJson, DateTimeOffset OccurredAt);
 
 /// <summary>
 /// One accepted state change of a payment, ready to be written in one transaction: the new row,
@@ -107,42 +103,21 @@ public sealed record PaymentChange(
         {
             switch (step.To)
             {
-                case PaymentStatus.Authorized: events.Add(Event("payment.authorized", after, step, now)); break;
+                case PaymentStatus.Authorized: events.Add(Event(EventTypes.PaymentAuthorized, after, step, now)); break;
                 case PaymentStatus.Captured:
-                    events.Add(Event("payment.captured", after, step, now));
-                    // The seed's name for a successful payment: what notifications, loyalty and accounting wait for.
-                    events.Add(Event("payment.completed", after, step, now));
+                    events.Add(Event(EventTypes.PaymentCaptured, after, step, now));
+                    events.Add(Event(EventTypes.PaymentCompleted, after, step, now));
                     break;
-                case PaymentStatus.Failed: events.Add(Event("payment.failed", after, step, now)); break;
-                case PaymentStatus.Voided: events.Add(Event("payment.voided", after, step, now)); break;
-                case PaymentStatus.Settled: events.Add(Event("payment.settled", after, step, now)); break;
-                case PaymentStatus.Refunded: events.Add(Event("payment.refunded", after, step, now)); break;
+                case PaymentStatus.Failed: events.Add(Event(EventTypes.PaymentFailed, after, step, now)); break;
+                case PaymentStatus.Voided: events.Add(Event(EventTypes.PaymentVoided, after, step, now)); break;
+                case PaymentStatus.Settled: events.Add(Event(EventTypes.PaymentSettled, after, step, now)); break;
+                case PaymentStatus.Refunded: events.Add(Event(EventTypes.PaymentRefunded, after, step, now)); break;
             }
         }
         return events;
     }
 
-    public static OutboxEvent Event(string type, PaymentRecord payment, TransitionStep? step, DateTimeOffset now)
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("payment_id", payment.Id);
-            json.WriteString("status", (step?.To ?? payment.Status).ToWire());
-            if (step is { } s) json.WriteString("previous_status", s.From.ToWire());
-            json.WriteNumber("amount", payment.AmountMinor);
-            json.WriteString("currency", payment.CurrencyCode);
-            json.WriteString("merchant_id", payment.MerchantId);
-            json.WriteString("buyer_id", payment.BuyerId);
-            json.WriteString("capture", payment.CaptureWire);
-            if (payment.Psp is null) json.WriteNull("psp"); else json.WriteString("psp", payment.Psp);
-            if (payment.PspReference is null) json.WriteNull("psp_reference"); else json.WriteString("psp_reference", payment.PspReference);
-            json.WriteNumber("amount_captured", payment.AmountCapturedMinor);
-            if (payment.FailureCode is null) json.WriteNull("failure_code"); else json.WriteString("failure_code", payment.FailureCode);
-            json.WriteString("occurred_at", PaymentRecord.Timestamp(now));
-            json.WriteEndObject();
-        }
-        return new OutboxEvent(Guid.CreateVersion7(now), type, Encoding.UTF8.GetString(buffer.WrittenSpan), now);
-    }
+    /// <summary>One event of the contract (<see cref="OutboxEvent"/>) about the payment at a step of a change, or at its creation.</summary>
+    public static OutboxEvent Event(string type, PaymentRecord payment, TransitionStep? step, DateTimeOffset now) =>
+        OutboxEvent.For(type, payment, step, now);
 }

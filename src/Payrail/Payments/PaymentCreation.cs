@@ -1,186 +1,112 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
-using Payrail.Api;
 using Payrail.Auth;
 using Payrail.Domain.Payments;
 using Payrail.Idempotency;
+using Payrail.Outbox;
 using Payrail.Psp;
 
 namespace Payrail.Payments;
 
 /// <summary>
-/// <c>POST /v1/payments</c> after validation: the idempotency decision (DESIGN.md step 3), the
-/// recorded intent (step 4), the PSP call (step 5) and the recorded outcome (steps 6–7).
-/// A crash anywhere leaves the key processing with a lease; the next retry after the lease takes
-/// over and resumes the same payment with the same PSP idempotency key, so money moves once.
+/// <c>POST /v1/payments</c> after validation: under the idempotency gate (DESIGN.md step 3), the recorded intent (step 4)
+/// in the key's claim, the PSP call (step 5) and the recorded outcome (steps 6–7) through <see cref="PaymentTransitions"/>,
+/// with the key's completion in the same transaction. A crash anywhere leaves the key processing with a lease; the next
+/// retry after the lease takes over and resumes the same payment with the same PSP idempotency key, so money moves once.
 /// </summary>
 public sealed class PaymentCreation(
+    IdempotencyGate gate,
     PaymentStore store,
-    IdempotencyStore keys,
-    RedisIdempotencyCache cache,
+    PaymentTransitions transitions,
     IPspConnector psp,
     PaymentMetrics metrics,
     PaymentCrashPoints crashPoints,
-    IOptions<IdempotencyOptions> idempotencyOptions,
     IOptions<PaymentsOptions> paymentsOptions,
     TimeProvider clock,
     ILogger<PaymentCreation> logger)
 {
     public const string Route = "POST /v1/payments";
-    private const int MaxDecisionAttempts = 4;
-    private readonly IdempotencyOptions _idempotency = idempotencyOptions.Value;
+    private const string AuthorizeCause = "psp.authorize";
     private readonly PaymentsOptions _payments = paymentsOptions.Value;
 
-    public static IdempotencyKey KeyFor(Caller caller, string key) => new($"{caller.ScopeOwner}:{Route}", key);
+    public static IdempotencyKey KeyFor(Caller caller, string key) => IdempotencyGate.KeyFor(caller, Route, key);
 
-    public async Task<IResult> CreateAsync(Caller caller, IdempotencyKey key, CreatePaymentRequest request)
+    public Task<IResult> CreateAsync(Caller caller, IdempotencyKey key, CreatePaymentRequest request) =>
+        gate.RunAsync(key, request.ToCanonicalJson(), new Creation(this, caller, request));
+
+    /// <summary>One request's payment under the gate: the claim records it, a fresh run or a takeover charges it.</summary>
+    private sealed class Creation(PaymentCreation flow, Caller caller, CreatePaymentRequest request) : IIdempotentOperation
     {
-        var fingerprint = IdempotencyKey.Fingerprint(key.Scope, request.ToCanonicalJson());
-        // The raw key may mean something to the client; logs carry only its hash.
-        using var _ = logger.BeginScope("IdempotencyKeyHash:{IdempotencyKeyHash}", key.Hash);
+        private PaymentRecord? _claimed;
 
-        var now = clock.GetUtcNow();
-        var (cached, entry) = await cache.TryBeginAsync(key.RedisKey,
-            CachedIdempotencyEntry.Lease(fingerprint, now + _idempotency.Lease)).ConfigureAwait(false);
-        var cachedLeaseLeft = TimeSpan.Zero;
-        var readFirst = false;
-        if (cached == CacheBegin.Existing && entry is not null)
+        public IdempotencyClaim Claim(DateTimeOffset now)
         {
-            if (entry.State == CachedIdempotencyEntry.Completed && entry.Fingerprint == fingerprint && entry.ResponseBody is not null)
-                return Replay(entry.ResponseStatus, entry.ResponseBody);
-            // Anything else Redis says (in flight, another request, an expired lease) is confirmed by PostgreSQL,
-            // the truth: Redis may lag it (a completion written while Redis was down) or have lost data.
-            readFirst = true;
-            if (entry.State == CachedIdempotencyEntry.Processing)
-                cachedLeaseLeft = DateTimeOffset.FromUnixTimeMilliseconds(entry.LeaseExpiresAtMs) - now;
+            _claimed = NewPayment(caller, request, now);
+            return PaymentStore.IntentClaim(_claimed, PaymentChange.Event(EventTypes.PaymentInitiated, _claimed, null, _claimed.CreatedAt));
         }
 
-        for (var attempt = 0; attempt < MaxDecisionAttempts; attempt++)
+        public async Task<IdempotentAnswer> RunAsync(IdempotencyLease lease)
         {
-            now = clock.GetUtcNow();
-            if (!readFirst)
-            {
-                var payment = NewPayment(caller, request, now);
-                var leaseExpiresAt = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
-                var initiated = PaymentChange.Event("payment.initiated", payment, null, now);
-                if (await store.RecordIntentAsync(payment, key, fingerprint, leaseExpiresAt, now + _idempotency.Retention, initiated).ConfigureAwait(false))
-                    return await ChargeNewPaymentAsync(payment, key, fingerprint, request, leaseExpiresAt, cached).ConfigureAwait(false);
-            }
-
-            var existing = await keys.FindKeyAsync(key).ConfigureAwait(false);
-            if (existing is null)
-            {
-                // Redis holds a live lease but PostgreSQL has no row yet: the owner is between its SET and its commit.
-                if (readFirst && cachedLeaseLeft > TimeSpan.Zero) return Conflict(cachedLeaseLeft);
-                readFirst = false;
-                continue; // no row (or forgotten between our insert and our read): claim it
-            }
-            readFirst = false;
-            // Only a final answer expires: a processing key's payment may be charged, and only this key resumes it.
-            if (existing.Completed && existing.ExpiresAt <= now)
-            {
-                await keys.ForgetExpiredKeyAsync(key, now).ConfigureAwait(false);
-                continue;
-            }
-            if (existing.Completed || existing.LeaseExpiresAt > now)
-                await MirrorIntoCacheAsync(key, cached, entry, existing).ConfigureAwait(false);
-            if (existing.Fingerprint != fingerprint) return Mismatch();
-            if (existing.Completed) return Replay(existing.ResponseStatus!.Value, existing.ResponseBody!);
-            if (existing.LeaseExpiresAt > now) return Conflict(existing.LeaseExpiresAt - now);
-
-            // The owner's lease expired (it crashed, or the PSP outcome was unknown): exactly one retry takes over.
-            var newLease = PaymentRecord.ToDatabasePrecision(now + _idempotency.Lease);
-            if (await keys.TakeOverAsync(key, existing.LeaseExpiresAt, newLease, now).ConfigureAwait(false))
-                return await ResumeAsync(existing.PaymentId!.Value, key, fingerprint, request, newLease).ConfigureAwait(false);
+            var payment = _claimed is { } claimed && claimed.Id == lease.ResourceId
+                ? claimed
+                : throw new InvalidOperationException("the gate ran a payment this request did not claim");
+            return await flow.ChargeNewPaymentAsync(payment, lease, request).ConfigureAwait(false);
         }
 
-        // Every attempt lost a race to another request with the same key: that one is working on it.
-        return Conflict(TimeSpan.FromSeconds(1));
+        public Task<IdempotentAnswer> ResumeAsync(IdempotencyLease lease) => flow.ResumeAsync(lease, request);
     }
 
-    /// <summary>
-    /// Makes Redis say what PostgreSQL says when they differ: our own SET NX may have put a lease into a
-    /// Redis that had lost the key, or Redis missed a completion while it was down.
-    /// </summary>
-    private async Task MirrorIntoCacheAsync(IdempotencyKey key, CacheBegin cached, CachedIdempotencyEntry? entry, IdempotencyRecord truth)
+    private async Task<IdempotentAnswer> ChargeNewPaymentAsync(PaymentRecord payment, IdempotencyLease lease, CreatePaymentRequest request)
     {
-        if (cached == CacheBegin.Unavailable) return;
-        var truthState = truth.Completed ? CachedIdempotencyEntry.Completed : CachedIdempotencyEntry.Processing;
-        if (cached == CacheBegin.Existing && entry is not null && entry.Fingerprint == truth.Fingerprint && entry.State == truthState) return;
-        await cache.StoreAsync(key.RedisKey, truth.Completed
-            ? CachedIdempotencyEntry.Response(truth.Fingerprint, truth.ResponseStatus!.Value, truth.ResponseBody!)
-            : CachedIdempotencyEntry.Lease(truth.Fingerprint, truth.LeaseExpiresAt)).ConfigureAwait(false);
-    }
-
-    private async Task<IResult> ChargeNewPaymentAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint,
-        CreatePaymentRequest request, DateTimeOffset leaseExpiresAt, CacheBegin cached)
-    {
-        metrics.Idempotency(IdempotencyOutcome.Fresh);
-        // Redis held an expired lease or another request's entry: it now holds ours.
-        if (cached == CacheBegin.Existing)
-            await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, leaseExpiresAt)).ConfigureAwait(false);
         using var _ = logger.BeginScope("PaymentId:{PaymentId}", payment.Id);
         logger.LogDebug("Payment {PaymentId} initiated", payment.Id);
         if (crashPoints.AfterIntentRecorded is { } crash) await crash(payment.Id).ConfigureAwait(false);
-        return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
+        return await AuthorizeAndRecordAsync(payment, lease, request).ConfigureAwait(false);
     }
 
     /// <summary>Continues a payment whose previous owner lost its lease, from the state recorded for it.</summary>
-    private async Task<IResult> ResumeAsync(Guid paymentId, IdempotencyKey key, string fingerprint, CreatePaymentRequest request, DateTimeOffset newLease)
+    private async Task<IdempotentAnswer> ResumeAsync(IdempotencyLease lease, CreatePaymentRequest request)
     {
-        metrics.Idempotency(IdempotencyOutcome.Takeover);
-        await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Lease(fingerprint, newLease)).ConfigureAwait(false);
-        var payment = await store.FindAsync(paymentId).ConfigureAwait(false)
+        var payment = await store.FindAsync(lease.ResourceId).ConfigureAwait(false)
             ?? throw new InvalidOperationException("an idempotency key refers to a payment that does not exist");
         using var _ = logger.BeginScope("PaymentId:{PaymentId}", payment.Id);
         logger.LogWarning("Payment {PaymentId} resumed from {Status} after its previous owner's lease expired",
             payment.Id, payment.Status.ToWire());
 
         if (payment.Status is PaymentStatus.Initiated or PaymentStatus.Processing)
-            return await AuthorizeAndRecordAsync(payment, key, fingerprint, request).ConfigureAwait(false);
+            return await AuthorizeAndRecordAsync(payment, lease, request).ConfigureAwait(false);
 
         // Decided meanwhile (a webhook, the sweeper): the answer is the payment as it stands.
-        var status = HttpStatusFor(payment.Status);
-        var body = payment.ToJson();
-        await keys.CompleteKeyAsync(key, status, body).ConfigureAwait(false);
-        await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Response(fingerprint, status, body)).ConfigureAwait(false);
-        return new StoredResponse(status, body);
+        var recorded = await transitions.RecordAsync(payment, [lease.Completion(Answer, clock.GetUtcNow())]).ConfigureAwait(false);
+        return Answer(AfterCommit(recorded, payment));
     }
 
-    private async Task<IResult> AuthorizeAndRecordAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint, CreatePaymentRequest request)
+    private async Task<IdempotentAnswer> AuthorizeAndRecordAsync(PaymentRecord payment, IdempotencyLease lease, CreatePaymentRequest request)
     {
         var (outcome, decided) = await AuthorizeAsync(payment, request).ConfigureAwait(false);
-        var current = payment;
-        for (var attempt = 0; attempt <= _payments.MaxVersionRetries; attempt++)
-        {
-            var change = PaymentChange.Plan(current, outcome, psp.Name, "psp.authorize", PaymentRecord.ToDatabasePrecision(clock.GetUtcNow()));
-            var after = change?.After ?? current;
-            var status = HttpStatusFor(after.Status);
-            var body = after.ToJson();
-            // An unknown outcome is not an answer to keep: the key stays processing so a retry after the lease re-asks the PSP.
-            var storeResponse = decided;
-            if (change is null)
-            {
-                if (storeResponse) await keys.CompleteKeyAsync(key, status, body).ConfigureAwait(false);
-            }
-            else if (!await store.ApplyAsync(change, storeResponse ? key : null, status, storeResponse ? body : null).ConfigureAwait(false))
-            {
-                current = await store.FindAsync(payment.Id).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException("a recorded payment disappeared");
-                continue;
-            }
-
-            if (storeResponse)
-                await cache.StoreAsync(key.RedisKey, CachedIdempotencyEntry.Response(fingerprint, status, body)).ConfigureAwait(false);
-            metrics.Payment(after.Status.ToWire());
-            // Debug: the outcome is already durable (payment_transitions, outbox) and counted (metrics);
-            // an Information line per payment (JSON console, with scopes) is pure overhead at hundreds per second.
-            logger.LogDebug("Payment {PaymentId} is {Status}", after.Id, after.Status.ToWire());
-            return new StoredResponse(status, body);
-        }
-
-        throw new InvalidOperationException($"payment {payment.Id} kept changing under us; gave up after {_payments.MaxVersionRetries} re-reads");
+        // An unknown outcome is not an answer to keep: the key stays processing so a retry after the lease re-asks the PSP.
+        IReadOnlyList<ITransitionCommand> complete = decided ? [lease.Completion(Answer, clock.GetUtcNow())] : [];
+        var result = await transitions.ApplyAsync(payment, new PaymentTransition(outcome, psp.Name, AuthorizeCause), complete)
+            .ConfigureAwait(false);
+        // Refused: the payment reached a final state meanwhile (a webhook, the sweeper) that this answer cannot move;
+        // the answer is the payment as it stands.
+        if (result.Kind == TransitionResultKind.Refused)
+            result = await transitions.RecordAsync(result.Payment!, complete).ConfigureAwait(false);
+        var after = AfterCommit(result, payment);
+        metrics.Payment(after.Status.ToWire());
+        // Debug: the outcome is already durable (payment_transitions, outbox) and counted (metrics);
+        // an Information line per payment (JSON console, with scopes) is pure overhead at hundreds per second.
+        logger.LogDebug("Payment {PaymentId} is {Status}", after.Id, after.Status.ToWire());
+        return Answer(after) with { Final = decided };
     }
+
+    /// <summary>The payment a committed result leaves; a payment that kept changing under us is a 500, the key stays processing.</summary>
+    private PaymentRecord AfterCommit(TransitionResult result, PaymentRecord payment) => result.Committed
+        ? result.Payment!
+        : throw new InvalidOperationException(
+            $"payment {payment.Id} kept changing under us; gave up after {_payments.MaxVersionRetries} re-reads ({result.Kind})");
+
+    private static IdempotentAnswer Answer(PaymentRecord payment) => new(HttpStatusFor(payment.Status), payment.ToJson(), Final: true);
 
     /// <summary>The PSP call, bounded by the synchronous budget. Decided = false when the outcome is unknown.</summary>
     private async Task<(PspOutcome Outcome, bool Decided)> AuthorizeAsync(PaymentRecord payment, CreatePaymentRequest request)
@@ -239,34 +165,4 @@ public sealed class PaymentCreation(
         PaymentStatus.Initiated or PaymentStatus.Processing => StatusCodes.Status202Accepted,
         _ => StatusCodes.Status201Created,
     };
-
-    private IResult Replay(int status, string body)
-    {
-        metrics.Idempotency(IdempotencyOutcome.Replayed);
-        return new StoredResponse(status, body, replayed: true);
-    }
-
-    private IResult Mismatch()
-    {
-        metrics.Idempotency(IdempotencyOutcome.Mismatch);
-        return Problems.Result(Problems.IdempotencyKeyReused, "Idempotency key reused", StatusCodes.Status422UnprocessableEntity,
-            "This Idempotency-Key was already used with a different request. Use a new key for a new payment.");
-    }
-
-    private IResult Conflict(TimeSpan leaseLeft)
-    {
-        metrics.Idempotency(IdempotencyOutcome.Conflict);
-        var seconds = Math.Max(1, (int)Math.Ceiling(leaseLeft.TotalSeconds));
-        return new ConflictResult(seconds);
-    }
-
-    private sealed class ConflictResult(int retryAfterSeconds) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Problems.Result(Problems.IdempotencyKeyInUse, "Request in progress", StatusCodes.Status409Conflict,
-                "A request with this Idempotency-Key is still being processed. Retry after the indicated delay.").ExecuteAsync(httpContext);
-        }
-    }
 }

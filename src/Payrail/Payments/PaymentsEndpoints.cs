@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Payrail.Api;
 using Payrail.Auth;
-using Payrail.Domain.Validation;
 using Payrail.Idempotency;
 using Payrail.Merchants;
 using Payrail.Psp;
@@ -28,12 +27,7 @@ public static class PaymentsEndpoints
     private static async Task<IResult> CreateAsync(HttpContext http, PaymentCreation payments, KnownMerchants merchants, IPspConnector psp)
     {
         var caller = Caller.From(http.User);
-        var header = http.Request.Headers[IdempotencyKey.HeaderName];
-        if (header.Count != 1 || !IdempotencyKey.IsWellFormed(header[0]))
-            return Problems.Result(Problems.InvalidIdempotencyKey, "Invalid Idempotency-Key", StatusCodes.Status400BadRequest,
-                $"Send one {IdempotencyKey.HeaderName} header of 1-{IdempotencyKey.MaxLength} visible ASCII characters (a UUID is a good choice).");
-        // The key is stored and is part of a Redis key name: a card number in it is refused like one in the body.
-        if (CardNumberDetector.ContainsCardNumber(header[0])) return PaymentRequestParser.CardNumberRefusal.ToResult();
+        if (IdempotencyGate.TryReadKey(http, caller, PaymentCreation.Route, out var key) is { } keyRefusal) return keyRefusal;
 
         var (body, refusal) = await RequestBody.ReadJsonAsync(http);
         if (refusal is not null) return refusal;
@@ -43,7 +37,7 @@ public static class PaymentsEndpoints
             return Problems.Result(Problems.UnknownMerchant, "Unknown merchant", StatusCodes.Status422UnprocessableEntity,
                 "No merchant has this merchant_id.", new Dictionary<string, string[]> { ["merchant_id"] = ["is not a known merchant"] });
 
-        return await payments.CreateAsync(caller, PaymentCreation.KeyFor(caller, header[0]!), request);
+        return await payments.CreateAsync(caller, key, request);
     }
 
     /// <summary>

@@ -40,6 +40,11 @@ public class PaymentsApiFixture : IAsyncLifetime
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
+    /// <summary>Routes only a test host serves (e.g. a second endpoint under the idempotency gate), mapped before it starts.</summary>
+    protected virtual void MapTestEndpoints(WebApplication app)
+    {
+    }
+
     /// <summary>The service's clock: real time plus an offset a test may move forward (timers stay real).</summary>
     public ShiftedClock Clock { get; } = new();
 
@@ -78,6 +83,7 @@ public class PaymentsApiFixture : IAsyncLifetime
             services.AddSingleton(CrashPoints);
             services.AddSingleton<TimeProvider>(Clock);
         });
+        MapTestEndpoints(_app);
         await _app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
         ManagementHttp = new HttpClient { BaseAddress = new Uri(ManagementUrl), Timeout = TimeSpan.FromSeconds(30) };

@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Payrail.Domain.Payments;
+using Payrail.Payments;
+
+namespace Payrail.Outbox;
+
+/// <summary>
+/// The one event contract of topic <c>payments.v1</c>: the body of every outbox row, relayed as is and read by every
+/// consumer (DESIGN.md "Events and Kafka"). Versioned from now on: adding a field keeps <see cref="SchemaVersion"/>;
+/// renaming, removing or changing the meaning of one needs a new version that consumers learn first.
+/// </summary>
+public sealed record OutboxEvent(
+    Guid Id,
+    string Type,
+    Guid PaymentId,
+    int PaymentVersion,
+    DateTimeOffset OccurredAt,
+    string? PreviousStatus,
+    PaymentSnapshot Payment)
+{
+    public const int CurrentSchemaVersion = 1;
+
+    /// <summary>First on the wire, so a consumer can pick its reader before it reads anything else.</summary>
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+
+    public string ToJson() => JsonSerializer.Serialize(this, OutboxJsonContext.Default.OutboxEvent);
+
+    public static OutboxEvent? FromJson(string json) => JsonSerializer.Deserialize(json, OutboxJsonContext.Default.OutboxEvent);
+
+    /// <summary>
+    /// An event about <paramref name="payment"/> as it is after the change at <paramref name="step"/> (null for its creation).
+    /// Every event of one change carries the version that change wrote; the snapshot's status is the step's.
+    /// </summary>
+    public static OutboxEvent For(string type, PaymentRecord payment, TransitionStep? step, DateTimeOffset now) =>
+        new(Guid.CreateVersion7(now), type, payment.Id, payment.Version, now, step?.From.ToWire(),
+            PaymentSnapshot.Of(payment, step?.To ?? payment.Status));
+}
+
+/// <summary>
+/// The payment as an event shows it: the API resource's fields (same wire names) without description and metadata, which
+/// are the merchant's free text and would spread to every consumer's store.
+/// </summary>
+public sealed record PaymentSnapshot(
+    Guid Id,
+    string Status,
+    [property: JsonPropertyName("amount")] long AmountMinor,
+    string Currency,
+    string MerchantId,
+    string BuyerId,
+    string Capture,
+    string? Psp,
+    string? PspReference,
+    [property: JsonPropertyName("amount_captured")] long AmountCapturedMinor,
+    [property: JsonPropertyName("amount_refunded")] long AmountRefundedMinor,
+    string? FailureCode,
+    string? FailureMessage,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt)
+{
+    public static PaymentSnapshot Of(PaymentRecord payment, PaymentStatus status) =>
+        new(payment.Id, status.ToWire(), payment.AmountMinor, payment.CurrencyCode, payment.MerchantId, payment.BuyerId,
+            payment.CaptureWire, payment.Psp, payment.PspReference, payment.AmountCapturedMinor, payment.AmountRefundedMinor,
+            payment.FailureCode, payment.FailureMessage, payment.CreatedAt, payment.UpdatedAt);
+}
+
+/// <summary>snake_case names, explicit nulls (a consumer sees every field of its version) and the API's timestamps.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never, Converters = [typeof(UtcMicrosecondsConverter)])]
+[JsonSerializable(typeof(OutboxEvent))]
+internal sealed partial class OutboxJsonContext : JsonSerializerContext;
+
+/// <summary>UTC with microseconds and a Z, as the API and PostgreSQL print them (<see cref="PaymentRecord.Timestamp"/>).</summary>
+internal sealed class UtcMicrosecondsConverter : JsonConverter<DateTimeOffset>
+{
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        DateTimeOffset.Parse(reader.GetString() ?? throw new JsonException("a timestamp is null"), CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(PaymentRecord.Timestamp(value));
+}
