@@ -20,7 +20,8 @@ public static class LocalPlatform
         try
         {
             options = SupervisorOptions.From(configuration);
-            PlatformRoles.ApiInstances(configuration);
+            if (PlatformRoles.PortConflicts(configuration).ToList() is { Count: > 0 } conflicts)
+                throw new InvalidOperationException(string.Join("; ", conflicts));
         }
         catch (InvalidOperationException e)
         {

@@ -64,6 +64,41 @@ public static class PlatformRoles
         return new RoleSpec(Worker, "dotnet", [PayrailDll, "worker"], environment, FirstUrl(management) + "/readyz");
     }
 
+    /// <summary>
+    /// Two children on one port: the second would crash-loop on "address in use". With Api:Instances above 1 the
+    /// instances' ports climb from Api:Urls and Api:ManagementUrls and may reach another role's, e.g. 9082.
+    /// </summary>
+    public static IEnumerable<string> PortConflicts(IConfiguration configuration)
+    {
+        var listeners = new List<(string Owner, int Port)>
+        {
+            ("PspSim:Url", PortOf(PspSimUrl(configuration))),
+            ("Kafka:BootstrapServers", PortOf("tcp://" + (configuration["Kafka:BootstrapServers"] is { Length: > 0 } k ? k : "127.0.0.1:9092"))),
+            ("Worker:ManagementUrls", PortOf(FirstUrl(configuration["Worker:ManagementUrls"] is { Length: > 0 } w ? w : DefaultWorkerManagementUrls))),
+        };
+        foreach (var api in ApiSpecs(configuration, new Dictionary<string, string>()))
+        {
+            foreach (var url in api.Environment["PAYRAIL__Api__Urls"].Split(';', StringSplitOptions.RemoveEmptyEntries))
+                listeners.Add(($"Api:Urls ({api.Role})", PortOf(url)));
+            foreach (var url in api.Environment["PAYRAIL__Api__ManagementUrls"].Split(';', StringSplitOptions.RemoveEmptyEntries))
+                listeners.Add(($"Api:ManagementUrls ({api.Role})", PortOf(url)));
+        }
+        return listeners.Where(l => l.Port > 0).GroupBy(l => l.Port).Where(g => g.Count() > 1)
+            .Select(g => $"port {g.Key} is used by both {string.Join(" and ", g.Select(l => l.Owner))}; change one (or Api:Instances)");
+    }
+
+    private static int PortOf(string url)
+    {
+        try
+        {
+            return BindingAddress.Parse(url.Trim()).Port;
+        }
+        catch (FormatException)
+        {
+            return 0;
+        }
+    }
+
     public static string PspSimUrl(IConfiguration configuration) =>
         configuration["PspSim:Url"] is { Length: > 0 } url ? url : "http://127.0.0.1:8090";
 

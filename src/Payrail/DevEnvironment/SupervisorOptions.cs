@@ -26,8 +26,8 @@ public sealed class SupervisorOptions
     /// <summary>Size at which <c>.payrail/logs/&lt;role&gt;.log</c> is rotated to <c>&lt;role&gt;.log.1</c> (one old file is kept).</summary>
     public long MaxLogBytes { get; set; } = 10L * 1024 * 1024;
 
-    /// <summary>Deadline of one health probe by `payrail status`.</summary>
-    public int HealthTimeoutMs { get; set; } = 1_000;
+    /// <summary>Deadline of one health probe by `payrail status` (2 s: a fresh CLI's first request on a loaded machine took over 1 s).</summary>
+    public int HealthTimeoutMs { get; set; } = 2_000;
 
     /// <summary>How long `payrail down` waits for `up` to exit: its children's grace plus Redis and PostgreSQL.</summary>
     public int DownTimeoutMs { get; set; } = 60_000;
