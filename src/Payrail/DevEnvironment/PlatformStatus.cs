@@ -19,9 +19,14 @@ public static class PlatformStatus
     {
         var options = SupervisorOptions.From(configuration);
         var run = RunDirectory.ForProject();
-        if (run.RunningUpPid() is null || run.ReadState() is not { } state)
+        if (run.RunningUpPid() is not { } upPid)
         {
             Console.WriteLine(NotRunning);
+            return 1;
+        }
+        if (run.ReadState() is not { } state)
+        {
+            Console.WriteLine($"Payrail is starting (up pid {upPid}): PostgreSQL and Redis first, no role yet");
             return 1;
         }
         using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(options.HealthTimeoutMs) };

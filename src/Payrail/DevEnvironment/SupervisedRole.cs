@@ -32,16 +32,24 @@ public sealed class SupervisedRole(RoleSpec spec, SupervisorOptions options, Run
     {
         while (!stopping.IsCancellationRequested)
         {
-            var process = Start();
+            int exitCode;
             try
             {
+                var process = Start();
                 await process.WaitForExitAsync(stopping);
+                exitCode = process.ExitCode;
             }
             catch (OperationCanceledException)
             {
                 return;
             }
-            var decision = AfterExit(process.ExitCode);
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                // Not started at all (a missing executable): the same decision as a crash, so it ends in a crash loop.
+                _log.Line($"[up] could not start {spec.FileName}: {e.Message}");
+                exitCode = -1;
+            }
+            var decision = AfterExit(exitCode);
             if (decision is not RestartDecision.Restart restart) return;
             try
             {
