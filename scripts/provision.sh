@@ -7,10 +7,32 @@ PAYRAIL_CONFIGURATION=${PAYRAIL_CONFIGURATION:-Release}
 # acl lets the postgres user traverse a private home folder that holds the project.
 PAYRAIL_APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server kcat acl)
 
+# How long to wait for another package manager (unattended-upgrades, a second ./payrail) to release apt's locks.
+PAYRAIL_APT_LOCK_TIMEOUT_SECONDS=${PAYRAIL_APT_LOCK_TIMEOUT_SECONDS:-300}
+
 log() { printf '[payrail] %s\n' "$*" >&2; }
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# DPkg::Lock::Timeout makes apt-get wait for dpkg's lock instead of failing at once.
+apt_get() {
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$PAYRAIL_APT_LOCK_TIMEOUT_SECONDS" "$@"
+}
+
+# `apt-get update` takes the lists lock, which apt 2.6 does not wait for even with DPkg::Lock::Timeout (measured: two
+# updates at once, the second exits 100 "Could not get lock /var/lib/apt/lists/lock"): retry while that is the error.
+apt_update() {
+  local deadline=$((SECONDS + PAYRAIL_APT_LOCK_TIMEOUT_SECONDS)) output
+  while ! output=$(apt_get update -q 2>&1 >/dev/null); do
+    if ! grep -q 'Could not get lock' <<<"$output" || [ "$SECONDS" -ge "$deadline" ]; then
+      printf '%s\n' "$output" >&2
+      return 1
+    fi
+    log "another package manager holds apt's lists lock; waiting"
+    sleep 2
+  done
 }
 
 provision_packages() {
@@ -20,13 +42,13 @@ provision_packages() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  apt_update
   # policy-rc.d 101 keeps the packages' own system-wide servers from starting: Payrail runs its own.
   local policy=/usr/sbin/policy-rc.d created_policy=0
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod +x "$policy" && created_policy=1
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  apt_get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   [ $created_policy -eq 1 ] && as_root rm -f "$policy"
   return 0
 }
@@ -44,7 +66,17 @@ provision_build() {
   touch "$stamp"
 }
 
+# Two commands started at once in one project (on a new machine: both install, both build) take turns: the second
+# waits for the first's packages and build, then finds nothing to do. The lock lives in a subshell, so it is released
+# before the command runs (a running `up` must not hold it).
 provision() {
-  provision_packages
-  provision_build
+  mkdir -p "$PAYRAIL_ROOT/.payrail"
+  (
+    if ! flock -w 1800 9; then
+      log "another provisioning of this project did not finish within 30 minutes"
+      exit 1
+    fi
+    provision_packages
+    provision_build
+  ) 9>"$PAYRAIL_ROOT/.payrail/provision.lock"
 }

@@ -11,10 +11,19 @@ namespace Payrail.Cli;
 /// <summary>The `payrail` commands. Each one delegates to its feature folder.</summary>
 internal sealed class PlatformCommands
 {
-    /// <summary>Start the whole platform locally and serve until Ctrl-C.</summary>
+    /// <summary>Start the whole platform locally, every role a supervised child process; serve until Ctrl-C or `down`.</summary>
     [Command("up")]
-    public async Task<int> Up(CancellationToken cancellationToken) =>
-        await LocalPlatform.RunAsync(PayrailConfiguration.Load(), cancellationToken);
+    public async Task<int> Up() => await LocalPlatform.RunAsync(PayrailConfiguration.Load());
+
+    /// <summary>Show each role of the running `up`: pid, uptime, restarts, health. Exits 1 when a role is down or nothing runs.</summary>
+    [Command("status")]
+    public async Task<int> Status(CancellationToken cancellationToken) =>
+        await PlatformStatus.StatusAsync(PayrailConfiguration.Load(), cancellationToken);
+
+    /// <summary>Stop the running `up` (from another shell) and wait until it has stopped every role.</summary>
+    [Command("down")]
+    public async Task<int> Down(CancellationToken cancellationToken) =>
+        await PlatformStatus.DownAsync(PayrailConfiguration.Load(), cancellationToken);
 
     /// <summary>Apply the database migrations (Postgres:ConnectionString, else the local cluster).</summary>
     [Command("migrate")]

@@ -1,121 +1,145 @@
-using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Payrail.DevEnvironment;
 
-/// <summary>`payrail up`: starts every local component as a child process and serves until Ctrl-C.</summary>
+/// <summary>
+/// `payrail up`: PostgreSQL and Redis (the configured ones, or project-local servers started here), then every role
+/// and stand-in as a supervised child process (<see cref="PlatformSupervisor"/>); serves until SIGTERM, Ctrl-C or
+/// `payrail down`, then stops the children and the local servers.
+/// </summary>
 public static class LocalPlatform
 {
-    public static async Task<int> RunAsync(IConfiguration configuration, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(IConfiguration configuration)
     {
-        Directory.CreateDirectory(PayrailConfiguration.StateDirectory);
-        var children = new List<ChildProcess>();
+        var run = RunDirectory.ForProject();
+        // Before anything else: a second `up` must not start (or stop) the servers of the running one.
+        if (run.RunningUpPid() is { } runningPid) return AlreadyRunning(runningPid);
+        using var upLock = run.TryLock();
+        if (upLock is null) return AlreadyRunning(run.RunningUpPid());
+        SupervisorOptions options;
+        try
+        {
+            options = SupervisorOptions.From(configuration);
+            if (PlatformRoles.PortConflicts(configuration).ToList() is { Count: > 0 } conflicts)
+                throw new InvalidOperationException(string.Join("; ", conflicts));
+        }
+        catch (InvalidOperationException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 2;
+        }
+
+        using var shutdown = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        run.WritePid(run.UpPidFile, Environment.ProcessId);
+        try
+        {
+            return await ServeAsync(configuration, options, run, shutdown.Token);
+        }
+        finally
+        {
+            RunDirectory.Delete(run.StateFile);
+            RunDirectory.Delete(run.UpPidFile);
+        }
+
+        // Handled here, not by the command framework, whose forced exit after a few seconds would cut the children's grace.
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            shutdown.Cancel();
+        }
+    }
+
+    private static int AlreadyRunning(int? pid)
+    {
+        Console.Error.WriteLine($"Payrail is already running{(pid is null ? "" : $" (up pid {pid})")}: `./payrail status` shows it, `./payrail down` stops it.");
+        return 1;
+    }
+
+    private static async Task<int> ServeAsync(IConfiguration configuration, SupervisorOptions options, RunDirectory run, CancellationToken shutdown)
+    {
         var secrets = DevSecrets.ForProject();
         LocalPostgres? postgres = null;
         LocalRedis? redis = null;
         try
         {
-            // PostgreSQL and Redis: the configured ones, or project-local servers started here.
             if (!LocalServers.IsPostgresConfigured(configuration))
             {
                 postgres = LocalServers.Postgres(configuration, secrets);
-                configuration["Postgres:ConnectionString"] = await LocalServers.StartPostgresAsync(postgres, secrets, Console.Out, cancellationToken).ConfigureAwait(false);
+                configuration["Postgres:ConnectionString"] = await LocalServers.StartPostgresAsync(postgres, secrets, Console.Out, shutdown);
                 Console.WriteLine($"postgres   127.0.0.1:{postgres.Port} (.payrail/pg)");
             }
             else
             {
-                await LocalServers.MigrateAndSeedAsync(configuration["Postgres:ConnectionString"]!, Console.Out, cancellationToken).ConfigureAwait(false);
+                await LocalServers.MigrateAndSeedAsync(configuration["Postgres:ConnectionString"]!, Console.Out, shutdown);
             }
             if (!LocalServers.IsRedisConfigured(configuration))
             {
                 redis = LocalServers.Redis(configuration, secrets);
-                await redis.StartAsync(cancellationToken).ConfigureAwait(false);
+                await redis.StartAsync(shutdown);
                 configuration["Redis:Configuration"] = redis.Configuration;
                 Console.WriteLine($"redis      127.0.0.1:{redis.Port} (.payrail/redis)");
             }
-
-            var pspSimUrl = configuration["PspSim:Url"] ?? "http://127.0.0.1:8090";
-            children.Add(ChildProcess.StartDotnet("pspsim", SiblingBinary("PspSim", "pspsim.dll"),
-                ["--urls", pspSimUrl, "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "pspsim")]));
-            Console.WriteLine($"pspsim     {pspSimUrl}");
-            var kafkaBootstrap = configuration["Kafka:BootstrapServers"] ?? "127.0.0.1:9092";
-            children.Add(ChildProcess.StartDotnet("devkafka", SiblingBinary("DevKafka", "devkafka.dll"),
-                ["--port", kafkaBootstrap[(kafkaBootstrap.LastIndexOf(':') + 1)..], "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "kafka")]));
-            Console.WriteLine($"devkafka   {kafkaBootstrap}");
-            // The payment service runs in this process: it shares the configuration resolved above. It starts once
-            // pspsim answers, so the first payments do not meet a refused connection. Without Auth:SigningKey it
-            // checks tokens against the generated development key, which `payrail token` signs with: the one place
-            // where that key is allowed without an explicit Auth:AllowDevKey.
-            configuration["Auth:AllowDevKey"] = "true";
-            await Payrail.Api.ApiCommand.WaitUntilListeningAsync(new Uri(pspSimUrl), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-            await using var api = Payrail.Api.ApiHost.Build(configuration);
-            await api.StartAsync(cancellationToken).ConfigureAwait(false);
-            Console.WriteLine($"api        {string.Join(", ", api.Urls)}");
-            Console.WriteLine("Payrail is up. Ctrl-C stops everything.");
-
-            var exited = Task.WhenAny(children.Select(c => c.Exited));
-            await Task.WhenAny(exited, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
-            if (!cancellationToken.IsCancellationRequested)
-            {
-                var dead = children.First(c => c.Exited.IsCompleted);
-                Console.Error.WriteLine($"{dead.Name} exited with code {dead.Exited.Result}; stopping.");
-                return 1;
-            }
+            if (!shutdown.IsCancellationRequested) await SuperviseRolesAsync(configuration, options, run, shutdown);
+            return 0;
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
             return 0;
         }
         finally
         {
-            foreach (var child in children) child.Dispose();
             // Stopped on the way out even after Ctrl-C: a clean shutdown, not a crash recovery next time.
-            if (redis is not null) await redis.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            if (postgres is not null) await postgres.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            if (redis is not null) await redis.StopAsync(CancellationToken.None);
+            if (postgres is not null) await postgres.StopAsync(CancellationToken.None);
         }
     }
+
+    private static async Task SuperviseRolesAsync(IConfiguration configuration, SupervisorOptions options, RunDirectory run, CancellationToken shutdown)
+    {
+        var environment = ChildEnvironment(configuration);
+        await using var supervisor = new PlatformSupervisor(options, run, Console.Out, TimeProvider.System);
+        supervisor.Start(PlatformRoles.PspSimSpec(configuration, environment));
+        supervisor.Start(PlatformRoles.DevKafkaSpec(configuration, environment));
+        // The roles start once pspsim answers, so the first payments do not meet a refused connection.
+        await Payrail.Api.ApiCommand.WaitUntilListeningAsync(new Uri(PlatformRoles.PspSimUrl(configuration)),
+            TimeSpan.FromMilliseconds(options.DependencyWaitMs), shutdown);
+        foreach (var api in PlatformRoles.ApiSpecs(configuration, environment)) supervisor.Start(api);
+        supervisor.Start(PlatformRoles.WorkerSpec(configuration, environment));
+        Console.WriteLine("Payrail is up. Ctrl-C or `./payrail down` stops everything; `./payrail status` shows each role.");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, shutdown);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Console.WriteLine("stopping   every role, then Redis and PostgreSQL");
+        await supervisor.StopAsync();
+    }
+
+    /// <summary>
+    /// What every child gets besides this process's own environment (PAYRAIL__ settings included): the servers resolved
+    /// above and the project root. Passwords travel here, never on a command line. Without Auth:SigningKey the API
+    /// checks tokens against the generated development key, which `payrail token` signs with: `up` is the one place
+    /// where that key is allowed without an explicit Auth:AllowDevKey.
+    /// </summary>
+    private static Dictionary<string, string> ChildEnvironment(IConfiguration configuration) => new()
+    {
+        ["PAYRAIL_ROOT"] = Path.GetFullPath(PayrailConfiguration.RootDirectory),
+        ["PAYRAIL__Postgres__ConnectionString"] = configuration["Postgres:ConnectionString"]!,
+        ["PAYRAIL__Redis__Configuration"] = configuration["Redis:Configuration"]!,
+        ["PAYRAIL__Auth__AllowDevKey"] = "true",
+        // A child's stdout is a pipe, so "auto" would pick JSON: the children follow what `up` itself writes to.
+        ["PAYRAIL__Logging__Format"] = configuration["Logging:Format"] is { Length: > 0 } format ? format
+            : Console.IsOutputRedirected ? "json" : "text",
+    };
 
     /// <summary>Path of another project's build output, beside this one under artifacts/bin.</summary>
     public static string SiblingBinary(string project, string file)
     {
         var configurationDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         return Path.Combine(configurationDir.Parent!.Parent!.FullName, project, configurationDir.Name, file);
-    }
-}
-
-/// <summary>A child process whose output is prefixed with its name and which is killed with its parent.</summary>
-public sealed class ChildProcess : IDisposable
-{
-    private readonly Process _process;
-
-    private ChildProcess(string name, Process process)
-    {
-        Name = name;
-        _process = process;
-        Exited = _process.WaitForExitAsync().ContinueWith(_ => _process.ExitCode, TaskScheduler.Default);
-    }
-
-    public string Name { get; }
-    public Task<int> Exited { get; }
-
-    public static ChildProcess StartDotnet(string name, string dllPath, IReadOnlyList<string> args) =>
-        Start(name, "dotnet", [dllPath, .. args]);
-
-    public static ChildProcess Start(string name, string fileName, IReadOnlyList<string> args)
-    {
-        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {name}");
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine($"{name,-10} | {e.Data}"); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{name,-10} | {e.Data}"); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new ChildProcess(name, process);
-    }
-
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(TimeSpan.FromSeconds(10));
-        }
-        _process.Dispose();
     }
 }

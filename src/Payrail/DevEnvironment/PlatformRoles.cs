@@ -1,0 +1,124 @@
+using System.Globalization;
+
+namespace Payrail.DevEnvironment;
+
+/// <summary>
+/// The children of `up` and how each one is started: pspsim and devkafka (the stand-ins), <c>Api:Instances</c>
+/// instances of `payrail api` (instance i on the ports of Api:Urls and Api:ManagementUrls plus i) and `payrail worker`.
+/// </summary>
+public static class PlatformRoles
+{
+    public const string PspSim = "pspsim";
+    public const string DevKafka = "devkafka";
+    public const string Worker = "worker";
+    public const int MaxApiInstances = 16;
+    /// <summary>The worker's management listener (health, later its loops).</summary>
+    public static string DefaultWorkerManagementUrls => Payrail.Hosting.PayrailRole.Worker.ManagementDefaultUrls;
+
+    public static bool IsStandIn(string role) => role is PspSim or DevKafka;
+
+    public static string ApiRole(int instance) => "api-" + instance.ToString(CultureInfo.InvariantCulture);
+
+    public static int ApiInstances(IConfiguration configuration)
+    {
+        var raw = configuration["Api:Instances"];
+        if (string.IsNullOrWhiteSpace(raw)) return 1;
+        if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var instances) || instances is < 1 or > MaxApiInstances)
+            throw new InvalidOperationException($"Api:Instances must be a whole number within [1, {MaxApiInstances}].");
+        return instances;
+    }
+
+    public static RoleSpec PspSimSpec(IConfiguration configuration, IReadOnlyDictionary<string, string> environment) => new(
+        PspSim, "dotnet",
+        [Sibling("PspSim", "pspsim.dll"), "--urls", PspSimUrl(configuration), "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "pspsim")],
+        environment, PspSimUrl(configuration).TrimEnd('/') + "/healthz");
+
+    public static RoleSpec DevKafkaSpec(IConfiguration configuration, IReadOnlyDictionary<string, string> environment)
+    {
+        var bootstrap = configuration["Kafka:BootstrapServers"] is { Length: > 0 } configured ? configured : "127.0.0.1:9092";
+        var port = bootstrap[(bootstrap.LastIndexOf(':') + 1)..];
+        return new RoleSpec(DevKafka, "dotnet",
+            [Sibling("DevKafka", "devkafka.dll"), "--port", port, "--data-dir", Path.Combine(PayrailConfiguration.StateDirectory, "kafka")],
+            environment, "tcp://127.0.0.1:" + port);
+    }
+
+    public static IEnumerable<RoleSpec> ApiSpecs(IConfiguration configuration, IReadOnlyDictionary<string, string> environment)
+    {
+        var urls = configuration["Api:Urls"] is { Length: > 0 } u ? u : Payrail.Api.ApiHost.DefaultUrls;
+        var managementUrls = configuration["Api:ManagementUrls"] is { Length: > 0 } m ? m : Payrail.Hosting.ManagementListener.DefaultUrls;
+        for (var i = 0; i < ApiInstances(configuration); i++)
+        {
+            var instanceManagement = ShiftPorts(managementUrls, i, "Api:ManagementUrls");
+            var own = new Dictionary<string, string>(environment)
+            {
+                ["PAYRAIL__Api__Urls"] = ShiftPorts(urls, i, "Api:Urls"),
+                ["PAYRAIL__Api__ManagementUrls"] = instanceManagement,
+            };
+            yield return new RoleSpec(ApiRole(i), "dotnet", [PayrailDll, "api"], own, FirstUrl(instanceManagement) + "/readyz");
+        }
+    }
+
+    public static RoleSpec WorkerSpec(IConfiguration configuration, IReadOnlyDictionary<string, string> environment)
+    {
+        var management = configuration["Worker:ManagementUrls"] is { Length: > 0 } w ? w : DefaultWorkerManagementUrls;
+        return new RoleSpec(Worker, "dotnet", [PayrailDll, "worker"], environment, FirstUrl(management) + "/readyz");
+    }
+
+    /// <summary>
+    /// Two children on one port: the second would crash-loop on "address in use". With Api:Instances above 1 the
+    /// instances' ports climb from Api:Urls and Api:ManagementUrls and may reach another role's, e.g. 9082.
+    /// </summary>
+    public static IEnumerable<string> PortConflicts(IConfiguration configuration)
+    {
+        var listeners = new List<(string Owner, int Port)>
+        {
+            ("PspSim:Url", PortOf(PspSimUrl(configuration))),
+            ("Kafka:BootstrapServers", PortOf("tcp://" + (configuration["Kafka:BootstrapServers"] is { Length: > 0 } k ? k : "127.0.0.1:9092"))),
+            ("Worker:ManagementUrls", PortOf(FirstUrl(configuration["Worker:ManagementUrls"] is { Length: > 0 } w ? w : DefaultWorkerManagementUrls))),
+        };
+        foreach (var api in ApiSpecs(configuration, new Dictionary<string, string>()))
+        {
+            foreach (var url in api.Environment["PAYRAIL__Api__Urls"].Split(';', StringSplitOptions.RemoveEmptyEntries))
+                listeners.Add(($"Api:Urls ({api.Role})", PortOf(url)));
+            foreach (var url in api.Environment["PAYRAIL__Api__ManagementUrls"].Split(';', StringSplitOptions.RemoveEmptyEntries))
+                listeners.Add(($"Api:ManagementUrls ({api.Role})", PortOf(url)));
+        }
+        return listeners.Where(l => l.Port > 0).GroupBy(l => l.Port).Where(g => g.Count() > 1)
+            .Select(g => $"port {g.Key} is used by both {string.Join(" and ", g.Select(l => l.Owner))}; change one (or Api:Instances)");
+    }
+
+    private static int PortOf(string url)
+    {
+        try
+        {
+            return BindingAddress.Parse(url.Trim()).Port;
+        }
+        catch (FormatException)
+        {
+            return 0;
+        }
+    }
+
+    public static string PspSimUrl(IConfiguration configuration) =>
+        configuration["PspSim:Url"] is { Length: > 0 } url ? url : "http://127.0.0.1:8090";
+
+    /// <summary>Every URL of a ';'-separated list with its port raised by <paramref name="offset"/> (instance i of a role).</summary>
+    public static string ShiftPorts(string urls, int offset, string setting)
+    {
+        if (offset == 0) return urls;
+        var shifted = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(url =>
+        {
+            var address = BindingAddress.Parse(url);
+            if (address.IsUnixPipe || address.Port is < 1 || address.Port + offset > 65_535)
+                throw new InvalidOperationException($"{setting} needs http(s) URLs with a fixed port, {offset} below 65535.");
+            return $"{address.Scheme}://{address.Host}:{address.Port + offset}{address.PathBase}";
+        });
+        return string.Join(';', shifted);
+    }
+
+    private static string FirstUrl(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].TrimEnd('/');
+
+    private static string PayrailDll => Path.Combine(AppContext.BaseDirectory, "payrail.dll");
+
+    private static string Sibling(string project, string file) => LocalPlatform.SiblingBinary(project, file);
+}

@@ -1,0 +1,13 @@
+namespace Payrail.DevEnvironment;
+
+/// <summary>
+/// How `up` starts one supervised child. Settings (connection strings with passwords included) travel in
+/// <paramref name="Environment"/>, never in <paramref name="Args"/>: any user can read another's command line in ps.
+/// </summary>
+/// <param name="HealthUrl">http(s) URL answered with 200 when ready, tcp://host:port when accepting connections is all, or null.</param>
+public sealed record RoleSpec(
+    string Role,
+    string FileName,
+    IReadOnlyList<string> Args,
+    IReadOnlyDictionary<string, string> Environment,
+    string? HealthUrl);
