@@ -112,7 +112,7 @@ public static class StripeJson
         {
             ["card"] = new JsonObject
             {
-                ["brand"] = ch.Brand, ["country"] = "US", ["exp_month"] = 12, ["exp_year"] = 2034,
+                ["brand"] = ch.Brand, ["capture_before"] = ch.CaptureBefore, ["country"] = "US", ["exp_month"] = 12, ["exp_year"] = 2034,
                 ["funding"] = "credit", ["last4"] = ch.Last4, ["network"] = ch.Brand,
             },
             ["type"] = "card",
@@ -137,8 +137,11 @@ public static class StripeJson
             ["card"] = new JsonObject { ["reference_status"] = "pending", ["reference_type"] = "acquirer_reference_number", ["type"] = "refund" },
             ["type"] = "card",
         },
+        ["failure_balance_transaction"] = re.FailureBalanceTransaction,
+        ["failure_reason"] = re.FailureReason,
         ["metadata"] = Meta(re.Metadata),
         ["payment_intent"] = re.PaymentIntent,
+        ["pending_reason"] = re.Status == Refunds.RefundStatus.Pending ? "processing" : null,
         ["reason"] = re.Reason,
         ["receipt_number"] = null,
         ["source_transfer_reversal"] = null,
@@ -177,7 +180,9 @@ public static class StripeJson
         ["object"] = "event",
         ["api_version"] = ApiVersion,
         ["created"] = e.Created,
-        ["data"] = new JsonObject { ["object"] = JsonNode.Parse(e.Object) },
+        ["data"] = e.PreviousAttributes is null
+            ? new JsonObject { ["object"] = JsonNode.Parse(e.Object) }
+            : new JsonObject { ["object"] = JsonNode.Parse(e.Object), ["previous_attributes"] = JsonNode.Parse(e.PreviousAttributes) },
         ["livemode"] = false,
         ["pending_webhooks"] = 0,
         ["request"] = new JsonObject { ["id"] = e.RequestId, ["idempotency_key"] = e.IdempotencyKey },
