@@ -112,9 +112,9 @@ public static class StripeJson
         {
             ["card"] = new JsonObject
             {
-                ["brand"] = ch.Brand, ["capture_before"] = ch.CaptureBefore, ["country"] = "US", ["exp_month"] = 12, ["exp_year"] = 2034,
+                ["brand"] = ch.Brand, ["country"] = "US", ["exp_month"] = 12, ["exp_year"] = 2034,
                 ["funding"] = "credit", ["last4"] = ch.Last4, ["network"] = ch.Brand,
-            },
+            }.WithCaptureBefore(ch.CaptureBefore),
             ["type"] = "card",
         },
         ["receipt_url"] = null,
@@ -122,6 +122,13 @@ public static class StripeJson
         ["statement_descriptor"] = ch.StatementDescriptor,
         ["status"] = ch.Status,
     };
+
+    /// <summary>Stripe sends capture_before only on a manual-capture authorization (an optional, non-nullable field).</summary>
+    private static JsonObject WithCaptureBefore(this JsonObject card, long? captureBefore)
+    {
+        if (captureBefore is { } at) card["capture_before"] = at;
+        return card;
+    }
 
     public static JsonObject Refund(RefundState re) => new()
     {
