@@ -1,4 +1,5 @@
 using PspSim.Api;
+using PspSim.Clock;
 using PspSim.Faults;
 using PspSim.Storage;
 
@@ -21,7 +22,11 @@ public static class PspSimApp
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(options.MaxBodyBytes, 64 * 1024));
 
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(TimeProvider.System);
+        var problems = options.LifecycleProblems().ToList();
+        if (problems.Count > 0) throw new InvalidOperationException("invalid pspsim settings: " + string.Join("; ", problems));
+        builder.Services.AddSingleton(new SimClock(TimeProvider.System));
+        builder.Services.AddSingleton<TimeProvider>(sp => sp.GetRequiredService<SimClock>());
+        builder.Services.AddHostedService<DueChangesService>();
         builder.Services.AddSingleton(sp => new SimStore(options.DataDir, sp.GetRequiredService<TimeProvider>(), options.MaxStoredEvents));
         builder.Services.AddSingleton<FaultBoard>();
         builder.Services.AddSingleton<StripeApi>();

@@ -74,6 +74,13 @@ public sealed class PspSimFixture : IAsyncLifetime
     public Task SettleAsync(string paymentIntentId, bool succeed = true) =>
         PostAsync($"/_sim/payment_intents/{paymentIntentId}/settle", new { outcome = succeed ? "succeed" : "fail" });
 
+    /// <summary>POST /_sim/refunds/{id}/settle: a refund succeeds (pending), fails (pending or succeeded) or is canceled (pending) now.</summary>
+    public Task SettleRefundAsync(string refundId, string outcome, string? failureReason = null) =>
+        PostAsync($"/_sim/refunds/{refundId}/settle", failureReason is null ? new { outcome } : new { outcome, failure_reason = failureReason });
+
+    /// <summary>POST /_sim/clock/advance: pspsim's clock jumps forward; what fell due (expiries, async refunds) happens before it answers.</summary>
+    public Task AdvanceClockAsync(TimeSpan by) => PostAsync("/_sim/clock/advance", new { seconds = (long)by.TotalSeconds });
+
     private async Task PostAsync(string path, object body)
     {
         using var response = await _control.PostAsJsonAsync(path, body);

@@ -103,5 +103,9 @@ public sealed class RefundTests(PspSimFixture fixture) : IClassFixture<PspSimFix
         Assert.Equal(new Dictionary<string, string> { ["b"] = "2", ["c"] = "3" }, updated.Metadata);
         var events = await new EventService(_client).ListAsync(new EventListOptions { Type = "refund.updated" });
         Assert.Contains(events.Data, e => ((IHasId)e.Data.Object).Id == refund.Id);
+        var previous = (await RefundEvents.ForAsync(fixture, refund.Id)).Single(e => e.Type == "refund.updated").Data.GetProperty("previous_attributes");
+        Assert.Equal("1", previous.GetProperty("metadata").GetProperty("a").GetString());
+        Assert.False(previous.GetProperty("metadata").TryGetProperty("c", out _));
+        Assert.Equal(["metadata"], previous.EnumerateObject().Select(p => p.Name));
     }
 }

@@ -49,6 +49,31 @@ public sealed class RestartTests(PspSimFixture fixture) : IClassFixture<PspSimFi
     }
 
     [Fact]
+    public async Task Refund_lifecycle_state_and_its_schedule_survive_a_restart()
+    {
+        var client = Sim.Client(fixture);
+        var intents = new PaymentIntentService(client);
+        var refunds = new RefundService(client);
+        var failed = await refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = (await intents.CreateAsync(Sim.Card(1_000))).Id });
+        await fixture.SettleRefundAsync(failed.Id, "failed");
+        var pending = await refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = (await intents.CreateAsync(Sim.Card(1_000, "pm_card_pendingRefund"))).Id });
+        var failing = await refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = (await intents.CreateAsync(Sim.Card(1_000, "pm_card_refundFail"))).Id });
+
+        await fixture.RestartAsync();
+
+        var stillFailed = await refunds.GetAsync(failed.Id);
+        Assert.Equal(("failed", "expired_or_canceled_card"), (stillFailed.Status, stillFailed.FailureReason));
+        Assert.NotNull((await new BalanceTransactionService(client).GetAsync(stillFailed.FailureBalanceTransactionId)).Id);
+        var updated = (await RefundEvents.ForAsync(fixture, failed.Id)).Single(e => e.Type == "refund.updated");
+        Assert.Equal("succeeded", updated.Data.GetProperty("previous_attributes").GetProperty("status").GetString());
+        Assert.Equal("pending", (await refunds.GetAsync(pending.Id)).Status);
+        // The schedule is rebuilt from the journal: once due, both settle as their test cards say.
+        await fixture.AdvanceClockAsync(TimeSpan.FromMinutes(5));
+        Assert.Equal("succeeded", (await refunds.GetAsync(pending.Id)).Status);
+        Assert.Equal("failed", (await refunds.GetAsync(failing.Id)).Status);
+    }
+
+    [Fact]
     public async Task A_torn_last_journal_line_is_skipped_on_start()
     {
         var intents = new PaymentIntentService(Sim.Client(fixture));

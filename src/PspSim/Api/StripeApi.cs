@@ -215,6 +215,7 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
         ("GET", ["refunds"]) => RefundEndpoints.List(r),
         ("GET", ["refunds", var id]) => RefundEndpoints.Retrieve(r, id),
         ("POST", ["refunds", var id]) => RefundEndpoints.Update(r, id),
+        ("POST", ["refunds", var id, "cancel"]) => RefundEndpoints.Cancel(r, id),
         ("GET", ["events"]) => EventEndpoints.List(r),
         ("GET", ["events", var id]) => EventEndpoints.Retrieve(r, id),
         ("GET", ["balance_transactions"]) => BalanceTransactionEndpoints.List(r),

@@ -10,6 +10,9 @@ public sealed class EventState : IStored
     /// <summary>Snapshot of the object when the event happened (Stripe's data.object), as JSON text: far smaller in memory than a DOM.</summary>
     [System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
     public required string Object { get; init; }
+    /// <summary>Stripe's data.previous_attributes on *.updated events: the changed fields' old values, as JSON text.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(RawJsonConverter))]
+    public string? PreviousAttributes { get; init; }
     public string? RequestId { get; init; }
     public string? IdempotencyKey { get; init; }
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using PspSim.Api;
+using PspSim.Clock;
 using PspSim.PaymentIntents;
+using PspSim.Refunds;
 using PspSim.Storage;
 using PspSim.Stripe;
 
@@ -19,6 +21,8 @@ public static class ControlPlane
     private const int MaxHoldMs = 60_000;
     private static readonly HashSet<string> Methods = ["GET", "POST", "DELETE"];
     private static readonly HashSet<string> AuthenticateKeys = ["outcome"];
+    private static readonly HashSet<string> RefundSettleKeys = ["outcome", "failure_reason"];
+    private static readonly HashSet<string> ClockKeys = ["seconds"];
 
     public static void Map(WebApplication app)
     {
@@ -85,6 +89,42 @@ public static class ControlPlane
             CompleteAsync(ctx, id, store, options, PiStatus.RequiresAction));
         sim.MapPost("/payment_intents/{id}/settle", (HttpContext ctx, string id, SimStore store, PspSimOptions options) =>
             CompleteAsync(ctx, id, store, options, PiStatus.Processing));
+        sim.MapPost("/refunds/{id}/settle", SettleRefundAsync);
+        sim.MapGet("/clock", (SimClock clock) => Results.Ok(new { now = clock.GetUtcNow().ToUnixTimeSeconds(), offset_seconds = clock.OffsetSeconds }));
+        sim.MapPost("/clock/advance", async (HttpContext ctx, SimClock clock, SimStore store, PspSimOptions options, ILogger<FaultBoard> log) =>
+        {
+            var (json, problem) = await ReadObjectAsync(ctx, ClockKeys);
+            if (problem is not null) return problem;
+            if (!json.TryGetProperty("seconds", out var el) || el.ValueKind != JsonValueKind.Number || !el.TryGetInt64(out var seconds)
+                || seconds is < 1 or > SimClock.MaxAdvanceSeconds)
+                return Problem($"seconds must be an integer from 1 to {SimClock.MaxAdvanceSeconds}");
+            clock.Advance(seconds);
+            // What fell due in the skipped time happens before the answer, so a test sees it at once.
+            var changed = DueChanges.RunAll(store, options.MaxDueChangesPerTick);
+            log.LogInformation("clock advanced {Seconds} s (offset {Offset} s), {Changed} due changes", seconds, clock.OffsetSeconds, changed);
+            return Results.Ok(new { now = clock.GetUtcNow().ToUnixTimeSeconds(), offset_seconds = clock.OffsetSeconds });
+        });
+    }
+
+    /// <summary>POST /_sim/refunds/{id}/settle {"outcome": "succeeded"|"failed"|"canceled", "failure_reason"}: answers the refund.</summary>
+    private static async Task<IResult> SettleRefundAsync(HttpContext ctx, string id, SimStore store)
+    {
+        var (json, problem) = await ReadObjectAsync(ctx, RefundSettleKeys);
+        if (problem is not null) return problem;
+        var outcome = json.TryGetProperty("outcome", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString() : null;
+        if (outcome is not (RefundStatus.Succeeded or RefundStatus.Failed or RefundStatus.Canceled))
+            return Problem("outcome must be succeeded, failed or canceled");
+        string? reason = null;
+        if (json.TryGetProperty("failure_reason", out var fr) && fr.ValueKind != JsonValueKind.Null)
+        {
+            reason = fr.ValueKind == JsonValueKind.String ? fr.GetString() : null;
+            if (outcome != RefundStatus.Failed || reason is null || !RefundLifecycle.FailureReasons.Contains(reason))
+                return Problem("failure_reason goes with outcome failed only: one of " + string.Join(", ", RefundLifecycle.FailureReasons.Order(StringComparer.Ordinal)));
+        }
+        ApiResult result;
+        try { result = RefundEndpoints.Settle(store, id, outcome, reason); }
+        catch (StripeApiException e) { result = ApiResult.Error(e); }
+        return Results.Text(result.Json, "application/json", statusCode: result.Status);
     }
 
     private static async Task<IResult> CompleteAsync(HttpContext ctx, string id, SimStore store, PspSimOptions options, string expectedStatus)

@@ -49,6 +49,7 @@ public static class PaymentFlow
         {
             pi.Status = PiStatus.RequiresCapture;
             pi.AmountCapturable = pi.Amount;
+            charge.CaptureBefore = tx.Now + options.AuthorizationValidityDays * 86_400L;
             tx.Save(charge);
             tx.Save(pi);
             tx.Emit("charge.succeeded", StripeJson.Charge(charge));

@@ -242,12 +242,15 @@ public static class PaymentIntentEndpoints
             if (metadata is not null) foreach (var (k, v) in metadata) pi.Metadata[k] = v;
             if (descriptor is not null) pi.StatementDescriptor = descriptor;
             // A partial capture releases the rest of the authorization.
+            var chargeBefore = StripeJson.Charge(charge);
             PaymentFlow.CaptureCharge(tx, charge, amount, r.Options);
             pi.Status = PiStatus.Succeeded;
             pi.AmountReceived = amount;
             pi.AmountCapturable = 0;
             tx.Save(pi);
             tx.Emit("charge.captured", StripeJson.Charge(charge));
+            var chargeAfter = StripeJson.Charge(charge);
+            tx.Emit("charge.updated", chargeAfter, Events.PreviousAttributes.Of(chargeBefore, chargeAfter));
             tx.Emit("payment_intent.succeeded", StripeJson.PaymentIntent(pi));
             return Expanded(ApiResult.Ok(StripeJson.PaymentIntent(pi)), expand, tx.Store, tx.Now);
         });

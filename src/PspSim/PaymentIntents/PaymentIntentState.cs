@@ -65,4 +65,6 @@ public sealed class ChargeState : IStored
     public string? FailureMessage { get; set; }
     public string? DeclineCode { get; set; }
     public string? StatementDescriptor { get; set; }
+    /// <summary>Manual capture: sim clock second after which the authorization expires (Stripe's payment_method_details.card.capture_before).</summary>
+    public long? CaptureBefore { get; set; }
 }

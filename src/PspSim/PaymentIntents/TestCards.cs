@@ -3,7 +3,19 @@ namespace PspSim.PaymentIntents;
 /// <summary>What a test card does when confirmed.</summary>
 public enum CardOutcome { Succeed, Decline, RequireAction, Processing }
 
-public sealed record TestCard(string Brand, string Last4, CardOutcome Outcome, string? Code = null, string? DeclineCode = null, string? Message = null, string? Param = null);
+/// <summary>What a refund of the card's charge does (docs.stripe.com/testing#refunds).</summary>
+public enum RefundBehavior
+{
+    /// <summary>Succeeds at once and never changes.</summary>
+    Immediate,
+    /// <summary>Asynchronous success: begins pending, later succeeds (refund.updated).</summary>
+    PendingThenSucceeds,
+    /// <summary>Asynchronous failure: begins succeeded, later fails with expired_or_canceled_card (refund.failed).</summary>
+    SucceedsThenFails,
+}
+
+public sealed record TestCard(string Brand, string Last4, CardOutcome Outcome, string? Code = null, string? DeclineCode = null, string? Message = null, string? Param = null,
+    RefundBehavior Refund = RefundBehavior.Immediate);
 
 /// <summary>Stripe's test PaymentMethods (https://docs.stripe.com/testing), the subset the sandbox models.</summary>
 public static class TestCards
@@ -14,6 +26,8 @@ public static class TestCards
         ["pm_card_visa_debit"] = new("visa", "5556", CardOutcome.Succeed),
         ["pm_card_mastercard"] = new("mastercard", "4444", CardOutcome.Succeed),
         ["pm_card_amex"] = new("amex", "8431", CardOutcome.Succeed),
+        ["pm_card_pendingRefund"] = new("visa", "7726", CardOutcome.Succeed, Refund: RefundBehavior.PendingThenSucceeds),
+        ["pm_card_refundFail"] = new("visa", "5126", CardOutcome.Succeed, Refund: RefundBehavior.SucceedsThenFails),
         ["pm_card_visa_chargeDeclined"] = new("visa", "0002", CardOutcome.Decline, "card_declined", "generic_decline", "Your card was declined."),
         ["pm_card_chargeDeclined"] = new("visa", "0002", CardOutcome.Decline, "card_declined", "generic_decline", "Your card was declined."),
         ["pm_card_chargeDeclinedInsufficientFunds"] = new("visa", "9995", CardOutcome.Decline, "card_declined", "insufficient_funds", "Your card has insufficient funds."),

@@ -1,12 +1,16 @@
 using PspSim.Api;
 using PspSim.BalanceTransactions;
+using PspSim.Events;
 using PspSim.PaymentIntents;
 using PspSim.Storage;
 using PspSim.Stripe;
 
 namespace PspSim.Refunds;
 
-/// <summary>/v1/refunds: card refunds succeed at once; capped at what was captured and not yet refunded.</summary>
+/// <summary>
+/// /v1/refunds: capped at what was captured and not yet refunded. Card refunds succeed at once, except those of
+/// Stripe's asynchronous test cards (pending then succeeded; succeeded then failed: <see cref="RefundLifecycle"/>).
+/// </summary>
 public static class RefundEndpoints
 {
     private static readonly HashSet<string> CreateParams =
@@ -17,6 +21,7 @@ public static class RefundEndpoints
     private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "charge", "payment_intent"];
     private static readonly HashSet<string> RetrieveParams = ["expand"];
     private static readonly HashSet<string> UpdateParams = ["expand", "metadata"];
+    private static readonly HashSet<string> CancelParams = ["expand"];
     private static readonly HashSet<string> Reasons = ["duplicate", "fraudulent", "requested_by_customer"];
 
     public static ApiResult Create(ApiRequest r)
@@ -54,8 +59,10 @@ public static class RefundEndpoints
             var refund = new RefundState
             {
                 Id = Ids.New("re"), Created = tx.Now, Amount = amount, Currency = charge.Currency, Charge = charge.Id,
-                PaymentIntent = charge.PaymentIntent, Status = "succeeded", Reason = reason, Metadata = metadata,
+                PaymentIntent = charge.PaymentIntent, Status = RefundStatus.Succeeded, Reason = reason, Metadata = metadata,
             };
+            var behavior = TestCards.Find(charge.PaymentMethod)?.Refund ?? RefundBehavior.Immediate;
+            refund.Status = RefundLifecycle.Begin(refund, behavior, tx.Now, r.Options.AsyncRefundDelaySeconds);
             var txn = new BalanceTransactionState
             {
                 Id = Ids.New("txn"), Created = tx.Now, Amount = -amount, Fee = 0, Net = -amount, Currency = charge.Currency,
@@ -122,13 +129,50 @@ public static class RefundEndpoints
                         if (v.Value is "") merged.Remove(k);
                 foreach (var (k, v) in metadata!) merged[k] = v;
                 if (merged.Count > 50) throw StripeApiException.Invalid("Metadata can have at most 50 keys.", "metadata");
+                var before = StripeJson.Refund(re);
                 re.Metadata = merged;
                 tx.Save(re);
-                tx.Emit("refund.updated", StripeJson.Refund(re));
+                var after = StripeJson.Refund(re);
+                tx.Emit("refund.updated", after, PreviousAttributes.Of(before, after));
             }
             var body = StripeJson.Refund(re);
             Expander.Apply(body, expand, tx.Store, tx.Now);
             return ApiResult.Ok(body);
+        });
+    }
+
+    /// <summary>
+    /// POST /v1/refunds/{id}/cancel: Stripe's API cancels only a refund in requires_action, a state card refunds never
+    /// enter; a card refund is canceled in the Dashboard (here: POST /_sim/refunds/{id}/settle with outcome canceled).
+    /// </summary>
+    public static ApiResult Cancel(ApiRequest r, string id)
+    {
+        r.Params.AllowOnly(CancelParams);
+        Expander.Parse(r.Params, "refund");
+        return r.Store.Read<ApiResult>(s =>
+        {
+            var re = s.Refunds.Find(id) ?? throw StripeApiException.NoSuch("refund", id);
+            throw new StripeApiException(400, "invalid_request_error", null,
+                $"You can't cancel refund {re.Id} because it has a status of {re.Status}. Only a refund with a status of requires_action can be canceled.") { Executed = true };
+        });
+    }
+
+    /// <summary>
+    /// Control plane: settles a refund now — succeeded (a pending one), failed (pending or succeeded, with a Stripe
+    /// failure_reason) or canceled (a pending one, as Stripe's Dashboard does).
+    /// </summary>
+    public static ApiResult Settle(SimStore store, string id, string outcome, string? failureReason)
+    {
+        return store.Write(new RequestInfo(null, null), tx =>
+        {
+            var re = tx.Store.Refunds.Find(id) ?? throw StripeApiException.NoSuch("refund", id);
+            switch (outcome)
+            {
+                case RefundStatus.Succeeded: RefundLifecycle.Succeed(tx, re); break;
+                case RefundStatus.Failed: RefundLifecycle.Reverse(tx, re, RefundStatus.Failed, failureReason ?? RefundLifecycle.TestCardFailureReason); break;
+                default: RefundLifecycle.Reverse(tx, re, RefundStatus.Canceled, RefundLifecycle.CanceledReason); break;
+            }
+            return ApiResult.Ok(StripeJson.Refund(re));
         });
     }
 

@@ -27,6 +27,11 @@ public sealed class SimStore : IDisposable
     public Table<BalanceTransactionState> BalanceTransactions { get; } = new();
     public Table<EventState> Events { get; }
     public Idempotency.IdempotencyKeys IdempotencyKeys { get; }
+    /// <summary>
+    /// Objects due to change on their own at a sim-clock second (async refunds, uncaptured authorizations), soonest
+    /// first. Entries are checked when due and dropped if the object moved on meanwhile (e.g. a captured charge).
+    /// </summary>
+    public SortedSet<(long DueAt, string Id)> Due { get; } = [];
 
     public SimStore(string dataDir, TimeProvider clock, int maxStoredEvents = PspSimOptions.DefaultMaxStoredEvents)
     {
@@ -45,12 +50,22 @@ public sealed class SimStore : IDisposable
         switch (kind)
         {
             case "pi": PaymentIntents.Upsert(v.Deserialize<PaymentIntentState>(o)!); break;
-            case "ch": Charges.Upsert(v.Deserialize<ChargeState>(o)!); break;
-            case "re": Refunds.Upsert(v.Deserialize<RefundState>(o)!); break;
+            case "ch": var ch = v.Deserialize<ChargeState>(o)!; Charges.Upsert(ch); Schedule(ch); break;
+            case "re": var re = v.Deserialize<RefundState>(o)!; Refunds.Upsert(re); Schedule(re); break;
             case "txn": BalanceTransactions.Upsert(v.Deserialize<BalanceTransactionState>(o)!); break;
             case "evt": Events.Upsert(v.Deserialize<EventState>(o)!); break;
             case "idem": IdempotencyKeys.Restore(v.Deserialize<Idempotency.StoredResponse>(o)!); break;
         }
+    }
+
+    private void Schedule(ChargeState ch)
+    {
+        if (ch.CaptureBefore is { } at && !ch.Captured) Due.Add((at, ch.Id));
+    }
+
+    private void Schedule(RefundState re)
+    {
+        if (re.SettleAt is { } at) Due.Add((at, re.Id));
     }
 
     public T Read<T>(Func<SimStore, T> read)
@@ -90,8 +105,8 @@ public sealed class SimStore : IDisposable
         public RequestInfo Request => request;
 
         public void Save(PaymentIntentState pi) { store.PaymentIntents.Upsert(pi); Track("pi", pi); }
-        public void Save(ChargeState ch) { store.Charges.Upsert(ch); Track("ch", ch); }
-        public void Save(RefundState re) { store.Refunds.Upsert(re); Track("re", re); }
+        public void Save(ChargeState ch) { store.Charges.Upsert(ch); store.Schedule(ch); Track("ch", ch); }
+        public void Save(RefundState re) { store.Refunds.Upsert(re); store.Schedule(re); Track("re", re); }
         public void Save(BalanceTransactionState txn) { store.BalanceTransactions.Upsert(txn); Track("txn", txn); }
 
         private void Track(string kind, object row)
@@ -99,7 +114,8 @@ public sealed class SimStore : IDisposable
             if (_savedRows.Add(row)) _saved.Add((kind, row));
         }
 
-        public void Emit(string type, JsonObject snapshot)
+        /// <param name="previousAttributes">On *.updated events: the changed fields' old values (Stripe's data.previous_attributes).</param>
+        public void Emit(string type, JsonObject snapshot, JsonObject? previousAttributes = null)
         {
             var evt = new EventState
             {
@@ -107,6 +123,7 @@ public sealed class SimStore : IDisposable
                 Created = now,
                 Type = type,
                 Object = snapshot.ToJsonString(),
+                PreviousAttributes = previousAttributes?.ToJsonString(),
                 RequestId = request.RequestId,
                 IdempotencyKey = request.IdempotencyKey,
             };

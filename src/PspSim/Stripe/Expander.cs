@@ -6,14 +6,18 @@ namespace PspSim.Stripe;
 /// <summary>Stripe's expand[]: replaces id strings at dotted paths with the objects (up to 4 levels).</summary>
 public static class Expander
 {
-    private static readonly HashSet<string> Expandable = ["latest_charge", "balance_transaction", "charge", "payment_intent", "source"];
+    private static readonly HashSet<string> Expandable = ["latest_charge", "balance_transaction", "charge", "payment_intent", "source", "failure_balance_transaction"];
 
     // Which fields of which object may be expanded, and what they expand into.
     private static readonly Dictionary<string, Dictionary<string, string>> Graph = new()
     {
         ["payment_intent"] = new() { ["latest_charge"] = "charge" },
         ["charge"] = new() { ["balance_transaction"] = "balance_transaction", ["payment_intent"] = "payment_intent" },
-        ["refund"] = new() { ["balance_transaction"] = "balance_transaction", ["charge"] = "charge", ["payment_intent"] = "payment_intent" },
+        ["refund"] = new()
+        {
+            ["balance_transaction"] = "balance_transaction", ["charge"] = "charge", ["payment_intent"] = "payment_intent",
+            ["failure_balance_transaction"] = "balance_transaction",
+        },
         ["balance_transaction"] = new() { ["source"] = "source" },
         ["source"] = new(),
         ["event"] = new(),

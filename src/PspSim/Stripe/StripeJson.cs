@@ -114,7 +114,7 @@ public static class StripeJson
             {
                 ["brand"] = ch.Brand, ["country"] = "US", ["exp_month"] = 12, ["exp_year"] = 2034,
                 ["funding"] = "credit", ["last4"] = ch.Last4, ["network"] = ch.Brand,
-            },
+            }.WithCaptureBefore(ch.CaptureBefore),
             ["type"] = "card",
         },
         ["receipt_url"] = null,
@@ -122,6 +122,13 @@ public static class StripeJson
         ["statement_descriptor"] = ch.StatementDescriptor,
         ["status"] = ch.Status,
     };
+
+    /// <summary>Stripe sends capture_before only on a manual-capture authorization (an optional, non-nullable field).</summary>
+    private static JsonObject WithCaptureBefore(this JsonObject card, long? captureBefore)
+    {
+        if (captureBefore is { } at) card["capture_before"] = at;
+        return card;
+    }
 
     public static JsonObject Refund(RefundState re) => new()
     {
@@ -137,8 +144,11 @@ public static class StripeJson
             ["card"] = new JsonObject { ["reference_status"] = "pending", ["reference_type"] = "acquirer_reference_number", ["type"] = "refund" },
             ["type"] = "card",
         },
+        ["failure_balance_transaction"] = re.FailureBalanceTransaction,
+        ["failure_reason"] = re.FailureReason,
         ["metadata"] = Meta(re.Metadata),
         ["payment_intent"] = re.PaymentIntent,
+        ["pending_reason"] = re.Status == Refunds.RefundStatus.Pending ? "processing" : null,
         ["reason"] = re.Reason,
         ["receipt_number"] = null,
         ["source_transfer_reversal"] = null,
@@ -177,7 +187,9 @@ public static class StripeJson
         ["object"] = "event",
         ["api_version"] = ApiVersion,
         ["created"] = e.Created,
-        ["data"] = new JsonObject { ["object"] = JsonNode.Parse(e.Object) },
+        ["data"] = e.PreviousAttributes is null
+            ? new JsonObject { ["object"] = JsonNode.Parse(e.Object) }
+            : new JsonObject { ["object"] = JsonNode.Parse(e.Object), ["previous_attributes"] = JsonNode.Parse(e.PreviousAttributes) },
         ["livemode"] = false,
         ["pending_webhooks"] = 0,
         ["request"] = new JsonObject { ["id"] = e.RequestId, ["idempotency_key"] = e.IdempotencyKey },
