@@ -15,6 +15,8 @@ public static class PspSimApp
         var builder = WebApplication.CreateBuilder(args);
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
         var options = builder.Configuration.GetSection("PspSim").Get<PspSimOptions>() ?? new PspSimOptions();
+        if (options.Problems().ToList() is { Count: > 0 } problems)
+            throw new InvalidOperationException("invalid pspsim configuration: " + string.Join("; ", problems));
         options.DataDir = ResolveDataDir(builder.Configuration["data-dir"] ?? builder.Configuration["PspSim:DataDir"]);
         // Our own line per request (Debug) replaces ASP.NET Core's per-request Information logs.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -24,6 +26,7 @@ public static class PspSimApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new SimStore(options.DataDir, sp.GetRequiredService<TimeProvider>(), options.MaxStoredEvents));
         builder.Services.AddSingleton<FaultBoard>();
+        builder.Services.AddSingleton<RequestRateLimit>();
         builder.Services.AddSingleton<StripeApi>();
 
         var app = builder.Build();

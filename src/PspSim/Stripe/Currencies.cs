@@ -76,6 +76,16 @@ public static class Currencies
 
     public static Unit UnitOf(string currency) => Units[currency];
 
+    public static bool IsKnown(string? currency) => currency is not null && Units.ContainsKey(currency);
+
+    /// <summary>Decimal places of Stripe's unit (not always ISO 4217's): what converting between currencies scales by.</summary>
+    public static int Exponent(string currency) => UnitOf(currency) switch
+    {
+        Unit.ZeroDecimal => 0,
+        Unit.ThreeDecimal => 3,
+        _ => 2,
+    };
+
     /// <summary>Every amount of this currency must be a multiple of this many of Stripe's units (charges, captures, refunds, fees).</summary>
     public static long Step(string currency) => UnitOf(currency) switch
     {
