@@ -43,8 +43,8 @@ public static class Currencies
     private static readonly Dictionary<string, Unit> Units = Build();
 
     /// <summary>
-    /// Minimum charge amounts in Stripe's unit. Stripe applies them in the account's settlement currency; the
-    /// sandbox settles each charge in its own currency, so a currency without an entry has no minimum here.
+    /// Minimum charge amounts in Stripe's unit. Stripe applies them in the account's settlement currency after
+    /// conversion; the sandbox applies the charge currency's own, so a currency without an entry has no minimum here.
     /// </summary>
     private static readonly Dictionary<string, long> MinimumChargeAmounts = new(StringComparer.Ordinal)
     {
