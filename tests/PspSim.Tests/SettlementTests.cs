@@ -118,6 +118,8 @@ public sealed class SettlementTests(PspSimFixture fixture) : IClassFixture<PspSi
     [InlineData(".5")]
     [InlineData("5.")]
     [InlineData("1,5")]
+    [InlineData("00.0067")]
+    [InlineData("007")]
     [InlineData("1234567890.123456789")]
     public void Anything_but_a_positive_decimal_string_is_not_a_rate(string rate)
     {

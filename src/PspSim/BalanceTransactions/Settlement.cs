@@ -11,8 +11,9 @@ public sealed record Booking(long Amount, string Currency, string? ExchangeRate)
 /// a charge in the settlement currency is booked as is; a charge in a currency with a rate in the FX table is
 /// converted into the settlement currency, and <c>exchange_rate</c> says how (amount in the charge's currency, in
 /// major units, × exchange_rate = amount in the settlement currency). All integer arithmetic on the decimal string:
-/// the exact product is rounded half up to the settlement currency's Stripe unit, then half up to a whole step of it
-/// (100 for ISK, 10 for three-decimal currencies). A currency with no rate is booked in itself (Stripe would convert it).
+/// the exact product is rounded once, half up (away from zero for refunds), to a whole step of the settlement
+/// currency's Stripe unit (a cent for USD, 100 for ISK, 10 for three-decimal currencies). A currency with no rate is
+/// booked in itself (Stripe would convert it).
 /// </summary>
 public static class Settlement
 {
@@ -64,7 +65,10 @@ public static class Settlement
         }
     }
 
-    /// <summary>"0.0067" → (67, 10000). Null unless a positive decimal of at most <see cref="MaxRateDigits"/> digits.</summary>
+    /// <summary>
+    /// "0.0067" → (67, 10000). Null unless a positive decimal of at most <see cref="MaxRateDigits"/> digits without a
+    /// leading zero (the text goes out as a JSON number, digit for digit).
+    /// </summary>
     public static (long Numerator, long Denominator)? ParseRate(string? rate)
     {
         if (string.IsNullOrEmpty(rate)) return null;
@@ -72,6 +76,8 @@ public static class Settlement
         var digits = dot < 0 ? rate : rate[..dot] + rate[(dot + 1)..];
         var decimals = dot < 0 ? 0 : rate.Length - dot - 1;
         if (digits.Length is 0 or > MaxRateDigits || (dot >= 0 && (dot == 0 || decimals == 0)) || !digits.All(char.IsAsciiDigit)) return null;
+        var integerDigits = dot < 0 ? rate.Length : dot;
+        if (integerDigits > 1 && rate[0] == '0') return null;
         var numerator = long.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture);
         return numerator == 0 ? null : (numerator, (long)Pow10(decimals));
     }
