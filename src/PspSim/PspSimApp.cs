@@ -16,19 +16,20 @@ public static class PspSimApp
         var builder = WebApplication.CreateBuilder(args);
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
         var options = builder.Configuration.GetSection("PspSim").Get<PspSimOptions>() ?? new PspSimOptions();
+        if (options.Problems().ToList() is { Count: > 0 } problems)
+            throw new InvalidOperationException("invalid pspsim configuration: " + string.Join("; ", problems));
         options.DataDir = ResolveDataDir(builder.Configuration["data-dir"] ?? builder.Configuration["PspSim:DataDir"]);
         // Our own line per request (Debug) replaces ASP.NET Core's per-request Information logs.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(options.MaxBodyBytes, 64 * 1024));
 
         builder.Services.AddSingleton(options);
-        var problems = options.LifecycleProblems().ToList();
-        if (problems.Count > 0) throw new InvalidOperationException("invalid pspsim settings: " + string.Join("; ", problems));
         builder.Services.AddSingleton(new SimClock(TimeProvider.System));
         builder.Services.AddSingleton<TimeProvider>(sp => sp.GetRequiredService<SimClock>());
         builder.Services.AddHostedService<DueChangesService>();
         builder.Services.AddSingleton(sp => new SimStore(options.DataDir, sp.GetRequiredService<TimeProvider>(), options.MaxStoredEvents));
         builder.Services.AddSingleton<FaultBoard>();
+        builder.Services.AddSingleton<RequestRateLimit>();
         builder.Services.AddSingleton<StripeApi>();
 
         var app = builder.Build();

@@ -1,3 +1,6 @@
+using PspSim.BalanceTransactions;
+using PspSim.Stripe;
+
 namespace PspSim;
 
 /// <summary>Configuration section "PspSim" (plus --data-dir on the command line).</summary>
@@ -6,7 +9,30 @@ public sealed class PspSimOptions
     public string DataDir { get; set; } = "";
     /// <summary>When non-empty, only these sk_test_ keys are accepted; otherwise any sk_test_ key is.</summary>
     public List<string> ApiKeys { get; set; } = [];
-    /// <summary>Processing fee on captured charges: percent in basis points (290 = 2.9%) ...</summary>
+    /// <summary>
+    /// The sandbox account's settlement currency (pspsim models one account): charges in a currency with a rate in
+    /// <see cref="ExchangeRates"/> are booked in it (see <see cref="Settlement"/>).
+    /// </summary>
+    public string SettlementCurrency { get; set; } = "usd";
+    /// <summary>
+    /// Fixed FX table: currency → settlement-currency units one major unit of it buys, as a decimal string (never a
+    /// floating-point number). Illustrative fixed rates, not market rates. A currency without a rate settles in itself.
+    /// </summary>
+    public Dictionary<string, string> ExchangeRates { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["eur"] = "1.08", ["gbp"] = "1.27", ["jpy"] = "0.0067",
+    };
+    /// <summary>
+    /// Fee schedule per booked currency (PercentBps, FixedMinor in Stripe's unit of that currency): Stripe's standard
+    /// domestic card pricing of a JP, EEA and UK account. Other currencies use <see cref="FeePercentBps"/> + <see cref="FeeFixedMinor"/>.
+    /// </summary>
+    public Dictionary<string, FeeSchedule> Fees { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["jpy"] = new() { PercentBps = 360, FixedMinor = 0 },
+        ["eur"] = new() { PercentBps = 150, FixedMinor = 25 },
+        ["gbp"] = new() { PercentBps = 150, FixedMinor = 20 },
+    };
+    /// <summary>Default processing fee (Stripe's US pricing): percent in basis points (290 = 2.9%) ...</summary>
     public long FeePercentBps { get; set; } = 290;
     /// <summary>... plus a fixed fee in minor units.</summary>
     public long FeeFixedMinor { get; set; } = 30;
@@ -27,28 +53,39 @@ public sealed class PspSimOptions
     /// <summary>Most such changes made under one hold of the store lock (the rest wait for the next round).</summary>
     public int MaxDueChangesPerTick { get; set; } = 1_000;
 
-    /// <summary>Every setting of the lifecycle that is out of bounds, named (empty when all are valid).</summary>
-    public IEnumerable<string> LifecycleProblems()
+    /// <summary>
+    /// Requests per second (per account: pspsim is one) past which /v1 answers Stripe's 429 rate_limit; 0 = off.
+    /// Stripe's sandbox allows 25 (docs.stripe.com/rate-limits).
+    /// </summary>
+    public int RateLimitPerSecond { get; set; }
+    public const int MaxRateLimitPerSecond = 100_000;
+    /// <summary>Retry-After (whole seconds) on every 429 pspsim answers: its rate limit and the rate_limit / lock_timeout faults.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+    public const int MaxRetryAfterSeconds = 60;
+
+    /// <summary>Each broken setting, named (checked at start: pspsim refuses to run on a bad fee or FX table).</summary>
+    public IEnumerable<string> Problems()
     {
+        if (!Currencies.IsKnown(SettlementCurrency)) yield return "PspSim:SettlementCurrency must be a Stripe currency code (lower case)";
+        foreach (var (currency, rate) in ExchangeRates)
+        {
+            if (!Currencies.IsKnown(currency)) yield return $"PspSim:ExchangeRates:{currency}: not a Stripe currency code (lower case)";
+            if (Settlement.ParseRate(rate) is null)
+                yield return $"PspSim:ExchangeRates:{currency} must be a positive decimal string of at most {Settlement.MaxRateDigits} digits";
+        }
+        foreach (var (key, fee) in Fees.Select(f => ($"PspSim:Fees:{f.Key}:", f.Value))
+                     .Append(("PspSim:Fee", new FeeSchedule { PercentBps = FeePercentBps, FixedMinor = FeeFixedMinor })))
+        {
+            if (fee.PercentBps is < 0 or > 10_000) yield return $"{key}PercentBps must be within [0, 10000]";
+            if (fee.FixedMinor is < 0 or > 100_000_000) yield return $"{key}FixedMinor must be within [0, 100000000]";
+        }
+        foreach (var currency in Fees.Keys.Where(c => !Currencies.IsKnown(c)))
+            yield return $"PspSim:Fees:{currency}: not a Stripe currency code (lower case)";
+        if (RateLimitPerSecond is < 0 or > MaxRateLimitPerSecond) yield return $"PspSim:RateLimitPerSecond must be within [0, {MaxRateLimitPerSecond}]";
+        if (RetryAfterSeconds is < 0 or > MaxRetryAfterSeconds) yield return $"PspSim:RetryAfterSeconds must be within [0, {MaxRetryAfterSeconds}]";
         if (AuthorizationValidityDays is < 1 or > 31) yield return "PspSim:AuthorizationValidityDays must be 1..31";
         if (AsyncRefundDelaySeconds is < 0 or > 30 * 86_400) yield return "PspSim:AsyncRefundDelaySeconds must be 0..2592000";
         if (DueChangesTickMs is < 10 or > 60_000) yield return "PspSim:DueChangesTickMs must be 10..60000";
         if (MaxDueChangesPerTick is < 1 or > 100_000) yield return "PspSim:MaxDueChangesPerTick must be 1..100000";
-    }
-
-    /// <summary>
-    /// Fee in Stripe's unit of the charge's currency: percentage rounded half up (integer arithmetic), plus the fixed
-    /// part, rounded half up to a whole <paramref name="step"/> (100 for ISK, whose amounts are whole krónur; 10 for
-    /// three-decimal currencies), never above the amount. The amount is a whole step, so the fee and net are too.
-    /// </summary>
-    public long FeeFor(long amountMinor, long step = 1)
-    {
-        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), "must be at least 1");
-        checked
-        {
-            var percent = (amountMinor * FeePercentBps + 5_000) / 10_000;
-            var fee = (percent + FeeFixedMinor + step / 2) / step * step;
-            return Math.Min(amountMinor, fee);
-        }
     }
 }

@@ -17,7 +17,8 @@ namespace PspSim.Api;
 /// The /v1 pipeline: API key → form parsing → idempotency claim → latency → faults → endpoint → answer
 /// (faults that act on the answer: after the endpoint).
 /// </summary>
-public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions options, IHostApplicationLifetime lifetime, ILogger<StripeApi> log)
+public sealed class StripeApi(
+    SimStore store, FaultBoard faults, PspSimOptions options, RequestRateLimit rateLimit, IHostApplicationLifetime lifetime, ILogger<StripeApi> log)
 {
     public async Task HandleAsync(HttpContext ctx)
     {
@@ -52,6 +53,9 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
                 missing ? "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
                         : "Invalid API Key provided.")));
         }
+
+        // Before anything else runs, as Stripe's limiter: a refused request never claims its idempotency key.
+        if (!rateLimit.TryAdmit()) return await TooManyRequestsAsync(ctx, RateLimited(), "global-rate");
 
         FormParams form;
         try { form = await ReadParamsAsync(ctx); }
@@ -143,11 +147,11 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
                 return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(500, "api_error", null,
                     "An unknown error occurred while processing your request (injected by pspsim).")));
             case FaultModes.LockTimeout:
-                return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(429, "invalid_request_error", "lock_timeout",
-                    "This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.")));
+                return await TooManyRequestsAsync(ctx, new StripeApiException(429, "invalid_request_error", "lock_timeout",
+                    "This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate."),
+                    rateLimitedReason: null);
             case FaultModes.RateLimit:
-                return await WriteAsync(ctx, ApiResult.Error(new StripeApiException(429, "invalid_request_error", "rate_limit",
-                    "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.")));
+                return await TooManyRequestsAsync(ctx, RateLimited(), "global-rate");
             case FaultModes.ConnectionReset:
                 ctx.Abort();
                 return 0;
@@ -162,6 +166,21 @@ public sealed class StripeApi(SimStore store, FaultBoard faults, PspSimOptions o
             default:
                 return null;
         }
+    }
+
+    private static StripeApiException RateLimited() => new(429, "invalid_request_error", "rate_limit",
+        "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.");
+
+    /// <summary>
+    /// A 429 as Stripe sends it (its error body; Stripe-Rate-Limited-Reason on a rate-limiter refusal), plus
+    /// Retry-After (whole seconds, PspSim:RetryAfterSeconds), which Stripe does not document: it tells a client how long
+    /// to wait, so a client's honouring of it can be tested.
+    /// </summary>
+    private async Task<int> TooManyRequestsAsync(HttpContext ctx, StripeApiException error, string? rateLimitedReason)
+    {
+        ctx.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (rateLimitedReason is not null) ctx.Response.Headers["Stripe-Rate-Limited-Reason"] = rateLimitedReason;
+        return await WriteAsync(ctx, ApiResult.Error(error));
     }
 
     private async Task HangAsync(TimeSpan duration, CancellationToken clientGone)

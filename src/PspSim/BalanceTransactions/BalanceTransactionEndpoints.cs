@@ -3,10 +3,15 @@ using PspSim.Stripe;
 
 namespace PspSim.BalanceTransactions;
 
-/// <summary>/v1/balance_transactions: one per captured charge (with fee) and per refund; what reconciliation reads.</summary>
+/// <summary>
+/// /v1/balance_transactions: one per captured charge (with fee) and per refund, in the settlement currency
+/// (<see cref="Settlement"/>); what reconciliation reads.
+/// </summary>
 public static class BalanceTransactionEndpoints
 {
-    private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "currency", "payout", "source", "type"];
+    private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "currency", "source", "type"];
+    // Documented by Stripe; pspsim has no payouts, so the filter would silently match everything.
+    private static readonly HashSet<string> ListUnmodelled = ["payout"];
     private static readonly HashSet<string> RetrieveParams = ["expand"];
 
     public static ApiResult Retrieve(ApiRequest r, string id)
@@ -24,7 +29,7 @@ public static class BalanceTransactionEndpoints
 
     public static ApiResult List(ApiRequest r)
     {
-        r.Params.AllowOnly(ListParams);
+        r.Params.AllowOnly(ListParams, ListUnmodelled);
         var q = ListQuery.Parse(r.Params);
         var type = r.Params.String("type", 50);
         var source = r.Params.String("source", 255);

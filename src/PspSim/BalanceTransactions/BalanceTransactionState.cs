@@ -9,7 +9,10 @@ public sealed class BalanceTransactionState : IStored
     public required long Amount { get; init; }
     public required long Fee { get; init; }
     public required long Net { get; init; }
+    /// <summary>The settlement currency, or the charge's own when it settles unconverted.</summary>
     public required string Currency { get; init; }
+    /// <summary>Exact decimal string (from the FX table) when the amount was converted; null otherwise.</summary>
+    public string? ExchangeRate { get; init; }
     public required string Source { get; init; }
     /// <summary>"charge" or "refund".</summary>
     public required string Type { get; init; }

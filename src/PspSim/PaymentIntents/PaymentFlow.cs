@@ -9,14 +9,28 @@ namespace PspSim.PaymentIntents;
 /// <summary>The card state machine: confirm → (decline | requires_action | authorize) → capture.</summary>
 public static class PaymentFlow
 {
-    /// <summary>Confirms with a validated test card; returns the answer (402 on decline, the intent otherwise).</summary>
-    public static ApiResult Confirm(SimStore.WriteTx tx, PaymentIntentState pi, string paymentMethod, TestCard card, PspSimOptions options, string baseUrl)
+    /// <summary>What Stripe answers when a card needs 3-D Secure but the customer cannot be asked (off_session, error_on_requires_action).</summary>
+    private static TestCard AuthenticationRequired(TestCard card) => card with
+    {
+        Code = "authentication_required", DeclineCode = "authentication_required",
+        Message = "Your card was declined. This transaction requires authentication.", Param = null,
+    };
+
+    /// <summary>
+    /// Confirms with a validated test card; returns the answer (402 on decline, the intent otherwise). A card that needs
+    /// 3-D Secure declines with authentication_required when <paramref name="failsOnAction"/> (off_session or
+    /// error_on_requires_action), and otherwise waits in requires_action.
+    /// </summary>
+    public static ApiResult Confirm(
+        SimStore.WriteTx tx, PaymentIntentState pi, string paymentMethod, TestCard card, PspSimOptions options, string baseUrl, bool failsOnAction = false)
     {
         pi.PaymentMethod = paymentMethod;
         switch (card.Outcome)
         {
             case CardOutcome.Decline:
                 return Decline(tx, pi, paymentMethod, card);
+            case CardOutcome.RequireAction when failsOnAction:
+                return Decline(tx, pi, paymentMethod, AuthenticationRequired(card));
             case CardOutcome.RequireAction:
                 pi.Status = PiStatus.RequiresAction;
                 pi.NextActionUrl = $"{baseUrl}/_sim/payment_intents/{pi.Id}/authenticate";
@@ -67,10 +81,12 @@ public static class PaymentFlow
     /// <summary>Captures <paramref name="amount"/> of an authorized charge and books its balance transaction.</summary>
     public static void CaptureCharge(SimStore.WriteTx tx, ChargeState charge, long amount, PspSimOptions options)
     {
-        var fee = options.FeeFor(amount, Currencies.Step(charge.Currency));
+        var booked = Settlement.Book(amount, charge.Currency, options);
+        var fee = Settlement.FeeFor(booked.Amount, booked.Currency, options);
         var txn = new BalanceTransactionState
         {
-            Id = Ids.New("txn"), Created = tx.Now, Amount = amount, Fee = fee, Net = amount - fee, Currency = charge.Currency,
+            Id = Ids.New("txn"), Created = tx.Now, Amount = booked.Amount, Fee = fee, Net = booked.Amount - fee,
+            Currency = booked.Currency, ExchangeRate = booked.ExchangeRate,
             Source = charge.Id, Type = "charge", ReportingCategory = "charge",
             AvailableOn = tx.Now + options.AvailableAfterDays * 86_400L, Description = charge.Description,
         };

@@ -10,32 +10,43 @@ public static class PaymentIntentEndpoints
 {
     public const long MaxAmount = 99_999_999;
 
-    // Every parameter Stripe documents for these endpoints; the unmodelled ones are accepted and ignored.
+    // The parameters pspsim models. Every other parameter Stripe documents for these endpoints is listed beside them
+    // and refused like an unknown one (400 parameter_unknown naming it): a sandbox that silently ignored `customer`
+    // or `transfer_data` would let a test pass that behaves differently against Stripe.
     private static readonly HashSet<string> CreateParams =
     [
-        "amount", "currency", "allowed_payment_method_types", "amount_details", "application_fee_amount", "automatic_payment_methods", "capture_method",
-        "confirm", "confirmation_method", "confirmation_token", "customer", "customer_account", "description",
-        "error_on_requires_action", "excluded_payment_method_types", "expand", "hooks", "mandate", "mandate_data",
-        "metadata", "off_session", "on_behalf_of", "payment_details", "payment_method", "payment_method_configuration",
-        "payment_method_data", "payment_method_options", "payment_method_types", "radar_options", "receipt_email",
-        "return_url", "setup_future_usage", "shipping", "statement_descriptor", "statement_descriptor_suffix",
+        "amount", "currency", "allowed_payment_method_types", "automatic_payment_methods", "capture_method", "confirm",
+        "description", "error_on_requires_action", "expand", "metadata", "off_session", "payment_method",
+        "payment_method_types", "receipt_email", "return_url", "setup_future_usage", "statement_descriptor",
+        "statement_descriptor_suffix",
+    ];
+    private static readonly HashSet<string> CreateUnmodelled =
+    [
+        "amount_details", "application_fee_amount", "confirmation_method", "confirmation_token", "customer", "customer_account",
+        "excluded_payment_method_types", "hooks", "mandate", "mandate_data", "on_behalf_of", "payment_details",
+        "payment_method_configuration", "payment_method_data", "payment_method_options", "radar_options", "shipping",
         "transfer_data", "transfer_group", "use_stripe_sdk",
     ];
     private static readonly HashSet<string> ConfirmParams =
     [
-        "allowed_payment_method_types", "amount_details", "amount_to_confirm", "capture_method", "confirmation_token", "error_on_requires_action", "excluded_payment_method_types",
-        "expand", "hooks", "mandate", "mandate_data", "off_session", "payment_details", "payment_method", "payment_method_data",
-        "payment_method_options", "payment_method_types", "radar_options", "receipt_email", "return_url",
-        "setup_future_usage", "shipping", "use_stripe_sdk",
+        "allowed_payment_method_types", "amount_to_confirm", "capture_method", "error_on_requires_action", "expand",
+        "off_session", "payment_method", "payment_method_types", "receipt_email", "return_url", "setup_future_usage",
     ];
-    private static readonly HashSet<string> CaptureParams =
+    private static readonly HashSet<string> ConfirmUnmodelled =
     [
-        "amount_to_capture", "amount_details", "application_fee_amount", "expand", "final_capture", "hooks", "metadata",
-        "payment_details", "statement_descriptor", "statement_descriptor_suffix", "transfer_data",
+        "amount_details", "confirmation_token", "excluded_payment_method_types", "hooks", "mandate", "mandate_data",
+        "payment_details", "payment_method_data", "payment_method_options", "radar_options", "shipping", "use_stripe_sdk",
+    ];
+    private static readonly HashSet<string> CaptureParams = ["amount_to_capture", "expand", "metadata", "statement_descriptor"];
+    private static readonly HashSet<string> CaptureUnmodelled =
+    [
+        "amount_details", "application_fee_amount", "final_capture", "hooks", "payment_details", "statement_descriptor_suffix",
+        "transfer_data",
     ];
     private static readonly HashSet<string> CancelParams = ["cancellation_reason", "expand"];
     private static readonly HashSet<string> RetrieveParams = ["client_secret", "expand"];
-    private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "customer", "customer_account"];
+    private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams];
+    private static readonly HashSet<string> ListUnmodelled = ["customer", "customer_account"];
     private static readonly HashSet<string> AutomaticPaymentMethodsKeys = ["enabled", "allow_redirects"];
     private static readonly HashSet<string> CancellationReasons = ["duplicate", "fraudulent", "requested_by_customer", "abandoned"];
 
@@ -60,6 +71,27 @@ public static class PaymentIntentEndpoints
         "on_session" or "off_session" => raw,
         _ => throw StripeApiException.Invalid("Invalid setup_future_usage: must be one of on_session or off_session", "setup_future_usage"),
     };
+
+    /// <summary>
+    /// Stripe's off_session: true, or the kind of off-session payment (one_off, recurring) — either way the customer
+    /// is not there to authenticate. With error_on_requires_action, a card that needs 3-D Secure fails the attempt
+    /// (402 authentication_required) instead of leaving the intent in requires_action.
+    /// </summary>
+    private static bool FailsOnAction(FormParams p, bool confirming)
+    {
+        var offSession = p.String("off_session", 20) switch
+        {
+            null => (bool?)null,
+            "true" or "one_off" or "recurring" => true,
+            "false" => false,
+            _ => throw StripeApiException.Invalid("Invalid off_session: must be true, false, one_off or recurring", "off_session"),
+        };
+        var errorOnRequiresAction = p.Bool("error_on_requires_action");
+        if (!confirming && (offSession ?? errorOnRequiresAction) is not null)
+            throw StripeApiException.Invalid("off_session and error_on_requires_action can only be used with confirm=true.",
+                offSession is not null ? "off_session" : "error_on_requires_action");
+        return offSession == true || errorOnRequiresAction == true;
+    }
 
     private static (string Id, TestCard Card)? ValidPaymentMethod(string? pm)
     {
@@ -95,7 +127,7 @@ public static class PaymentIntentEndpoints
     public static ApiResult Create(ApiRequest r)
     {
         var p = r.Params;
-        p.AllowOnly(CreateParams);
+        p.AllowOnly(CreateParams, CreateUnmodelled);
         var amount = ValidAmount(p.Long("amount"));
         var currency = Currencies.Parse(p.String("currency"));
         Currencies.RequireChargeable(amount, currency, "amount", applyMinimum: true);
@@ -120,6 +152,7 @@ public static class PaymentIntentEndpoints
             throw StripeApiException.Invalid("You may only specify one of these parameters: automatic_payment_methods, payment_method_types.", "automatic_payment_methods");
         if (confirm && pm is null)
             throw StripeApiException.Invalid("You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with a payment method, you must provide one.", "payment_method", "payment_intent_unexpected_state");
+        var failsOnAction = FailsOnAction(p, confirm);
         var expand = Expander.Parse(p, "payment_intent");
 
         // Under current API versions automatic payment methods are on unless payment method types are given.
@@ -143,7 +176,7 @@ public static class PaymentIntentEndpoints
             tx.Save(pi);
             tx.Emit("payment_intent.created", StripeJson.PaymentIntent(pi));
             var result = confirm
-                ? PaymentFlow.Confirm(tx, pi, pm!.Value.Id, pm.Value.Card, r.Options, r.BaseUrl)
+                ? PaymentFlow.Confirm(tx, pi, pm!.Value.Id, pm.Value.Card, r.Options, r.BaseUrl, failsOnAction)
                 : ApiResult.Ok(StripeJson.PaymentIntent(pi));
             return Expanded(result, expand, tx.Store, tx.Now);
         });
@@ -173,7 +206,7 @@ public static class PaymentIntentEndpoints
 
     public static ApiResult List(ApiRequest r)
     {
-        r.Params.AllowOnly(ListParams);
+        r.Params.AllowOnly(ListParams, ListUnmodelled);
         var q = ListQuery.Parse(r.Params);
         var expand = Expander.Parse(r.Params, "payment_intent", isList: true);
         return r.Store.Read(s =>
@@ -188,7 +221,7 @@ public static class PaymentIntentEndpoints
     public static ApiResult Confirm(ApiRequest r, string id)
     {
         var p = r.Params;
-        p.AllowOnly(ConfirmParams);
+        p.AllowOnly(ConfirmParams, ConfirmUnmodelled);
         var pmParam = ValidPaymentMethod(p.String("payment_method"));
         var captureMethod = ValidCaptureMethod(p.String("capture_method"));
         var returnUrl = p.String("return_url", 2_048);
@@ -196,6 +229,7 @@ public static class PaymentIntentEndpoints
         var setupFutureUsage = ValidSetupFutureUsage(p.String("setup_future_usage"));
         PaymentMethodTypes(p);
         var amountToConfirm = p.Long("amount_to_confirm");
+        var failsOnAction = FailsOnAction(p, confirming: true);
         var expand = Expander.Parse(p, "payment_intent");
 
         return r.Store.Write(r.Info, tx =>
@@ -213,14 +247,14 @@ public static class PaymentIntentEndpoints
             if (returnUrl is not null) pi.ReturnUrl = returnUrl;
             if (receiptEmail is not null) pi.ReceiptEmail = receiptEmail;
             if (setupFutureUsage is not null) pi.SetupFutureUsage = setupFutureUsage;
-            return Expanded(PaymentFlow.Confirm(tx, pi, pm.Id, pm.Card, r.Options, r.BaseUrl), expand, tx.Store, tx.Now);
+            return Expanded(PaymentFlow.Confirm(tx, pi, pm.Id, pm.Card, r.Options, r.BaseUrl, failsOnAction), expand, tx.Store, tx.Now);
         });
     }
 
     public static ApiResult Capture(ApiRequest r, string id)
     {
         var p = r.Params;
-        p.AllowOnly(CaptureParams);
+        p.AllowOnly(CaptureParams, CaptureUnmodelled);
         var requested = p.Long("amount_to_capture");
         if (requested is not null) ValidAmount(requested, "amount_to_capture");
         var metadata = p.Metadata();

@@ -63,9 +63,12 @@ public static class RefundEndpoints
             };
             var behavior = TestCards.Find(charge.PaymentMethod)?.Refund ?? RefundBehavior.Immediate;
             refund.Status = RefundLifecycle.Begin(refund, behavior, tx.Now, r.Options.AsyncRefundDelaySeconds);
+            // Booked like its charge: in the settlement currency at the same fixed rate.
+            var booked = Settlement.Book(amount, charge.Currency, r.Options);
             var txn = new BalanceTransactionState
             {
-                Id = Ids.New("txn"), Created = tx.Now, Amount = -amount, Fee = 0, Net = -amount, Currency = charge.Currency,
+                Id = Ids.New("txn"), Created = tx.Now, Amount = -booked.Amount, Fee = 0, Net = -booked.Amount, Currency = booked.Currency,
+                ExchangeRate = booked.ExchangeRate,
                 Source = refund.Id, Type = "refund", ReportingCategory = "refund",
                 AvailableOn = tx.Now, Description = "REFUND FOR CHARGE",
             };

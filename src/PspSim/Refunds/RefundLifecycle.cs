@@ -88,11 +88,16 @@ public static class RefundLifecycle
         if (charge.AmountRefunded < re.Amount)
             throw new InvalidOperationException($"charge {charge.Id} has {charge.AmountRefunded} refunded, less than refund {re.Id} gives back ({re.Amount})");
 
+        // Gives back exactly what the refund's own balance transaction took: same settlement currency and rate.
+        var refunded = re.BalanceTransaction is { } refundTxn ? tx.Store.BalanceTransactions.Find(refundTxn) : null;
+        if (refunded is null)
+            throw new InvalidOperationException($"refund {re.Id} has no balance transaction to reverse");
+
         var before = StripeJson.Refund(re);
         var txn = new BalanceTransactionState
         {
-            Id = Ids.New("txn"), Created = tx.Now, Amount = re.Amount, Fee = 0, Net = re.Amount, Currency = re.Currency,
-            Source = re.Id, Type = "refund_failure", ReportingCategory = "refund_failure", AvailableOn = tx.Now,
+            Id = Ids.New("txn"), Created = tx.Now, Amount = -refunded.Amount, Fee = 0, Net = -refunded.Amount,
+            Currency = refunded.Currency, ExchangeRate = refunded.ExchangeRate, Source = re.Id, Type = "refund_failure", ReportingCategory = "refund_failure", AvailableOn = tx.Now,
             Description = "REFUND FAILURE",
         };
         re.Status = status;

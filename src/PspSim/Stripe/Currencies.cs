@@ -43,8 +43,8 @@ public static class Currencies
     private static readonly Dictionary<string, Unit> Units = Build();
 
     /// <summary>
-    /// Minimum charge amounts in Stripe's unit. Stripe applies them in the account's settlement currency; the
-    /// sandbox settles each charge in its own currency, so a currency without an entry has no minimum here.
+    /// Minimum charge amounts in Stripe's unit. Stripe applies them in the account's settlement currency after
+    /// conversion; the sandbox applies the charge currency's own, so a currency without an entry has no minimum here.
     /// </summary>
     private static readonly Dictionary<string, long> MinimumChargeAmounts = new(StringComparer.Ordinal)
     {
@@ -75,6 +75,16 @@ public static class Currencies
     }
 
     public static Unit UnitOf(string currency) => Units[currency];
+
+    public static bool IsKnown(string? currency) => currency is not null && Units.ContainsKey(currency);
+
+    /// <summary>Decimal places of Stripe's unit (not always ISO 4217's): what converting between currencies scales by.</summary>
+    public static int Exponent(string currency) => UnitOf(currency) switch
+    {
+        Unit.ZeroDecimal => 0,
+        Unit.ThreeDecimal => 3,
+        _ => 2,
+    };
 
     /// <summary>Every amount of this currency must be a multiple of this many of Stripe's units (charges, captures, refunds, fees).</summary>
     public static long Step(string currency) => UnitOf(currency) switch

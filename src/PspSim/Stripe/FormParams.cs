@@ -99,12 +99,20 @@ public sealed class FormParams
 
     public FormNode? Node(string name) => _root.Children is { } c && c.TryGetValue(name, out var n) ? n : null;
 
-    /// <summary>Stripe rejects any name the endpoint does not document.</summary>
-    public void AllowOnly(IReadOnlySet<string> allowed)
+    /// <summary>
+    /// Stripe rejects any name the endpoint does not document; pspsim also rejects, in the same shape, the documented
+    /// names it does not model (<paramref name="unmodelled"/>), so nothing is silently ignored.
+    /// </summary>
+    public void AllowOnly(IReadOnlySet<string> allowed, IReadOnlySet<string>? unmodelled = null)
     {
         foreach (var name in Names)
-            if (!allowed.Contains(name))
-                throw new StripeApiException(400, "invalid_request_error", "parameter_unknown", $"Received unknown parameter: {name}", name);
+        {
+            if (allowed.Contains(name)) continue;
+            var message = unmodelled?.Contains(name) == true
+                ? $"Received unknown parameter: {name}. Stripe documents it, but pspsim does not model it (see pspsim's README)."
+                : $"Received unknown parameter: {name}";
+            throw new StripeApiException(400, "invalid_request_error", "parameter_unknown", message, name);
+        }
     }
 
     public string? String(string name, int maxLength = 5_000)

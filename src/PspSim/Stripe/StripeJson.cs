@@ -46,13 +46,7 @@ public static class StripeJson
         ["latest_charge"] = pi.LatestCharge,
         ["livemode"] = false,
         ["metadata"] = Meta(pi.Metadata),
-        ["next_action"] = pi.Status == PiStatus.RequiresAction && pi.NextActionUrl is not null
-            ? new JsonObject
-            {
-                ["redirect_to_url"] = new JsonObject { ["return_url"] = pi.ReturnUrl, ["url"] = pi.NextActionUrl },
-                ["type"] = "redirect_to_url",
-            }
-            : null,
+        ["next_action"] = NextAction(pi),
         ["on_behalf_of"] = null,
         ["payment_method"] = pi.PaymentMethod,
         ["payment_method_options"] = new JsonObject
@@ -72,6 +66,27 @@ public static class StripeJson
         ["transfer_data"] = null,
         ["transfer_group"] = null,
     };
+
+    /// <summary>
+    /// 3-D Secure as Stripe asks for it: a redirect only when the confirm carried a return_url (where the bank sends
+    /// the customer back); otherwise an action for Stripe.js or the mobile SDKs, with no URL to redirect to. Either
+    /// way POST /_sim/payment_intents/{id}/authenticate stands in for the customer.
+    /// </summary>
+    private static JsonObject? NextAction(PaymentIntentState pi)
+    {
+        if (pi.Status != PiStatus.RequiresAction || pi.NextActionUrl is null) return null;
+        if (pi.ReturnUrl is not null)
+            return new JsonObject
+            {
+                ["redirect_to_url"] = new JsonObject { ["return_url"] = pi.ReturnUrl, ["url"] = pi.NextActionUrl },
+                ["type"] = "redirect_to_url",
+            };
+        return new JsonObject
+        {
+            ["type"] = "use_stripe_sdk",
+            ["use_stripe_sdk"] = new JsonObject { ["type"] = "three_d_secure_redirect", ["stripe_js"] = pi.NextActionUrl, ["source"] = null },
+        };
+    }
 
     public static JsonObject Charge(ChargeState ch) => new()
     {
@@ -165,7 +180,8 @@ public static class StripeJson
         ["created"] = t.Created,
         ["currency"] = t.Currency,
         ["description"] = t.Description,
-        ["exchange_rate"] = null,
+        // Stripe sends a JSON number; the exact decimal text of the FX table goes out digit for digit.
+        ["exchange_rate"] = t.ExchangeRate is null ? null : JsonNode.Parse(t.ExchangeRate),
         ["fee"] = t.Fee,
         ["fee_details"] = t.Fee == 0
             ? new JsonArray()

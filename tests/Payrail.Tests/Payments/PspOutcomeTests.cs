@@ -85,12 +85,14 @@ public sealed class PspOutcomeTests(PspOutcomeFixture api) : IClassFixture<PspOu
     [Theory]
     [InlineData("rate_limit")]
     [InlineData("lock_timeout")]
-    public async Task A_Stripe_429_is_202_processing_and_a_retry_after_the_lease_charges_once(string mode)
+    public async Task A_Stripe_429_storm_is_202_processing_never_a_decline_and_a_retry_after_it_charges_once(string mode)
     {
         var (token, key, body) = NewPayment(amount: 3_303);
-        await api.PspSim.AddFaultAsync(mode, count: 1, pathPrefix: "/v1/payment_intents", method: "POST");
+        // Longer than the retries the connector makes after each Retry-After within the budget.
+        await api.PspSim.AddFaultAsync(mode, count: 1_000, pathPrefix: "/v1/payment_intents", method: "POST");
 
         var first = await api.PostPaymentAsync(token, key, body);
+        await api.PspSim.ResetAsync();
 
         Assert.Equal(202, first.Status);
         Assert.Equal("processing", first.PaymentStatus);
@@ -98,6 +100,19 @@ public sealed class PspOutcomeTests(PspOutcomeFixture api) : IClassFixture<PspOu
         Assert.Equal(0, await api.PaymentIntentCountAsync(first.PaymentId));
         var finished = await RetryAsync(token, key, body, Decided, "a retry after the lease takes over and finishes");
         await AssertCapturedOnceAsync(finished, first.PaymentId, 3_303);
+    }
+
+    [Theory]
+    [InlineData("rate_limit")]
+    [InlineData("lock_timeout")]
+    public async Task A_single_Stripe_429_is_retried_after_its_Retry_After_within_the_budget_and_charges_once(string mode)
+    {
+        var (token, key, body) = NewPayment(amount: 3_313);
+        await api.PspSim.AddFaultAsync(mode, count: 1, pathPrefix: "/v1/payment_intents", method: "POST");
+
+        var answer = await api.PostPaymentAsync(token, key, body);
+
+        await AssertCapturedOnceAsync(answer, answer.PaymentId, 3_313);
     }
 
     [Fact]

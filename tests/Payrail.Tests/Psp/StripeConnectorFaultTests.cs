@@ -172,14 +172,68 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
     [Theory]
     [InlineData("rate_limit")]
     [InlineData("lock_timeout")]
-    public async Task Stripe_429_is_outcome_unknown_and_is_not_retried(string mode)
+    public async Task A_short_429_storm_is_retried_after_the_PSPs_Retry_After_and_charges_once(string mode)
+    {
+        // Backoff of 20 ms: only the PSP's Retry-After (1 s from pspsim) can make the two retries take two seconds.
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        var request = StripeConnectorHost.Request();
+        await InjectAsync(mode, count: 2);
+
+        var clock = Stopwatch.StartNew();
+        var payment = await host.Connector.AuthorizeAsync(request, None);
+
+        Assert.Equal(PspPaymentStatus.Captured, payment.Status);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(1_900), $"waited only {clock.Elapsed} for two Retry-After: 1");
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Theory]
+    [InlineData("rate_limit")]
+    [InlineData("lock_timeout")]
+    public async Task A_429_storm_longer_than_the_retries_is_outcome_unknown_never_a_decline_and_charges_nothing(string mode)
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:MaxTryLaterRetries"] = "1" });
+        var request = StripeConnectorHost.Request();
+        await InjectAsync(mode, count: 100);
+
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+
+        Assert.Equal(98, await RemainingFaultsAsync()); // one attempt and one retry, then it stopped
+        Assert.Equal(0, await host.CountIntentsAsync(request.IdempotencyKey));
+        await psp.ResetAsync();
+        Assert.Equal(PspPaymentStatus.Captured, (await host.Connector.AuthorizeAsync(request, None)).Status);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task A_429_storm_ends_with_the_callers_budget_as_outcome_unknown()
     {
         using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
         var request = StripeConnectorHost.Request();
-        await InjectAsync(mode, count: 1);
+        await InjectAsync("rate_limit", count: 100);
+        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(1_500));
 
-        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+        var clock = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => host.Connector.AuthorizeAsync(request, budget.Token));
+
+        // The second Retry-After wait is cut by the budget: the caller gets its cancellation, not a decline.
+        Assert.True(e is OperationCanceledException or PspUnavailableException, e.GetType().Name);
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(1_900), $"took {clock.Elapsed}");
+        Assert.Equal(98, await RemainingFaultsAsync());
         Assert.Equal(0, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
+    [Fact]
+    public async Task A_Retry_After_longer_than_allowed_is_not_waited_for()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:MaxRetryAfterMs"] = "500" });
+        await InjectAsync("rate_limit", count: 100);
+
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(900), $"took {clock.Elapsed}");
+        Assert.Equal(99, await RemainingFaultsAsync());
     }
 
     [Fact]

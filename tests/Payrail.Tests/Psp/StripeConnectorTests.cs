@@ -121,15 +121,44 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
     }
 
     [Fact]
-    public async Task Card_needing_authentication_is_RequiresAction_with_a_redirect_url()
+    public async Task Card_needing_authentication_without_a_return_url_is_RequiresAction_with_no_redirect_url()
     {
         var request = StripeConnectorHost.Request(paymentMethod: "pm_card_authenticationRequired");
 
         var payment = await Connector.AuthorizeAsync(request, None);
 
+        // As Stripe: no return_url, no redirect — the buyer can only authenticate through Stripe's SDK.
+        Assert.Equal(PspPaymentStatus.RequiresAction, payment.Status);
+        Assert.Null(payment.NextActionUrl);
+        Assert.Null(payment.FailureCode);
+    }
+
+    [Fact]
+    public async Task Configured_return_url_is_sent_and_a_card_needing_authentication_gets_a_redirect_back_to_it()
+    {
+        const string returnUrl = "https://shop.example/payrail/3ds-return";
+        using var withReturn = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:ReturnUrl"] = returnUrl });
+
+        var payment = await withReturn.Connector.AuthorizeAsync(StripeConnectorHost.Request(paymentMethod: "pm_card_authenticationRequired"), None);
+
         Assert.Equal(PspPaymentStatus.RequiresAction, payment.Status);
         Assert.True(Uri.TryCreate(payment.NextActionUrl, UriKind.Absolute, out _), $"next action url: {payment.NextActionUrl}");
-        Assert.Null(payment.FailureCode);
+        var atPsp = await withReturn.PspView.GetAsync(payment.PspReference);
+        Assert.Equal("redirect_to_url", atPsp.NextAction.Type);
+        Assert.Equal(returnUrl, atPsp.NextAction.RedirectToUrl.ReturnUrl);
+        Assert.Equal(payment.NextActionUrl, atPsp.NextAction.RedirectToUrl.Url);
+    }
+
+    [Fact]
+    public async Task Configured_return_url_changes_nothing_for_a_card_that_needs_no_authentication()
+    {
+        using var withReturn = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey,
+            new Dictionary<string, string?> { ["Stripe:ReturnUrl"] = "http://127.0.0.1:8080/3ds-return" });
+
+        var payment = await withReturn.Connector.AuthorizeAsync(StripeConnectorHost.Request(), None);
+
+        Assert.Equal(PspPaymentStatus.Captured, payment.Status);
+        Assert.Null(payment.NextActionUrl);
     }
 
     [Fact]
@@ -167,9 +196,10 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
     [Fact]
     public async Task Settlement_lines_list_charges_with_fees_and_refunds()
     {
-        var request = StripeConnectorHost.Request(amountMinor: 10_000);
+        // In the account's settlement currency (USD), so the line holds the charge's own amount (EUR would be converted).
+        var request = StripeConnectorHost.Request(amountMinor: 10_000, currency: "USD");
         var payment = await Connector.AuthorizeAsync(request, None);
-        await Connector.RefundAsync(payment.PspReference, 2_500, "EUR", $"{request.IdempotencyKey}:refund", None);
+        await Connector.RefundAsync(payment.PspReference, 2_500, "USD", $"{request.IdempotencyKey}:refund", None);
 
         var lines = new List<PspSettlementLine>();
         await foreach (var line in Connector.ListSettlementLinesAsync(payment.CreatedAt.AddHours(-1), payment.CreatedAt.AddHours(1), None))
@@ -179,7 +209,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         Assert.Equal(10_000, charge.AmountMinor);
         Assert.True(charge.FeeMinor > 0, "a charge carries the PSP's fee");
         Assert.Equal(charge.AmountMinor - charge.FeeMinor, charge.NetMinor);
-        Assert.Equal("EUR", charge.CurrencyCode);
+        Assert.Equal("USD", charge.CurrencyCode);
         Assert.StartsWith("ch_", charge.SourceId);
         var refund = Assert.Single(lines, l => l.Type == "refund");
         Assert.Equal(-2_500, refund.AmountMinor);

@@ -45,6 +45,8 @@ public sealed class StripeConnector : IPspConnector
     {
         RequireKey(request.IdempotencyKey);
         if (request.AmountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(request), "AmountMinor must be positive");
+        // Any card may need 3-D Secure: with a return_url Stripe answers it with a redirect the buyer can follow.
+        var returnUrl = request.ReturnUrl ?? (options.ReturnUrl.Length > 0 ? options.ReturnUrl : null);
         var create = new PaymentIntentCreateOptions
         {
             Amount = ToStripeAmount(request.AmountMinor, request.CurrencyCode),
@@ -52,10 +54,10 @@ public sealed class StripeConnector : IPspConnector
             PaymentMethod = request.PaymentMethod,
             // Stripe enables automatic payment methods by default, and then a confirm without return_url is
             // refused unless redirect-based methods are switched off. Payrail passes an explicit card token.
-            AutomaticPaymentMethods = request.ReturnUrl is null
+            AutomaticPaymentMethods = returnUrl is null
                 ? new PaymentIntentAutomaticPaymentMethodsOptions { Enabled = true, AllowRedirects = "never" }
                 : null,
-            ReturnUrl = request.ReturnUrl,
+            ReturnUrl = returnUrl,
             Confirm = true,
             CaptureMethod = request.CaptureAutomatically ? "automatic" : "manual",
             Description = request.Description,

@@ -28,6 +28,23 @@ public sealed class StripeConnectorOptions
 
     public int MaxRetryDelayMs { get; set; } = 2_000;
 
+    /// <summary>
+    /// Retries after Stripe asked to come back later (429 rate_limit or lock_timeout, 409 lock_timeout), each after the
+    /// PSP's Retry-After (or the backoff above when it sends none), within the caller's budget; then the outcome is
+    /// unknown, never a decline. 0 disables them.
+    /// </summary>
+    public int MaxTryLaterRetries { get; set; } = 2;
+
+    /// <summary>Longest Retry-After waited for: a longer one would outlast the synchronous budget, so it is answered as unknown at once.</summary>
+    public int MaxRetryAfterMs { get; set; } = 3_000;
+
+    /// <summary>
+    /// Where the PSP sends the buyer back after 3-D Secure (Stripe's return_url), sent with every authorization.
+    /// Without it Stripe answers a card that needs authentication with an SDK action and no redirect URL. Absolute
+    /// https, or http on a loopback host (local runs). Empty: not sent.
+    /// </summary>
+    public string ReturnUrl { get; set; } = "";
+
     /// <summary>Webhook signing secrets (whsec_...). Several are accepted at once so a secret can be rotated without downtime.</summary>
     public string[] WebhookSecrets { get; set; } = [];
 
@@ -43,6 +60,12 @@ public sealed class StripeConnectorOptions
     /// <summary>Largest response body accepted from the PSP.</summary>
     public int MaxResponseBytes { get; set; } = 16 * 1024 * 1024;
 
+    private static bool IsReturnUrl(string value) =>
+        value.Length <= 2_048
+        && Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback))
+        && string.IsNullOrEmpty(uri.UserInfo);
+
     internal IEnumerable<string> Problems()
     {
         if (!Uri.TryCreate(BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
@@ -53,6 +76,10 @@ public sealed class StripeConnectorOptions
         if (MaxNetworkRetries is < 0 or > 5) yield return "Stripe:MaxNetworkRetries must be within [0, 5]";
         if (RetryBaseDelayMs is < 1 or > 10_000) yield return "Stripe:RetryBaseDelayMs must be within [1, 10000]";
         if (MaxRetryDelayMs < RetryBaseDelayMs || MaxRetryDelayMs > 30_000) yield return "Stripe:MaxRetryDelayMs must be within [RetryBaseDelayMs, 30000]";
+        if (MaxTryLaterRetries is < 0 or > 5) yield return "Stripe:MaxTryLaterRetries must be within [0, 5]";
+        if (MaxRetryAfterMs is < 0 or > 60_000) yield return "Stripe:MaxRetryAfterMs must be within [0, 60000]";
+        if (ReturnUrl.Length > 0 && !IsReturnUrl(ReturnUrl))
+            yield return "Stripe:ReturnUrl must be an absolute https URL (http only on a loopback host), at most 2048 characters";
         if (WebhookToleranceSeconds is < 1 or > 3_600) yield return "Stripe:WebhookToleranceSeconds must be within [1, 3600]";
         if (WebhookSecrets is null || WebhookSecrets.Any(string.IsNullOrWhiteSpace)) yield return "Stripe:WebhookSecrets must not contain blank secrets";
         else if (WebhookSecrets.Length > MaxWebhookSecrets) yield return $"Stripe:WebhookSecrets holds at most {MaxWebhookSecrets} secrets";

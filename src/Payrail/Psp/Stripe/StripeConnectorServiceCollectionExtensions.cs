@@ -16,7 +16,8 @@ public static class StripeConnectorServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="IPspConnector"/> as <see cref="StripeConnector"/> with its options (section
     /// <c>Stripe</c>, validated at start) and its one HTTP client setup:
-    /// total deadline → transport-only retry → per-attempt deadline → response buffering.
+    /// total deadline → retry when Stripe says "later" (<see cref="TryLaterRetry"/>) → transport-only retry →
+    /// per-attempt deadline → response buffering.
     /// </summary>
     public static IServiceCollection AddStripeConnector(this IServiceCollection services, IConfiguration configuration)
     {
@@ -39,6 +40,7 @@ public static class StripeConnectorServiceCollectionExtensions
                 // The one clock: deadlines and backoff follow the host's TimeProvider (tests can control it).
                 pipeline.TimeProvider = context.ServiceProvider.GetRequiredService<TimeProvider>();
                 pipeline.AddTimeout(TimeSpan.FromMilliseconds(options.TotalTimeoutMs));
+                if (options.MaxTryLaterRetries > 0) pipeline.AddRetry(TryLaterRetry.Options(options));
                 if (options.MaxNetworkRetries > 0) pipeline.AddRetry(TransportRetry(options));
                 pipeline.AddTimeout(TimeSpan.FromMilliseconds(options.RequestTimeoutMs));
             });
@@ -55,7 +57,8 @@ public static class StripeConnectorServiceCollectionExtensions
     /// and it invents a random Idempotency-Key for POSTs that have none — so a retry it makes is never
     /// tied to the caller's key. Payrail's rule is stricter: retry only when no HTTP answer arrived
     /// (connection refused or reset, attempt deadline passed, response cut), and only for requests
-    /// that are safe to replay — GETs and requests carrying an Idempotency-Key. Every mutating method
+    /// that are safe to replay — GETs and requests carrying an Idempotency-Key (Stripe's own "come back later"
+    /// answers are retried by <see cref="TryLaterRetry"/>, under the same rule). Every mutating method
     /// of <see cref="StripeConnector"/> demands the caller's key, so the header seen here is always
     /// the caller's. An HTTP 5xx is answered to the caller as "outcome unknown", who retries later
     /// with the same key: no retry storm on a sick PSP.
