@@ -75,6 +75,27 @@ public sealed class RefundLifecycleTests(PspSimFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_failed_refund_of_a_charge_settled_in_another_currency_gives_back_exactly_what_the_refund_took()
+    {
+        var create = Sim.Card(12_345, "pm_card_refundFail");
+        create.Currency = "jpy";
+        var pi = await new PaymentIntentService(_client).CreateAsync(create);
+        var refunds = new RefundService(_client);
+        var refund = await refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = pi.Id, Amount = 10_000 });
+
+        await fixture.SettleRefundAsync(refund.Id, "failed");
+
+        var failed = await refunds.GetAsync(refund.Id, new RefundGetOptions { Expand = ["balance_transaction", "failure_balance_transaction"] });
+        var took = failed.BalanceTransaction;
+        var back = failed.FailureBalanceTransaction;
+        Assert.Equal("usd", took.Currency);
+        Assert.Equal(-took.Amount, back.Amount);
+        Assert.Equal(-took.Amount, back.Net);
+        Assert.Equal(took.Currency, back.Currency);
+        Assert.Equal(took.ExchangeRate, back.ExchangeRate);
+    }
+
+    [Fact]
     public async Task A_pending_refund_canceled_as_in_the_dashboard_gives_the_money_back_without_refund_failed()
     {
         var pi = await new PaymentIntentService(_client).CreateAsync(Sim.Card(3_000, "pm_card_pendingRefund"));
