@@ -107,7 +107,9 @@ public sealed class StripeApi(
                 ctx.Response.Headers["Idempotent-Replayed"] = "true";
                 return await AnswerAsync(ctx, replay.Response.Status, replay.Response.Body, fault);
             }
-            var result = RunUnder(claim, request, idempotencyKey);
+            var result = fault?.Mode == FaultModes.Http500RolledBack && claim is not (Claim.Mismatch or Claim.InFlight)
+                ? ServerErrorAfterExecution()
+                : RunUnder(claim, request, idempotencyKey);
             // Stripe fails after its endpoint started: what ran stays done, the 500 is the answer.
             if (fault?.Mode == FaultModes.Http500AfterExecution && result.Executed) result = ServerErrorAfterExecution();
             // Stripe saves the first answer of an endpoint that began executing, 5xx included, and replays it for
@@ -140,7 +142,8 @@ public sealed class StripeApi(
     };
 
     /// <summary>
-    /// The 500 of http_500_after_execution: Stripe's api_error body, marked executed so it is saved under the key.
+    /// The 500 of http_500_after_execution and http_500_rolled_back: Stripe's api_error body, marked executed so it is
+    /// saved under the key.
     /// </summary>
     private static ApiResult ServerErrorAfterExecution() => ApiResult.Error(new StripeApiException(500, "api_error", null,
         "An unknown error occurred while processing your request (injected by pspsim after the request ran).") { Executed = true });

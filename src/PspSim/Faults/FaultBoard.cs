@@ -25,6 +25,12 @@ public static class FaultModes
     /// refused before its endpoint ran (validation) gets its own answer, unchanged and unsaved.
     /// </summary>
     public const string Http500AfterExecution = "http_500_after_execution";
+    /// <summary>
+    /// The endpoint began executing and failed before it committed anything: nothing changes, and the 500 is saved
+    /// under the idempotency key and replayed for 24 h (Stripe: "a request that failed with a 500 may still have" charged
+    /// — or not; this is the "not"). Applied in place of running the request.
+    /// </summary>
+    public const string Http500RolledBack = "http_500_rolled_back";
     public const string ResponseLost = "response_lost";
     /// <summary>A proxy or load balancer answers 408 with its own page: no Stripe error body, no Stripe headers.</summary>
     public const string Proxy408 = "proxy_408";
@@ -37,7 +43,7 @@ public static class FaultModes
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>
     {
-        Http500, ConnectionReset, Timeout, LockTimeout, RateLimit, HoldKey, ResponseLost, Proxy408, Http500AfterExecution,
+        Http500, ConnectionReset, Timeout, LockTimeout, RateLimit, HoldKey, ResponseLost, Proxy408, Http500AfterExecution, Http500RolledBack,
         TamperAmount, TamperAmountReceived, TamperCurrency,
     };
 }
