@@ -63,6 +63,13 @@ public sealed class PspSimOptions
     public int RetryAfterSeconds { get; set; } = 1;
     public const int MaxRetryAfterSeconds = 60;
 
+    /// <summary>
+    /// How long after a PaymentIntent's creation or change a search sees it (Stripe: "under normal operating conditions,
+    /// data is searchable in under 1 minute"; here 1 s by default so tests stay fast). 0 = at once.
+    /// </summary>
+    public int SearchLagMs { get; set; } = 1_000;
+    public const int MaxSearchLagMs = 600_000;
+
     /// <summary>Each broken setting, named (checked at start: pspsim refuses to run on a bad fee or FX table).</summary>
     public IEnumerable<string> Problems()
     {
@@ -83,6 +90,7 @@ public sealed class PspSimOptions
             yield return $"PspSim:Fees:{currency}: not a Stripe currency code (lower case)";
         if (RateLimitPerSecond is < 0 or > MaxRateLimitPerSecond) yield return $"PspSim:RateLimitPerSecond must be within [0, {MaxRateLimitPerSecond}]";
         if (RetryAfterSeconds is < 0 or > MaxRetryAfterSeconds) yield return $"PspSim:RetryAfterSeconds must be within [0, {MaxRetryAfterSeconds}]";
+        if (SearchLagMs is < 0 or > MaxSearchLagMs) yield return $"PspSim:SearchLagMs must be within [0, {MaxSearchLagMs}]";
         if (AuthorizationValidityDays is < 1 or > 31) yield return "PspSim:AuthorizationValidityDays must be 1..31";
         if (AsyncRefundDelaySeconds is < 0 or > 30 * 86_400) yield return "PspSim:AsyncRefundDelaySeconds must be 0..2592000";
         if (DueChangesTickMs is < 10 or > 60_000) yield return "PspSim:DueChangesTickMs must be 10..60000";

@@ -25,7 +25,7 @@ public static class ApiExtensions
             .ValidateOnStart();
         services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName))
             .Validate(o => o is { SyncBudgetMs: > 0, MaxVersionRetries: >= 0 and <= 10, MaxTransientRetries: >= 0 and <= 5,
-                TransientRetryBackoffMs: >= 0 and <= 100 }, "Payments:SyncBudgetMs must be > 0, MaxVersionRetries within [0, 10], MaxTransientRetries within [0, 5], TransientRetryBackoffMs within [0, 100]")
+                TransientRetryBackoffMs: >= 0 and <= 100, MaxPspAttempts: >= 1 and <= 10 }, "Payments:SyncBudgetMs must be > 0, MaxVersionRetries within [0, 10], MaxTransientRetries within [0, 5], TransientRetryBackoffMs within [0, 100], MaxPspAttempts within [1, 10]")
             .ValidateOnStart();
 
         services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(configuration, sp));
@@ -39,6 +39,7 @@ public static class ApiExtensions
         services.TryAddSingleton<PaymentCrashPoints>();
         services.AddSingleton<IdempotencyGate>();
         services.AddSingleton<PaymentTransitions>();
+        services.AddSingleton<PspOutcomeResolution>();
         services.AddSingleton<PaymentCreation>();
 
         services.AddSingleton(sp => new ReadinessComponent("redis", Required: false, _ =>

@@ -13,12 +13,14 @@ namespace Payrail.Payments;
 /// in the key's claim, the PSP call (step 5) and the recorded outcome (steps 6–7) through <see cref="PaymentTransitions"/>,
 /// with the key's completion in the same transaction. A crash anywhere leaves the key processing with a lease; the next
 /// retry after the lease takes over and resumes the same payment with the same PSP idempotency key, so money moves once.
+/// A key the PSP answered 5xx (Stripe replays that 500 for 24 h) is resolved on resume by <see cref="PspOutcomeResolution"/>.
 /// </summary>
 public sealed class PaymentCreation(
     IdempotencyGate gate,
     PaymentStore store,
     PaymentTransitions transitions,
     IPspConnector psp,
+    PspOutcomeResolution resolution,
     PaymentMetrics metrics,
     PaymentCrashPoints crashPoints,
     IOptions<PaymentsOptions> paymentsOptions,
@@ -27,6 +29,7 @@ public sealed class PaymentCreation(
 {
     public const string Route = "POST /v1/payments";
     private const string AuthorizeCause = "psp.authorize";
+    private const string SearchCause = "psp.search";
     private readonly PaymentsOptions _payments = paymentsOptions.Value;
 
     public static IdempotencyKey KeyFor(Caller caller, string key) => IdempotencyGate.KeyFor(caller, Route, key);
@@ -61,7 +64,7 @@ public sealed class PaymentCreation(
         using var _ = logger.BeginScope("PaymentId:{PaymentId}", payment.Id);
         logger.LogDebug("Payment {PaymentId} initiated", payment.Id);
         if (crashPoints.AfterIntentRecorded is { } crash) await crash(payment.Id).ConfigureAwait(false);
-        return await AuthorizeAndRecordAsync(payment, lease, request).ConfigureAwait(false);
+        return await AuthorizeAndRecordAsync(payment, lease, request, resuming: false).ConfigureAwait(false);
     }
 
     /// <summary>Continues a payment whose previous owner lost its lease, from the state recorded for it.</summary>
@@ -74,19 +77,21 @@ public sealed class PaymentCreation(
             payment.Id, payment.Status.ToWire());
 
         if (payment.Status is PaymentStatus.Initiated or PaymentStatus.Processing)
-            return await AuthorizeAndRecordAsync(payment, lease, request).ConfigureAwait(false);
+            return await AuthorizeAndRecordAsync(payment, lease, request, resuming: true).ConfigureAwait(false);
 
         // Decided meanwhile (a webhook, the sweeper): the answer is the payment as it stands.
         var recorded = await transitions.RecordAsync(payment, [lease.Completion(Answer, clock.GetUtcNow())]).ConfigureAwait(false);
         return Answer(AfterCommit(recorded, payment));
     }
 
-    private async Task<IdempotentAnswer> AuthorizeAndRecordAsync(PaymentRecord payment, IdempotencyLease lease, CreatePaymentRequest request)
+    private async Task<IdempotentAnswer> AuthorizeAndRecordAsync(
+        PaymentRecord payment, IdempotencyLease lease, CreatePaymentRequest request, bool resuming)
     {
-        var (outcome, decided) = await AuthorizeAsync(payment, request).ConfigureAwait(false);
+        var (outcome, decided, cause, current) = await AuthorizeAsync(payment, request, resuming).ConfigureAwait(false);
+        payment = current;
         // An unknown outcome is not an answer to keep: the key stays processing so a retry after the lease re-asks the PSP.
         IReadOnlyList<ITransitionCommand> complete = decided ? [lease.Completion(Answer, clock.GetUtcNow())] : [];
-        var result = await transitions.ApplyAsync(payment, new PaymentTransition(outcome, psp.Name, AuthorizeCause), complete)
+        var result = await transitions.ApplyAsync(payment, new PaymentTransition(outcome, psp.Name, cause), complete)
             .ConfigureAwait(false);
         // Refused: the payment reached a final state meanwhile (a webhook, the sweeper) that this answer cannot move;
         // the answer is the payment as it stands.
@@ -108,11 +113,55 @@ public sealed class PaymentCreation(
 
     private static IdempotentAnswer Answer(PaymentRecord payment) => new(HttpStatusFor(payment.Status), payment.ToJson(), Final: true);
 
-    /// <summary>The PSP call, bounded by the synchronous budget. Decided = false when the outcome is unknown.</summary>
-    private async Task<(PspOutcome Outcome, bool Decided)> AuthorizeAsync(PaymentRecord payment, CreatePaymentRequest request)
+    /// <summary>
+    /// The PSP call, bounded by the synchronous budget. Decided = false when the outcome is unknown. On resume, a create
+    /// answered 5xx goes on to <see cref="PspOutcomeResolution"/>: the PaymentIntent found by search, or (once the search
+    /// window passed with nothing found) a create under the next recorded key; the payment returned is as it then stands.
+    /// </summary>
+    private async Task<(PspOutcome Outcome, bool Decided, string Cause, PaymentRecord Payment)> AuthorizeAsync(
+        PaymentRecord payment, CreatePaymentRequest request, bool resuming)
+    {
+        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(_payments.SyncBudgetMs), clock);
+        // A fresh payment is on its first key; a resumed one on the key recorded for it (a crash may have raised it).
+        var attempt = resuming ? await resolution.ReadAttemptAsync(payment.Id).ConfigureAwait(false) : PspAttempt.First(payment.Id);
+        var sent = await CreateAtPspAsync(payment, request, attempt, budget).ConfigureAwait(false);
+        // A fresh request's 5xx is only recorded: nothing it created can be searchable yet, the buyer's retry resolves it.
+        if (sent.ServerErrorAttempt is not { } failed || !resuming) return (sent.Outcome, sent.Decided, AuthorizeCause, payment);
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var (step, found, next, current) = await resolution.ResolveAsync(payment, failed, budget.Token).ConfigureAwait(false);
+            // A found intent is counted by its status below.
+            if (step != PspResolutionStep.UseFound) metrics.PspCall("search", step.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started));
+            switch (step)
+            {
+                case PspResolutionStep.UseFound:
+                    var checkedAnswer = Checked(payment, found!, "search", started);
+                    return (checkedAnswer.Outcome, checkedAnswer.Decided, SearchCause, payment);
+                case PspResolutionStep.CreateUnderNextKey:
+                    var retried = await CreateAtPspAsync(current, request, next, budget).ConfigureAwait(false);
+                    return (retried.Outcome, retried.Decided, AuthorizeCause, current);
+                default:
+                    return (PspOutcome.Unknown, false, AuthorizeCause, payment);
+            }
+        }
+        catch (Exception e) when (e is PspUnavailableException or PspRequestRejectedException
+                                  || (e is OperationCanceledException && budget.IsCancellationRequested))
+        {
+            metrics.PspCall("search", "unknown", Stopwatch.GetElapsedTime(started));
+            logger.LogWarning("PSP search for payment {PaymentId} failed ({Error}); it stays processing", payment.Id, e.GetType().Name);
+            return (PspOutcome.Unknown, false, AuthorizeCause, payment);
+        }
+    }
+
+    /// <summary>What one create+confirm under <paramref name="attempt"/>'s key came to; the attempt as recorded when the PSP answered 5xx.</summary>
+    private sealed record PspSend(PspOutcome Outcome, bool Decided, PspAttempt? ServerErrorAttempt = null);
+
+    private async Task<PspSend> CreateAtPspAsync(PaymentRecord payment, CreatePaymentRequest request, PspAttempt attempt, CancellationTokenSource budget)
     {
         var authorize = new PspAuthorizeRequest(
-            IdempotencyKey: payment.Id.ToString(),
+            IdempotencyKey: attempt.IdempotencyKey,
             AmountMinor: payment.AmountMinor,
             CurrencyCode: payment.CurrencyCode,
             PaymentMethod: request.PaymentMethod,
@@ -120,36 +169,46 @@ public sealed class PaymentCreation(
             Description: payment.Description,
             Metadata: new Dictionary<string, string> { ["payrail_payment_id"] = payment.Id.ToString(), ["payrail_merchant_id"] = payment.MerchantId });
         var started = Stopwatch.GetTimestamp();
-        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(_payments.SyncBudgetMs), clock);
         try
         {
             var answer = await psp.AuthorizeAsync(authorize, budget.Token).ConfigureAwait(false);
-            if (PspAnswerCheck.Mismatch(payment, answer) is { } field)
-            {
-                metrics.PspCall("authorize", "mismatch", Stopwatch.GetElapsedTime(started));
-                metrics.PspAnswerMismatch(field);
-                // Field names and references only: the answer carries no secrets, and amounts are in the payment row.
-                logger.LogError("PSP answer for payment {PaymentId} disagrees with it on {Field} (PSP reference {PspReference}); it stays processing",
-                    payment.Id, field, answer.PspReference);
-                return (PspOutcome.Unknown, false);
-            }
-            metrics.PspCall("authorize", answer.Status.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started));
-            return (PspOutcome.From(answer), true);
+            var (outcome, decided) = Checked(payment, answer, "authorize", started);
+            return new PspSend(outcome, decided);
         }
         // A key used with other parameters says nothing about this charge: treat it as unknown, never as a failure.
         catch (PspRequestRejectedException e) when (e.Code != "idempotency_error")
         {
             metrics.PspCall("authorize", "rejected", Stopwatch.GetElapsedTime(started));
             logger.LogWarning("PSP refused the request for payment {PaymentId}: {Code}", payment.Id, e.Code);
-            return (PspOutcome.From(e), true);
+            return new PspSend(PspOutcome.From(e), true);
         }
         catch (Exception e) when (e is PspUnavailableException or PspRequestRejectedException
                                   || (e is OperationCanceledException && budget.IsCancellationRequested))
         {
             metrics.PspCall("authorize", "unknown", Stopwatch.GetElapsedTime(started));
             logger.LogWarning("PSP outcome unknown for payment {PaymentId} ({Error}); it stays processing", payment.Id, e.GetType().Name);
+            // Recorded before anything else, so the search window counts from the 5xx even if this process dies now.
+            var failed = e is PspUnavailableException { ServerError: true } serverError
+                ? await resolution.RecordServerErrorAsync(attempt, serverError.Replayed).ConfigureAwait(false)
+                : null;
+            return new PspSend(PspOutcome.Unknown, false, failed);
+        }
+    }
+
+    /// <summary>A PSP answer (from the create or found by search) through <see cref="PspAnswerCheck"/>: a mismatch is an unknown outcome.</summary>
+    private (PspOutcome Outcome, bool Decided) Checked(PaymentRecord payment, PspPayment answer, string operation, long started)
+    {
+        if (PspAnswerCheck.Mismatch(payment, answer) is { } field)
+        {
+            metrics.PspCall(operation, "mismatch", Stopwatch.GetElapsedTime(started));
+            metrics.PspAnswerMismatch(field);
+            // Field names and references only: the answer carries no secrets, and amounts are in the payment row.
+            logger.LogError("PSP answer for payment {PaymentId} disagrees with it on {Field} (PSP reference {PspReference}); it stays processing",
+                payment.Id, field, answer.PspReference);
             return (PspOutcome.Unknown, false);
         }
+        metrics.PspCall(operation, answer.Status.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started));
+        return (PspOutcome.From(answer), true);
     }
 
     private static PaymentRecord NewPayment(Caller caller, CreatePaymentRequest request, DateTimeOffset now)

@@ -22,6 +22,13 @@ public sealed class PaymentsOptions
     /// two deadlocked transactions do not meet again. At the validated bounds (5 retries, 100 ms) all waits total at most 3.6 s.
     /// </summary>
     public int TransientRetryBackoffMs { get; set; } = 10;
+
+    /// <summary>
+    /// PSP idempotency keys one payment's create may use (the payment id, then <c>&lt;id&gt;:2</c>, …): a new key is
+    /// taken only after the previous one answered 5xx and a search found nothing (<see cref="PspOutcomeResolution"/>).
+    /// Past it the payment stays processing for a person to look at. At most 10 (the CHECK of migration 0012).
+    /// </summary>
+    public int MaxPspAttempts { get; set; } = 3;
 }
 
 /// <summary>

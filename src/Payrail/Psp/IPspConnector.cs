@@ -33,6 +33,17 @@ public interface IPspConnector
     /// <summary>Current state of a payment at the PSP, or null when the PSP does not know it.</summary>
     Task<PspPayment?> RetrieveAsync(string pspReference, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The PaymentIntent created for a Payrail payment, found by the <c>payrail_payment_id</c> metadata every
+    /// authorization sets (under any of its PSP idempotency keys), as it is now; null when the PSP's search does not
+    /// show one. A search may lag writes (<see cref="SearchFreshness"/>): null proves nothing until that long after the
+    /// last request that could have created it.
+    /// </summary>
+    Task<PspPayment?> SearchByPaymentIdAsync(Guid paymentId, CancellationToken cancellationToken);
+
+    /// <summary>How long after a write the PSP's search is known to show it (Stripe: under a minute).</summary>
+    TimeSpan SearchFreshness { get; }
+
     /// <summary>The PSP's settlement report lines (balance transactions) created in [fromInclusive, toExclusive).</summary>
     IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(DateTimeOffset fromInclusive, DateTimeOffset toExclusive, CancellationToken cancellationToken);
 
@@ -123,7 +134,17 @@ public sealed record PspWebhookEvent(
     DateTimeOffset CreatedAt);
 
 /// <summary>The PSP could not be reached or did not answer in time: the outcome is unknown. Retry with the same idempotency key.</summary>
-public sealed class PspUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class PspUnavailableException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>
+    /// The PSP itself answered 5xx. Stripe saves such an answer under the idempotency key and replays it for 24 h, so
+    /// retrying with the same key cannot learn the outcome: the payment is found by search instead.
+    /// </summary>
+    public bool ServerError { get; init; }
+
+    /// <summary>The 5xx was a replay of an answer saved earlier under the key (Stripe's <c>Idempotent-Replayed</c>): nothing ran now.</summary>
+    public bool Replayed { get; init; }
+}
 
 /// <summary>The PSP refused the request itself (invalid parameters, wrong state, idempotency mismatch).</summary>
 public sealed class PspRequestRejectedException(string code, string message, int httpStatus) : Exception(message)

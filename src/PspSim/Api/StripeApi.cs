@@ -107,8 +107,14 @@ public sealed class StripeApi(
                 ctx.Response.Headers["Idempotent-Replayed"] = "true";
                 return await AnswerAsync(ctx, replay.Response.Status, replay.Response.Body, fault);
             }
-            var result = RunUnder(claim, request, idempotencyKey);
-            if (held && result.Executed && result.Status < 500)
+            var result = fault?.Mode == FaultModes.Http500RolledBack && claim is not (Claim.Mismatch or Claim.InFlight)
+                ? ServerErrorAfterExecution()
+                : RunUnder(claim, request, idempotencyKey);
+            // Stripe fails after its endpoint started: what ran stays done, the 500 is the answer.
+            if (fault?.Mode == FaultModes.Http500AfterExecution && result.Executed) result = ServerErrorAfterExecution();
+            // Stripe saves the first answer of an endpoint that began executing, 5xx included, and replays it for
+            // 24 h; validation failures and a key in use by a concurrent request (Executed = false) are not saved.
+            if (held && result.Executed)
             {
                 store.IdempotencyKeys.Complete(new StoredResponse
                 {
@@ -134,6 +140,13 @@ public sealed class StripeApi(
             "There is currently another in-progress request using this Stripe API Key and idempotency key. Please try again later.")),
         _ => Run(request),
     };
+
+    /// <summary>
+    /// The 500 of http_500_after_execution and http_500_rolled_back: Stripe's api_error body, marked executed so it is
+    /// saved under the key.
+    /// </summary>
+    private static ApiResult ServerErrorAfterExecution() => ApiResult.Error(new StripeApiException(500, "api_error", null,
+        "An unknown error occurred while processing your request (injected by pspsim after the request ran).") { Executed = true });
 
     private static bool FailsBeforeRun(string mode) =>
         mode is FaultModes.Http500 or FaultModes.ConnectionReset or FaultModes.Timeout or FaultModes.LockTimeout or FaultModes.RateLimit;
@@ -225,6 +238,7 @@ public sealed class StripeApi(
     {
         ("POST", ["payment_intents"]) => PaymentIntentEndpoints.Create(r),
         ("GET", ["payment_intents"]) => PaymentIntentEndpoints.List(r),
+        ("GET", ["payment_intents", "search"]) => PaymentIntentSearch.Search(r),
         ("GET", ["payment_intents", var id]) => PaymentIntentEndpoints.Retrieve(r, id),
         ("POST", ["payment_intents", var id, "confirm"]) => PaymentIntentEndpoints.Confirm(r, id),
         ("POST", ["payment_intents", var id, "capture"]) => PaymentIntentEndpoints.Capture(r, id),

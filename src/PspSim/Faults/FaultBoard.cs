@@ -3,6 +3,10 @@ namespace PspSim.Faults;
 public static class FaultModes
 {
     // Before the request runs; nothing changes and its idempotency key is free again.
+    /// <summary>
+    /// A 500 before the endpoint starts (an edge or load balancer failing): by Stripe's rule ("results are only saved
+    /// if an API endpoint started executing") nothing runs and nothing is saved, so a same-key retry runs the request.
+    /// </summary>
     public const string Http500 = "http_500";
     public const string ConnectionReset = "connection_reset";
     public const string Timeout = "timeout";
@@ -15,6 +19,18 @@ public static class FaultModes
     public const string HoldKey = "hold_key";
 
     // After the request ran (state and idempotent answer stored).
+    /// <summary>
+    /// The request runs and commits (a PaymentIntent created, confirmed, charged), then answers 500 api_error, and that
+    /// 500 is what is saved under its idempotency key: every same-key retry for 24 h replays it, as at Stripe. A request
+    /// refused before its endpoint ran (validation) gets its own answer, unchanged and unsaved.
+    /// </summary>
+    public const string Http500AfterExecution = "http_500_after_execution";
+    /// <summary>
+    /// The endpoint began executing and failed before it committed anything: nothing changes, and the 500 is saved
+    /// under the idempotency key and replayed for 24 h (Stripe: "a request that failed with a 500 may still have" charged
+    /// — or not; this is the "not"). Applied in place of running the request.
+    /// </summary>
+    public const string Http500RolledBack = "http_500_rolled_back";
     public const string ResponseLost = "response_lost";
     /// <summary>A proxy or load balancer answers 408 with its own page: no Stripe error body, no Stripe headers.</summary>
     public const string Proxy408 = "proxy_408";
@@ -27,7 +43,7 @@ public static class FaultModes
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>
     {
-        Http500, ConnectionReset, Timeout, LockTimeout, RateLimit, HoldKey, ResponseLost, Proxy408,
+        Http500, ConnectionReset, Timeout, LockTimeout, RateLimit, HoldKey, ResponseLost, Proxy408, Http500AfterExecution, Http500RolledBack,
         TamperAmount, TamperAmountReceived, TamperCurrency,
     };
 }

@@ -27,6 +27,8 @@ public sealed class SimStore : IDisposable
     public Table<BalanceTransactionState> BalanceTransactions { get; } = new();
     public Table<EventState> Events { get; }
     public Idempotency.IdempotencyKeys IdempotencyKeys { get; }
+    /// <summary>What a search sees of each PaymentIntent, with Stripe's indexing lag (see PaymentIntentSearchIndex).</summary>
+    public PaymentIntentSearchIndex PaymentIntentSearch { get; } = new();
     /// <summary>
     /// Objects due to change on their own at a sim-clock second (async refunds, uncaptured authorizations), soonest
     /// first. Entries are checked when due and dropped if the object moved on meanwhile (e.g. a captured charge).
@@ -43,13 +45,18 @@ public sealed class SimStore : IDisposable
     }
 
     public long Now() => _clock.GetUtcNow().ToUnixTimeSeconds();
+    public long NowMs() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     private void Replay(string kind, JsonElement v)
     {
         var o = Journal.Json;
         switch (kind)
         {
-            case "pi": PaymentIntents.Upsert(v.Deserialize<PaymentIntentState>(o)!); break;
+            case "pi":
+                var pi = v.Deserialize<PaymentIntentState>(o)!;
+                PaymentIntents.Upsert(pi);
+                PaymentIntentSearch.Record(pi, writtenAtMs: 0); // replayed: searchable at once
+                break;
             case "ch": var ch = v.Deserialize<ChargeState>(o)!; Charges.Upsert(ch); Schedule(ch); break;
             case "re": var re = v.Deserialize<RefundState>(o)!; Refunds.Upsert(re); Schedule(re); break;
             case "txn": BalanceTransactions.Upsert(v.Deserialize<BalanceTransactionState>(o)!); break;
@@ -104,7 +111,12 @@ public sealed class SimStore : IDisposable
         public long Now => now;
         public RequestInfo Request => request;
 
-        public void Save(PaymentIntentState pi) { store.PaymentIntents.Upsert(pi); Track("pi", pi); }
+        public void Save(PaymentIntentState pi)
+        {
+            store.PaymentIntents.Upsert(pi);
+            store.PaymentIntentSearch.Record(pi, store.NowMs());
+            Track("pi", pi);
+        }
         public void Save(ChargeState ch) { store.Charges.Upsert(ch); store.Schedule(ch); Track("ch", ch); }
         public void Save(RefundState re) { store.Refunds.Upsert(re); store.Schedule(re); Track("re", re); }
         public void Save(BalanceTransactionState txn) { store.BalanceTransactions.Upsert(txn); Track("txn", txn); }

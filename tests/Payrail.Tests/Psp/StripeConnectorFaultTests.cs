@@ -17,20 +17,42 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
 
     public Task DisposeAsync() => psp.ResetAsync();
 
+    /// <summary>
+    /// Rewritten for issue 15: this test used to assert that a same-key retry after a 500 re-executes and charges,
+    /// which pspsim allowed and Stripe does not. Stripe saves the 500 under the key and replays it for 24 h, though the
+    /// charge behind it happened: the connector must say "unknown" (a 5xx, replayed the second time) and never retry it,
+    /// and the one PaymentIntent is found by searching the payment id.
+    /// </summary>
     [Fact]
-    public async Task Http_500_is_outcome_unknown_and_is_not_retried()
+    public async Task Http_500_after_the_charge_is_outcome_unknown_replayed_for_the_same_key_and_found_by_search()
     {
         using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
-        var request = StripeConnectorHost.Request();
-        await InjectAsync("http_500", count: 1);
+        var paymentId = Guid.NewGuid();
+        var request = StripeConnectorHost.Request(payrailPaymentId: paymentId.ToString());
+        await InjectAsync("http_500_after_execution", count: 1);
 
-        // One 500 only: had the connector retried, this call would have succeeded.
-        await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
-        Assert.Equal(0, await host.CountIntentsAsync(request.IdempotencyKey));
+        var first = await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+        var again = await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
 
-        var later = await host.Connector.AuthorizeAsync(request, None);
-        Assert.Equal(PspPaymentStatus.Captured, later.Status);
+        Assert.True(first.ServerError);
+        Assert.False(first.Replayed);
+        Assert.True(again.ServerError);
+        Assert.True(again.Replayed);
+        // Exactly one charge, made by the first call; the connector did not retry the 500 (it would have been replayed anyway).
         Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+        PspPayment? found = null;
+        await Eventually.TrueAsync(async () => (found = await host.Connector.SearchByPaymentIdAsync(paymentId, None)) is not null,
+            TimeSpan.FromSeconds(15), "the charge becomes searchable");
+        Assert.Equal(PspPaymentStatus.Captured, found!.Status);
+        Assert.Equal(1_000, found.AmountCapturedMinor);
+    }
+
+    [Fact]
+    public async Task A_payment_the_PSP_never_saw_is_not_found_by_search()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+
+        Assert.Null(await host.Connector.SearchByPaymentIdAsync(Guid.NewGuid(), None));
     }
 
     [Fact]

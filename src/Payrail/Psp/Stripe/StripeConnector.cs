@@ -133,6 +133,21 @@ public sealed class StripeConnector : IPspConnector
         }
     }
 
+    public TimeSpan SearchFreshness => TimeSpan.FromMilliseconds(options.SearchFreshnessMs);
+
+    public async Task<PspPayment?> SearchByPaymentIdAsync(Guid paymentId, CancellationToken cancellationToken)
+    {
+        // A Guid holds no quote: the value needs no escaping. Two are asked for so that a duplicate is seen and logged.
+        var search = new PaymentIntentSearchOptions { Query = $"metadata['payrail_payment_id']:'{paymentId}'", Limit = 2 };
+        var found = await SendAsync("search", paymentId.ToString(), cancellationToken,
+            () => paymentIntents.SearchAsync(search, requestOptions: null, cancellationToken));
+        if (found.Data.Count == 0) return null;
+        if (found.Data.Count > 1)
+            logger.LogError("Stripe holds more than one PaymentIntent for payment {PaymentId}; the newest is used", paymentId);
+        // The search index may hold an older state: the intent itself is read as it is now (read-after-write safe).
+        return await RetrieveAsync(found.Data[0].Id, cancellationToken);
+    }
+
     public async IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(
         DateTimeOffset fromInclusive, DateTimeOffset toExclusive, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -243,12 +258,23 @@ public sealed class StripeConnector : IPspConnector
             // 5xx, an unreadable 200, a lock or in-flight key, or a 4xx that Stripe did not write (a proxy's
             // 408, an error body of no known type): Stripe may or may not have acted.
             logger.LogWarning("Stripe {Operation} {Reference}: HTTP {Status} {Code}, outcome unknown", operation, reference, status, code);
-            return new PspUnavailableException($"Stripe {operation}: HTTP {status} ({code}); outcome unknown.", e);
+            return new PspUnavailableException($"Stripe {operation}: HTTP {status} ({code}); outcome unknown.", e)
+            {
+                ServerError = status >= 500 && IsStripeAnswer(e),
+                Replayed = IsReplay(e),
+            };
         }
 
         logger.LogInformation("Stripe {Operation} {Reference} rejected: HTTP {Status} {Code}", operation, reference, status, code);
         return new PspRequestRejectedException(error?.Code ?? error?.Type ?? "unknown", error?.Message ?? $"Stripe rejected {operation}", status);
     }
+
+    /// <summary>A 5xx written by Stripe (its Request-Id), not by a proxy in between: what Stripe saves under the key.</summary>
+    private static bool IsStripeAnswer(StripeException e) => !string.IsNullOrEmpty(e.StripeResponse?.RequestId);
+
+    private static bool IsReplay(StripeException e) =>
+        e.StripeResponse?.Headers is { } headers && headers.TryGetValues("Idempotent-Replayed", out var values)
+        && values.Any(v => string.Equals(v, "true", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Stripe's documented error types that refuse a request (api_error is Stripe failing: outcome unknown).</summary>
     private static readonly FrozenSet<string> RefusalTypes =

@@ -45,6 +45,13 @@ public sealed class StripeConnectorOptions
     /// </summary>
     public string ReturnUrl { get; set; } = "";
 
+    /// <summary>
+    /// How long after the last request that could have created a PaymentIntent its absence from Stripe's search is
+    /// believed. Stripe: "under normal operating conditions, data is searchable in under 1 minute"; a little more here.
+    /// Against pspsim it must be at least PspSim:SearchLagMs.
+    /// </summary>
+    public int SearchFreshnessMs { get; set; } = 90_000;
+
     /// <summary>Webhook signing secrets (whsec_...). Several are accepted at once so a secret can be rotated without downtime.</summary>
     public string[] WebhookSecrets { get; set; } = [];
 
@@ -78,6 +85,7 @@ public sealed class StripeConnectorOptions
         if (MaxRetryDelayMs < RetryBaseDelayMs || MaxRetryDelayMs > 30_000) yield return "Stripe:MaxRetryDelayMs must be within [RetryBaseDelayMs, 30000]";
         if (MaxTryLaterRetries is < 0 or > 5) yield return "Stripe:MaxTryLaterRetries must be within [0, 5]";
         if (MaxRetryAfterMs is < 0 or > 60_000) yield return "Stripe:MaxRetryAfterMs must be within [0, 60000]";
+        if (SearchFreshnessMs is < 0 or > 86_400_000) yield return "Stripe:SearchFreshnessMs must be within [0, 86400000]";
         if (ReturnUrl.Length > 0 && !IsReturnUrl(ReturnUrl))
             yield return "Stripe:ReturnUrl must be an absolute https URL (http only on a loopback host), at most 2048 characters";
         if (WebhookToleranceSeconds is < 1 or > 3_600) yield return "Stripe:WebhookToleranceSeconds must be within [1, 3600]";
