@@ -105,7 +105,8 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
 
     // The refusal classes both books share. Within a class the order of checks differs (PostgreSQL checks constraints
     // and indexes before the transfer trigger; the model checks a pending reference's accounts before whether it
-    // was already resolved), so a transfer broken twice may name either fault.
+    // was already resolved; the trigger checks the debit side's flag before the credit side can overflow, the model
+    // computes both sides before it checks a flag), so a transfer broken twice may name either fault of one class.
     private static string Class(TransferResult result) => result switch
     {
         TransferResult.Ok or TransferResult.Exists => "accepted",
@@ -116,8 +117,7 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
             or TransferResult.PendingTransferHasDifferentAccounts or TransferResult.PendingTransferHasDifferentCurrency
             or TransferResult.PendingTransferAlreadyPosted or TransferResult.PendingTransferAlreadyVoided
             or TransferResult.ExceedsPendingTransferAmount or TransferResult.VoidAmountMustMatchPendingAmount => "pending_reference",
-        TransferResult.ExceedsCredits or TransferResult.ExceedsDebits => "account_flags",
-        TransferResult.Overflow => "overflow",
+        TransferResult.ExceedsCredits or TransferResult.ExceedsDebits or TransferResult.Overflow => "balance_limit",
         _ => result.ToCode(),
     };
 
@@ -127,8 +127,7 @@ public sealed class LedgerModelEquivalenceTests(PostgresFixture postgres) : ICla
         PostgresErrorCodes.CheckViolation => "shape",
         PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.UniqueViolation or LedgerSqlState.InvalidPendingReference
             or LedgerSqlState.PendingAmountMismatch => "pending_reference",
-        LedgerSqlState.BalanceLimitExceeded => "account_flags",
-        PostgresErrorCodes.NumericValueOutOfRange => "overflow",
+        LedgerSqlState.BalanceLimitExceeded or PostgresErrorCodes.NumericValueOutOfRange => "balance_limit",
         _ => sqlState,
     };
 
