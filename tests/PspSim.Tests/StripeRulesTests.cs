@@ -143,6 +143,23 @@ public sealed class StripeRulesTests(PspSimFixture fixture) : IClassFixture<PspS
         Assert.Equal(HttpStatusCode.BadRequest, list.StatusCode);
     }
 
+    [Theory]
+    [InlineData("customer", "cus_123")]
+    [InlineData("reverse_transfer", "true")]
+    [InlineData("instructions_email", "buyer@example.com")]
+    public async Task Unmodelled_refund_parameters_are_refused_by_name_and_nothing_is_refunded(string name, string value)
+    {
+        var pi = await _intents.CreateAsync(Sim.Card(2_000));
+        using var http = Sim.Raw(fixture);
+
+        var (status, json, _) = await PostAsync(http, "/v1/refunds", ("payment_intent", pi.Id), (name, value));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("parameter_unknown", json.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(name, json.GetProperty("error").GetProperty("param").GetString());
+        Assert.Empty((await new RefundService(Sim.Client(fixture)).ListAsync(new RefundListOptions { PaymentIntent = pi.Id })).Data);
+    }
+
     [Fact]
     public async Task The_rate_limit_fault_says_when_to_come_back()
     {

@@ -14,10 +14,10 @@ namespace PspSim.Refunds;
 public static class RefundEndpoints
 {
     private static readonly HashSet<string> CreateParams =
-    [
-        "amount", "charge", "currency", "customer", "expand", "instructions_email", "metadata", "origin",
-        "payment_intent", "reason", "refund_application_fee", "reverse_transfer",
-    ];
+        ["amount", "charge", "currency", "expand", "metadata", "payment_intent", "reason"];
+    /// <summary>Documented by Stripe, not modelled here: refused by name rather than accepted and ignored.</summary>
+    private static readonly HashSet<string> CreateUnmodelled =
+        ["customer", "instructions_email", "origin", "refund_application_fee", "reverse_transfer"];
     private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "charge", "payment_intent"];
     private static readonly HashSet<string> RetrieveParams = ["expand"];
     private static readonly HashSet<string> UpdateParams = ["expand", "metadata"];
@@ -27,7 +27,7 @@ public static class RefundEndpoints
     public static ApiResult Create(ApiRequest r)
     {
         var p = r.Params;
-        p.AllowOnly(CreateParams);
+        p.AllowOnly(CreateParams, CreateUnmodelled);
         var paymentIntentId = p.String("payment_intent", 255);
         var chargeId = p.String("charge", 255);
         if (paymentIntentId is null && chargeId is null)
