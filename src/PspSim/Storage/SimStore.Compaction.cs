@@ -15,7 +15,7 @@ public enum CompactionStep
     Renamed,
 }
 
-/// <summary>What one compaction did and how long it held the store lock (the pause requests may have seen).</summary>
+/// <summary>What one compaction did and how long it held the store lock at most (the pause a request may have seen).</summary>
 public sealed record CompactionReport(
     long Generation, int Objects, int Evicted, long SnapshotBytes, double LongestLockHoldMs, double ElapsedMs);
 
@@ -23,9 +23,10 @@ public sealed partial class SimStore
 {
     /// <summary>Rows serialized per hold of the store lock while writing a snapshot.</summary>
     public const int SnapshotRowsPerLock = 512;
+    private const int SnapshotBufferBytes = 1024 * 1024;
 
-    private readonly Lock _compactionGate = new();
-    private int _compacting;
+    // One compaction at a time; a semaphore, not a lock: the rotation runs on a request's thread, the rest on another.
+    private readonly SemaphoreSlim _compaction = new(1, 1);
     private long _compactAtBytes;
     private bool _disposed;
 
@@ -33,95 +34,136 @@ public sealed partial class SimStore
     public CompactionReport? LastCompaction { get; private set; }
     public Exception? LastCompactionError { get; private set; }
 
-    /// <summary>Starts a compaction in the background once the journal passes its bound (one at a time).</summary>
+    /// <summary>
+    /// Once the journal passes its bound: moves appends to the next journal right here (a file open under the
+    /// journal's lock, so the file stops growing now however busy the store lock is) and snapshots on a thread of its
+    /// own. Should a snapshot take longer than writing another bound's worth, a writer that finds the journal at twice
+    /// the bound waits for it (backpressure: the bound holds under any load; at the default bound nothing waits).
+    /// </summary>
     private void CompactIfDue()
     {
-        if (_journal.Bytes < Interlocked.Read(ref _compactAtBytes) || Interlocked.CompareExchange(ref _compacting, 1, 0) != 0) return;
-        _ = Task.Run(() =>
+        var threshold = Interlocked.Read(ref _compactAtBytes);
+        if (_journal.Bytes < threshold) return;
+        if (!_compaction.Wait(0))
+        {
+            if (_journal.Bytes < 2 * threshold) return;
+            _compaction.Wait();
+        }
+        long generation;
+        try
+        {
+            // Another writer may have rotated while this one waited.
+            if (_disposed || _journal.Bytes < Interlocked.Read(ref _compactAtBytes))
+            {
+                _compaction.Release();
+                return;
+            }
+            generation = _journal.Rotate();
+        }
+        catch (Exception e)
+        {
+            Failed(e);
+            _compaction.Release();
+            return;
+        }
+        Task.Factory.StartNew(() =>
         {
             try
             {
-                Compact();
+                WriteSnapshot(generation, Stopwatch.StartNew(), crashAt: null);
                 LastCompactionError = null;
             }
-            catch (Exception e)
-            {
-                // Disk full, permissions: keep serving from memory and the journal; try again one bound later.
-                LastCompactionError = e;
-                Interlocked.Exchange(ref _compactAtBytes, _journal.Bytes + _maxJournalBytes);
-            }
-            finally { Volatile.Write(ref _compacting, 0); }
-        });
+            catch (Exception e) { Failed(e); }
+            finally { _compaction.Release(); }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>Disk full, permissions: keep serving from memory and the journal; try again one bound later.</summary>
+    private void Failed(Exception e)
+    {
+        LastCompactionError = e;
+        Interlocked.Exchange(ref _compactAtBytes, _journal.Bytes + _maxJournalBytes);
     }
 
     /// <summary>
-    /// Evicts what <see cref="Retention"/> allows, moves appends to the next journal, writes the live state as snapshot
-    /// of that generation (temp file, fsync, rename) and deletes the files it replaces. The store lock is held for the
-    /// eviction and rotation, then for <see cref="SnapshotRowsPerLock"/> rows at a time; file I/O runs outside it.
+    /// Moves appends to the next journal, evicts what <see cref="Retention"/> allows, writes the live state as the
+    /// snapshot of that generation (temp file, fsync, rename) and deletes the files it replaces. The store lock is
+    /// held for the eviction, then for <see cref="SnapshotRowsPerLock"/> rows at a time; file I/O runs outside it.
     /// </summary>
     /// <param name="crashAt">Test hook: called after each step; throwing there leaves the files as a crash would.</param>
     public CompactionReport Compact(Action<CompactionStep>? crashAt = null)
     {
-        lock (_compactionGate)
+        _compaction.Wait();
+        try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var elapsed = Stopwatch.StartNew();
-            var hold = Stopwatch.StartNew();
-            long generation;
-            int evicted;
-            List<(string Kind, IStored[] Rows)> tables;
-            lock (_gate)
-            {
-                evicted = Retention.Evict(this, Now(), _retention);
-                generation = _journal.Rotate();
-                tables =
-                [
-                    ("pi", PaymentIntents.CopyRows()), ("ch", Charges.CopyRows()), ("re", Refunds.CopyRows()),
-                    ("txn", BalanceTransactions.CopyRows()), ("evt", Events.CopyRows()),
-                ];
-            }
-            var longestHold = hold.Elapsed.TotalMilliseconds;
-            crashAt?.Invoke(CompactionStep.Rotated);
-
-            var path = JournalFiles.SnapshotPath(_dataDir, generation);
-            var temp = path + JournalFiles.TempSuffix;
-            var objects = 0;
-            long bytes;
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
-            {
-                var buffer = new ArrayBufferWriter<byte>(1024 * 1024);
-                using var writer = new Utf8JsonWriter(buffer);
-                foreach (var (kind, rows) in tables)
-                {
-                    for (var from = 0; from < rows.Length; from += SnapshotRowsPerLock)
-                    {
-                        hold.Restart();
-                        // Objects change in place under the store lock: serialize them under it too, a chunk at a time.
-                        lock (_gate)
-                        {
-                            for (var i = from; i < Math.Min(rows.Length, from + SnapshotRowsPerLock); i++)
-                                WriteLine(writer, buffer, kind, w => JsonSerializer.Serialize(w, rows[i], rows[i].GetType(), Journal.Json));
-                        }
-                        longestHold = Math.Max(longestHold, hold.Elapsed.TotalMilliseconds);
-                        objects += Math.Min(SnapshotRowsPerLock, rows.Length - from);
-                        file.Write(buffer.WrittenSpan);
-                        buffer.ResetWrittenCount();
-                    }
-                }
-                CopyLiveIdempotencyLines(generation, writer, buffer, file);
-                file.Flush(flushToDisk: true);
-                bytes = file.Length;
-            }
-            crashAt?.Invoke(CompactionStep.SnapshotWritten);
-            File.Move(temp, path, overwrite: true);
-            crashAt?.Invoke(CompactionStep.Renamed);
-            JournalFiles.DeleteSuperseded(_dataDir, generation, includeTemp: false);
-
-            var report = new CompactionReport(generation, objects, evicted, bytes, longestHold, elapsed.Elapsed.TotalMilliseconds);
-            LastCompaction = report;
-            Compactions++;
-            return report;
+            return WriteSnapshot(_journal.Rotate(), elapsed, crashAt);
         }
+        finally { _compaction.Release(); }
+    }
+
+    /// <summary>
+    /// Snapshot <paramref name="generation"/>: every line appended before it is in an older file, every change after it
+    /// in journal <paramref name="generation"/>; each object is serialized as it is when its chunk is written (that
+    /// version or a later one, which the journal also holds), so snapshot + journal replays to the live state.
+    /// </summary>
+    private CompactionReport WriteSnapshot(long generation, Stopwatch elapsed, Action<CompactionStep>? crashAt)
+    {
+        crashAt?.Invoke(CompactionStep.Rotated);
+        var hold = Stopwatch.StartNew();
+        int evicted;
+        List<(string Kind, IStored[] Rows)> tables;
+        lock (_gate)
+        {
+            evicted = Retention.Evict(this, Now(), _retention);
+            tables =
+            [
+                ("pi", PaymentIntents.CopyRows()), ("ch", Charges.CopyRows()), ("re", Refunds.CopyRows()),
+                ("txn", BalanceTransactions.CopyRows()), ("evt", Events.CopyRows()),
+            ];
+        }
+        var longestHold = hold.Elapsed.TotalMilliseconds;
+
+        var path = JournalFiles.SnapshotPath(_dataDir, generation);
+        var temp = path + JournalFiles.TempSuffix;
+        var objects = 0;
+        long bytes;
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+        {
+            var buffer = new ArrayBufferWriter<byte>(SnapshotBufferBytes);
+            using var writer = new Utf8JsonWriter(buffer);
+            foreach (var (kind, rows) in tables)
+            {
+                for (var from = 0; from < rows.Length; from += SnapshotRowsPerLock)
+                {
+                    var to = Math.Min(rows.Length, from + SnapshotRowsPerLock);
+                    hold.Restart();
+                    // Objects change in place under the store lock: serialize them under it too, a chunk at a time.
+                    lock (_gate)
+                    {
+                        for (var i = from; i < to; i++)
+                            WriteLine(writer, buffer, kind, w => JsonSerializer.Serialize(w, rows[i], rows[i].GetType(), Journal.Json));
+                    }
+                    longestHold = Math.Max(longestHold, hold.Elapsed.TotalMilliseconds);
+                    objects += to - from;
+                    file.Write(buffer.WrittenSpan);
+                    buffer.ResetWrittenCount();
+                }
+            }
+            CopyLiveIdempotencyLines(generation, writer, buffer, file);
+            file.Flush(flushToDisk: true);
+            bytes = file.Length;
+        }
+        crashAt?.Invoke(CompactionStep.SnapshotWritten);
+        File.Move(temp, path, overwrite: true);
+        crashAt?.Invoke(CompactionStep.Renamed);
+        JournalFiles.DeleteSuperseded(_dataDir, generation, includeTemp: false);
+
+        var report = new CompactionReport(generation, objects, evicted, bytes, longestHold, elapsed.Elapsed.TotalMilliseconds);
+        LastCompaction = report;
+        Compactions++;
+        return report;
     }
 
     /// <summary>
@@ -137,11 +179,9 @@ public sealed partial class SimStore
             {
                 if (kind != "idem" || !v.TryGetProperty("created", out var created) || created.GetInt64() <= cutoff) return;
                 WriteLine(writer, buffer, kind, v.WriteTo);
-                if (buffer.WrittenCount >= 1024 * 1024)
-                {
-                    file.Write(buffer.WrittenSpan);
-                    buffer.ResetWrittenCount();
-                }
+                if (buffer.WrittenCount < SnapshotBufferBytes) return;
+                file.Write(buffer.WrittenSpan);
+                buffer.ResetWrittenCount();
             });
         }
         file.Write(buffer.WrittenSpan);
@@ -163,12 +203,14 @@ public sealed partial class SimStore
 
     public void Dispose()
     {
-        // A compaction running in the background finishes first (it holds this gate throughout).
-        lock (_compactionGate)
+        // A compaction running in the background finishes first.
+        _compaction.Wait();
+        try
         {
             if (_disposed) return;
             _disposed = true;
             _journal.Dispose();
         }
+        finally { _compaction.Release(); }
     }
 }
