@@ -46,9 +46,9 @@ public sealed class PspSimOptions
     public int MaxStoredEvents { get; set; } = DefaultMaxStoredEvents;
     /// <summary>
     /// Once the journal passes this many bytes it is folded into a snapshot of the live state and started afresh
-    /// (≈6 KB of journal per confirmed payment: the default compacts every ≈10,000 payments).
+    /// (≈6 KB of journal per confirmed payment: the default compacts every ≈20,000 payments).
     /// </summary>
-    public long MaxJournalBytes { get; set; } = 64L * 1024 * 1024;
+    public long MaxJournalBytes { get; set; } = 128L * 1024 * 1024;
     public const long MinJournalBytes = 16 * 1024;
     public const long MaxMaxJournalBytes = 16L * 1024 * 1024 * 1024;
     /// <summary>Payments and events older than this are evicted (unless they can still change). Stripe keeps events 30 days.</summary>

@@ -185,6 +185,16 @@ public sealed class CompactionTests
         Assert.Equal(5_100, (await intents.GetAsync(after.Id)).Amount);
     }
 
+    [Theory]
+    [InlineData("--PspSim:MaxJournalBytes=1000", "PspSim:MaxJournalBytes")]
+    [InlineData("--PspSim:RetentionDays=0", "PspSim:RetentionDays")]
+    [InlineData("--PspSim:MaxStoredPaymentIntents=0", "PspSim:MaxStoredPaymentIntents")]
+    public void A_broken_storage_limit_stops_pspsim_at_start_naming_it(string setting, string name)
+    {
+        var refused = Assert.Throws<InvalidOperationException>(() => PspSimApp.Build(["--urls", "http://127.0.0.1:0", setting]));
+        Assert.Contains(name, refused.Message);
+    }
+
     private sealed class Disposer(PspSimFixture fixture) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync() => await fixture.DisposeAsync();

@@ -22,7 +22,7 @@ public sealed record CompactionReport(
 public sealed partial class SimStore
 {
     /// <summary>Rows serialized per hold of the store lock while writing a snapshot.</summary>
-    public const int SnapshotRowsPerLock = 512;
+    public const int SnapshotRowsPerLock = 64;
     private const int SnapshotBufferBytes = 1024 * 1024;
 
     // One compaction at a time; a semaphore, not a lock: the rotation runs on a request's thread, the rest on another.
