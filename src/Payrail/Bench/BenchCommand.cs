@@ -30,7 +30,8 @@ public static class BenchCommand
             TimeSpan.FromSeconds(seconds + 600), TimeProvider.System.GetUtcNow());
 
         Console.WriteLine($"POST {apiUrl}v1/payments for {seconds} s, " +
-            (rate is { } r ? $"open loop at {r}/s" : $"closed loop with {concurrency} clients") + $", merchant {merchant}");
+            (rate is { } r ? $"open loop at {r}/s" : $"closed loop with {concurrency} clients") + $", merchant {merchant}, " +
+            $"from {DateTime.UtcNow:HH:mm:ss.fff} UTC");
         var psp = PspProbe.LocalPsp(configuration);
         var probe = psp is null ? Task.FromResult<LatencyReport?>(null)
             : ProbeAsync(psp, configuration["Stripe:ApiKey"]!, TimeSpan.FromSeconds(seconds), cancellationToken);
@@ -60,19 +61,20 @@ public static class BenchCommand
     /// <summary>One table: Payrail's figures and, beside them, the PSP stand-in's own (same duration, same clock).</summary>
     private static void Print(LatencyReport payments, LatencyReport? probe)
     {
-        var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("target").AddColumns(new[] { "ok/s", "ok", "failed", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "longest stall ms (at s)" }
+        var table = new Table().Border(TableBorder.Simple).AddColumn("ms")
+            .AddColumns(new[] { "ok/s", "ok", "failed", "p50", "p99", "p99.9", "max", "stall", "at s" }
                 .Select(c => new TableColumn(c).RightAligned()).ToArray());
         LatencyReport[] reports = probe is null ? [payments] : [payments, probe];
         foreach (var r in reports)
         {
             string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
-            table.AddRow(Markup.Escape(r.Target), F(r.PerSecond, "0.0"), F(r.Succeeded, "0"), F(r.Failed, "0"), F(r.Millis(50), "0.00"),
-                F(r.Millis(99), "0.00"), F(r.Millis(99.9), "0.00"), F(r.Millis(100), "0.00"),
-                $"{F(r.LongestStall.TotalMilliseconds, "0.0")} ({F(r.LongestStallEnd.TotalSeconds, "0.0")})");
+            table.AddRow(Markup.Escape(r.Target), F(r.PerSecond, "0.0"), F(r.Succeeded, "0"), F(r.Failed, "0"), F(r.Millis(50), "0.0"),
+                F(r.Millis(99), "0.0"), F(r.Millis(99.9), "0.0"), F(r.Millis(100), "0.0"), F(r.LongestStall.TotalMilliseconds, "0.0"),
+                F(r.LongestStallEnd.TotalSeconds, "0.0"));
         }
         AnsiConsole.Write(table);
-        Console.WriteLine("latency from when each request was due; stall: longest time no request completed while one was outstanding");
+        Console.WriteLine($"{PaymentsBench.Target}: {PaymentsBench.Request}; {PspProbe.Target}: {PspProbe.Request} at {PspProbe.RatePerSecond}/s, straight to the PSP");
+        Console.WriteLine("latency: from when each request was due; stall: the longest time no request completed while one was outstanding, ended at s into the run");
         if (probe is null) Console.WriteLine("pspsim not probed: Stripe:BaseUrl is not a stand-in on this machine");
         foreach (var r in reports)
         foreach (var (kind, count) in r.ErrorsByKind.OrderByDescending(e => e.Value))

@@ -23,7 +23,8 @@ public sealed record PaymentsBenchOptions(
 /// </summary>
 public static class PaymentsBench
 {
-    public const string Target = "payrail POST /v1/payments";
+    public const string Target = "payrail";
+    public const string Request = "POST /v1/payments";
 
     public static async Task<LatencyReport> RunAsync(PaymentsBenchOptions options, CancellationToken cancellationToken)
     {

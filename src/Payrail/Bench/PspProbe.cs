@@ -12,7 +12,8 @@ namespace Payrail.Bench;
 public static class PspProbe
 {
     public const int RatePerSecond = 20;
-    public const string Target = "pspsim POST /v1/payment_intents (probe)";
+    public const string Target = "pspsim";
+    public const string Request = "POST /v1/payment_intents confirm=true";
 
     /// <summary>The configured PSP (Stripe:BaseUrl) if it is on this machine; never a real PSP account.</summary>
     public static Uri? LocalPsp(IConfiguration configuration) =>

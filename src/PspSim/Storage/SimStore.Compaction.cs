@@ -24,10 +24,12 @@ public sealed partial class SimStore
     /// <summary>Rows serialized per hold of the store lock while writing a snapshot.</summary>
     public const int SnapshotRowsPerLock = 64;
     private const int SnapshotBufferBytes = 1024 * 1024;
+    private const long FsyncEveryBytes = 32 * 1024 * 1024;
 
     // One compaction at a time; a semaphore, not a lock: the rotation runs on a request's thread, the rest on another.
     private readonly SemaphoreSlim _compaction = new(1, 1);
     private long _compactAtBytes;
+    private long _unsyncedBytes;
     private bool _disposed;
 
     public int Compactions { get; private set; }
@@ -129,6 +131,7 @@ public sealed partial class SimStore
         var temp = path + JournalFiles.TempSuffix;
         var objects = 0;
         long bytes;
+        _unsyncedBytes = 0;
         using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
         {
             var buffer = new ArrayBufferWriter<byte>(SnapshotBufferBytes);
@@ -147,11 +150,10 @@ public sealed partial class SimStore
                     }
                     longestHold = Math.Max(longestHold, hold.Elapsed.TotalMilliseconds);
                     objects += to - from;
-                    file.Write(buffer.WrittenSpan);
-                    buffer.ResetWrittenCount();
+                    Spill(buffer, file);
                 }
             }
-            CopyLiveIdempotencyLines(generation, writer, buffer, file);
+            CopyLiveIdempotencyLines(generation, buffer, file);
             file.Flush(flushToDisk: true);
             bytes = file.Length;
         }
@@ -168,24 +170,58 @@ public sealed partial class SimStore
 
     /// <summary>
     /// Stored idempotent answers live in <see cref="Idempotency.IdempotencyKeys"/>, under their own lock: the snapshot
-    /// takes the unexpired ones from the files it replaces (every answer is journaled once, when stored).
+    /// copies the unexpired ones, byte for byte, from the files it replaces (every answer is journaled once, when
+    /// stored). Other lines are skipped on their first bytes: no string or document per line (a snapshot's files can
+    /// hold hundreds of MB; decoding them all made pspsim's GC pause its requests).
     /// </summary>
-    private void CopyLiveIdempotencyLines(long generation, Utf8JsonWriter writer, ArrayBufferWriter<byte> buffer, FileStream file)
+    private void CopyLiveIdempotencyLines(long generation, ArrayBufferWriter<byte> buffer, FileStream file)
     {
         var cutoff = Now() - (long)Idempotency.IdempotencyKeys.Retention.TotalSeconds;
         foreach (var superseded in JournalFiles.Superseded(_dataDir, generation))
         {
-            Journal.ReadLines(superseded, (kind, v) =>
+            Journal.ForEachLine(superseded, line =>
             {
-                if (kind != "idem" || !v.TryGetProperty("created", out var created) || created.GetInt64() <= cutoff) return;
-                WriteLine(writer, buffer, kind, v.WriteTo);
-                if (buffer.WrittenCount < SnapshotBufferBytes) return;
-                file.Write(buffer.WrittenSpan);
-                buffer.ResetWrittenCount();
+                if (!line.StartsWith(IdempotencyLinePrefix) || CreatedOf(line) is not { } created || created <= cutoff) return;
+                buffer.Write(line);
+                buffer.Write("\n"u8);
+                if (buffer.WrittenCount >= SnapshotBufferBytes) Spill(buffer, file);
             });
         }
+        Spill(buffer, file);
+    }
+
+    private static ReadOnlySpan<byte> IdempotencyLinePrefix => "{\"k\":\"idem\","u8;
+
+    /// <summary>v.created of a complete journal line; null if the line is torn (not valid JSON) or has none.</summary>
+    private static long? CreatedOf(ReadOnlySpan<byte> line)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            long? created = null;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 2 && reader.ValueTextEquals("created"u8)
+                    && reader.Read() && reader.TokenType == JsonTokenType.Number)
+                    created = reader.GetInt64();
+            }
+            return reader.BytesConsumed == line.Length ? created : null;
+        }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>
+    /// Writes the buffer out; every <see cref="FsyncEveryBytes"/> also to disk, so the final fsync does not flush hundreds
+    /// of MB at once (a burst of write-back queues everyone's fsyncs behind it, PostgreSQL's WAL included).
+    /// </summary>
+    private void Spill(ArrayBufferWriter<byte> buffer, FileStream file)
+    {
         file.Write(buffer.WrittenSpan);
+        _unsyncedBytes += buffer.WrittenCount;
         buffer.ResetWrittenCount();
+        if (_unsyncedBytes < FsyncEveryBytes) return;
+        file.Flush(flushToDisk: true);
+        _unsyncedBytes = 0;
     }
 
     /// <summary>One line as the journal writes it: {"k":kind,"v":value}.</summary>
