@@ -61,7 +61,7 @@ public static class BenchCommand
     /// <summary>One table: Payrail's figures and, beside them, the PSP stand-in's own (same duration, same clock).</summary>
     private static void Print(LatencyReport payments, LatencyReport? probe)
     {
-        var table = new Table().Border(TableBorder.Simple).AddColumn("ms")
+        var table = new Table().Border(TableBorder.Simple).AddColumn(new TableColumn("ms").NoWrap())
             .AddColumns(new[] { "ok/s", "ok", "failed", "p50", "p99", "p99.9", "max", "stall", "at s" }
                 .Select(c => new TableColumn(c).RightAligned()).ToArray());
         LatencyReport[] reports = probe is null ? [payments] : [payments, probe];
