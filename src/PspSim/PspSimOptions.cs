@@ -46,7 +46,7 @@ public sealed class PspSimOptions
     public int MaxStoredEvents { get; set; } = DefaultMaxStoredEvents;
     /// <summary>
     /// Once the journal passes this many bytes it is folded into a snapshot of the live state and started afresh
-    /// (≈6 KB of journal per confirmed payment: the default compacts every ≈20,000 payments).
+    /// (≈8 KB of journal per payment through Payrail: the default compacts every ≈16,000 payments).
     /// </summary>
     public long MaxJournalBytes { get; set; } = 128L * 1024 * 1024;
     public const long MinJournalBytes = 16 * 1024;
