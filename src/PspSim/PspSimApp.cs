@@ -27,7 +27,7 @@ public static class PspSimApp
         builder.Services.AddSingleton(new SimClock(TimeProvider.System));
         builder.Services.AddSingleton<TimeProvider>(sp => sp.GetRequiredService<SimClock>());
         builder.Services.AddHostedService<DueChangesService>();
-        builder.Services.AddSingleton(sp => new SimStore(options.DataDir, sp.GetRequiredService<TimeProvider>(), options.MaxStoredEvents));
+        builder.Services.AddSingleton(sp => new SimStore(options.DataDir, sp.GetRequiredService<TimeProvider>(), options));
         builder.Services.AddSingleton<FaultBoard>();
         builder.Services.AddSingleton<RequestRateLimit>();
         builder.Services.AddSingleton<StripeApi>();

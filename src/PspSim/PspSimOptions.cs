@@ -44,6 +44,18 @@ public sealed class PspSimOptions
     public const int DefaultMaxStoredEvents = 200_000;
     /// <summary>Events kept in memory (and listed); older ones are evicted first. 0 keeps all.</summary>
     public int MaxStoredEvents { get; set; } = DefaultMaxStoredEvents;
+    /// <summary>
+    /// Once the journal passes this many bytes it is folded into a snapshot of the live state and started afresh
+    /// (≈8 KB of journal per payment through Payrail: the default compacts every ≈16,000 payments).
+    /// </summary>
+    public long MaxJournalBytes { get; set; } = 128L * 1024 * 1024;
+    public const long MinJournalBytes = 16 * 1024;
+    public const long MaxMaxJournalBytes = 16L * 1024 * 1024 * 1024;
+    /// <summary>Payments and events older than this are evicted (unless they can still change). Stripe keeps events 30 days.</summary>
+    public int RetentionDays { get; set; } = 30;
+    /// <summary>Payment intents kept (with their charges, refunds, balance transactions); the oldest that can no longer change are evicted first.</summary>
+    public int MaxStoredPaymentIntents { get; set; } = 100_000;
+    public const int MaxMaxStoredPaymentIntents = 10_000_000;
     /// <summary>An uncaptured (manual capture) authorization expires this many days after it was made (Stripe: 7 for most cards).</summary>
     public int AuthorizationValidityDays { get; set; } = 7;
     /// <summary>Refunds of pm_card_pendingRefund / pm_card_refundFail settle (succeed / fail) this long after creation ("some time later" at Stripe).</summary>
@@ -91,6 +103,9 @@ public sealed class PspSimOptions
         if (RateLimitPerSecond is < 0 or > MaxRateLimitPerSecond) yield return $"PspSim:RateLimitPerSecond must be within [0, {MaxRateLimitPerSecond}]";
         if (RetryAfterSeconds is < 0 or > MaxRetryAfterSeconds) yield return $"PspSim:RetryAfterSeconds must be within [0, {MaxRetryAfterSeconds}]";
         if (SearchLagMs is < 0 or > MaxSearchLagMs) yield return $"PspSim:SearchLagMs must be within [0, {MaxSearchLagMs}]";
+        if (MaxJournalBytes is < MinJournalBytes or > MaxMaxJournalBytes) yield return $"PspSim:MaxJournalBytes must be within [{MinJournalBytes}, {MaxMaxJournalBytes}]";
+        if (RetentionDays is < 1 or > 3_650) yield return "PspSim:RetentionDays must be 1..3650";
+        if (MaxStoredPaymentIntents is < 1 or > MaxMaxStoredPaymentIntents) yield return $"PspSim:MaxStoredPaymentIntents must be within [1, {MaxMaxStoredPaymentIntents}]";
         if (AuthorizationValidityDays is < 1 or > 31) yield return "PspSim:AuthorizationValidityDays must be 1..31";
         if (AsyncRefundDelaySeconds is < 0 or > 30 * 86_400) yield return "PspSim:AsyncRefundDelaySeconds must be 0..2592000";
         if (DueChangesTickMs is < 10 or > 60_000) yield return "PspSim:DueChangesTickMs must be 10..60000";

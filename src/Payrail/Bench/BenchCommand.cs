@@ -1,6 +1,7 @@
 using System.Globalization;
 using Payrail.Auth;
 using Payrail.DevEnvironment;
+using Spectre.Console;
 
 namespace Payrail.Bench;
 
@@ -29,18 +30,22 @@ public static class BenchCommand
             TimeSpan.FromSeconds(seconds + 600), TimeProvider.System.GetUtcNow());
 
         Console.WriteLine($"POST {apiUrl}v1/payments for {seconds} s, " +
-            (rate is { } r ? $"open loop at {r}/s" : $"closed loop with {concurrency} clients") + $", merchant {merchant}");
+            (rate is { } r ? $"open loop at {r}/s" : $"closed loop with {concurrency} clients") + $", merchant {merchant}, " +
+            $"from {DateTime.UtcNow:HH:mm:ss.fff} UTC");
+        var psp = PspProbe.LocalPsp(configuration);
+        var probe = psp is null ? Task.FromResult<LatencyReport?>(null)
+            : ProbeAsync(psp, configuration["Stripe:ApiKey"]!, TimeSpan.FromSeconds(seconds), cancellationToken);
         var result = await PaymentsBench.RunAsync(
             new PaymentsBenchOptions(apiUrl, token, merchant, concurrency, TimeSpan.FromSeconds(seconds), rate, RequestTimeoutMs: 30_000),
             cancellationToken);
-        PrintPayments(result);
+        Print(result, await probe);
 
         if (!pgbench) return result.Failed == 0 ? 0 : 1;
         Console.WriteLine($"pgbench tpcb-like, {concurrency} clients, {seconds} s, same PostgreSQL ...");
         var tps = await PgBenchBaseline.RunAsync(PgBenchConnectionString(configuration), concurrency,
             TimeSpan.FromSeconds(seconds), cancellationToken);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"pgbench     {tps,10:0.0} tps\nratio       {result.PaymentsPerSecond / tps,10:0.000} payments/s ÷ pgbench tps"));
+            $"pgbench     {tps,10:0.0} tps\nratio       {result.PerSecond / tps,10:0.000} payments/s ÷ pgbench tps"));
         return result.Failed == 0 ? 0 : 1;
     }
 
@@ -50,14 +55,29 @@ public static class BenchCommand
             ? LocalServers.PostgresConnectionString(configuration)
             : LocalServers.Postgres(configuration, DevSecrets.ForProject()).SuperuserConnectionString();
 
-    private static void PrintPayments(PaymentsBenchResult result)
+    private static async Task<LatencyReport?> ProbeAsync(Uri psp, string apiKey, TimeSpan duration, CancellationToken cancellationToken) =>
+        await PspProbe.RunAsync(psp, apiKey, duration, requestTimeoutMs: 30_000, cancellationToken);
+
+    /// <summary>One table: Payrail's figures and, beside them, the PSP stand-in's own (same duration, same clock).</summary>
+    private static void Print(LatencyReport payments, LatencyReport? probe)
     {
-        var h = result.LatencyMicros;
-        string Ms(double percentile) => (h.GetValueAtPercentile(percentile) / 1000.0).ToString("0.00", CultureInfo.InvariantCulture);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"payments    {result.PaymentsPerSecond,10:0.0} /s  ({result.Succeeded} succeeded, {result.Failed} failed in {result.Seconds:0.0} s)"));
-        Console.WriteLine($"latency ms  p50 {Ms(50)}  p90 {Ms(90)}  p99 {Ms(99)}  p99.9 {Ms(99.9)}  max {Ms(100)}");
-        foreach (var (kind, count) in result.ErrorsByKind.OrderByDescending(e => e.Value))
-            Console.WriteLine($"error       {count,10}  {kind}");
+        var table = new Table().Border(TableBorder.Simple).AddColumn(new TableColumn("ms").NoWrap())
+            .AddColumns(new[] { "ok/s", "ok", "failed", "p50", "p99", "p99.9", "max", "stall", "at s" }
+                .Select(c => new TableColumn(c).RightAligned()).ToArray());
+        LatencyReport[] reports = probe is null ? [payments] : [payments, probe];
+        foreach (var r in reports)
+        {
+            string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+            table.AddRow(Markup.Escape(r.Target), F(r.PerSecond, "0.0"), F(r.Succeeded, "0"), F(r.Failed, "0"), F(r.Millis(50), "0.0"),
+                F(r.Millis(99), "0.0"), F(r.Millis(99.9), "0.0"), F(r.Millis(100), "0.0"), F(r.LongestStall.TotalMilliseconds, "0.0"),
+                F(r.LongestStallEnd.TotalSeconds, "0.0"));
+        }
+        AnsiConsole.Write(table);
+        Console.WriteLine($"{PaymentsBench.Target}: {PaymentsBench.Request}; {PspProbe.Target}: {PspProbe.Request} at {PspProbe.RatePerSecond}/s, straight to the PSP");
+        Console.WriteLine("latency: from when each request was due; stall: the longest time no request completed while one was outstanding, ended at s into the run");
+        if (probe is null) Console.WriteLine("pspsim not probed: Stripe:BaseUrl is not a stand-in on this machine");
+        foreach (var r in reports)
+        foreach (var (kind, count) in r.ErrorsByKind.OrderByDescending(e => e.Value))
+            Console.WriteLine($"error {count,10}  {r.Target}: {kind}");
     }
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using HdrHistogram;
 using Spectre.Console;
 
 namespace Payrail.Bench;
@@ -16,23 +15,18 @@ public sealed record PaymentsBenchOptions(
     int? ArrivalRatePerSecond,
     int RequestTimeoutMs);
 
-public sealed record PaymentsBenchResult(long Succeeded, long Failed, double Seconds, LongHistogram LatencyMicros, IReadOnlyDictionary<string, long> ErrorsByKind)
-{
-    public double PaymentsPerSecond => Succeeded / Seconds;
-}
-
 /// <summary>
 /// Load generator for POST /v1/payments with a fresh idempotency key per request. Closed loop:
 /// N clients each send the next request when the last one answered. Open loop: requests are
 /// due at a fixed rate and latency is measured from when each was due, so a stall is not
-/// hidden by the clients slowing down (coordinated omission).
+/// hidden by the clients slowing down (coordinated omission; see <see cref="OpenLoop"/>).
 /// </summary>
 public static class PaymentsBench
 {
-    private const int MaxInFlightOpenLoop = 2_048;
-    private const long HighestTrackableMicros = 60_000_000;
+    public const string Target = "payrail";
+    public const string Request = "POST /v1/payments";
 
-    public static async Task<PaymentsBenchResult> RunAsync(PaymentsBenchOptions options, CancellationToken cancellationToken)
+    public static async Task<LatencyReport> RunAsync(PaymentsBenchOptions options, CancellationToken cancellationToken)
     {
         using var http = new HttpClient(new SocketsHttpHandler
         {
@@ -45,7 +39,7 @@ public static class PaymentsBench
         };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.BearerToken);
 
-        var recorder = new Recorder();
+        var recorder = new LatencyRecorder();
         var clock = Stopwatch.StartNew();
         var end = options.Duration;
 
@@ -57,7 +51,7 @@ public static class PaymentsBench
                 var bar = progress.AddTask(options.ArrivalRatePerSecond is { } rate
                     ? $"open loop, {rate}/s" : $"closed loop, {options.Concurrency} clients", maxValue: end.TotalMilliseconds);
                 var work = options.ArrivalRatePerSecond is { } r
-                    ? OpenLoopAsync(http, options, r, recorder, clock, end, cancellationToken)
+                    ? OpenLoop.RunAsync(ct => SendOneAsync(http, options.MerchantId, ct), r, recorder, clock, end, cancellationToken)
                     : ClosedLoopAsync(http, options, recorder, clock, end, cancellationToken);
                 while (!work.IsCompleted)
                 {
@@ -69,51 +63,22 @@ public static class PaymentsBench
             });
 
         var seconds = Math.Min(clock.Elapsed.TotalSeconds, end.TotalSeconds + options.RequestTimeoutMs / 1000.0);
-        return recorder.ToResult(Math.Max(seconds, 0.001));
+        return recorder.ToReport(Target, Math.Max(seconds, 0.001));
     }
 
-    private static async Task ClosedLoopAsync(HttpClient http, PaymentsBenchOptions options, Recorder recorder,
+    private static async Task ClosedLoopAsync(HttpClient http, PaymentsBenchOptions options, LatencyRecorder recorder,
         Stopwatch clock, TimeSpan end, CancellationToken cancellationToken)
     {
         var clients = Enumerable.Range(0, options.Concurrency).Select(async _ =>
         {
             while (clock.Elapsed < end && !cancellationToken.IsCancellationRequested)
             {
-                var started = clock.Elapsed;
+                var handle = recorder.Begin(clock.Elapsed);
                 var outcome = await SendOneAsync(http, options.MerchantId, cancellationToken);
-                recorder.Record(outcome, clock.Elapsed - started);
+                recorder.Complete(handle, outcome, clock.Elapsed);
             }
         });
         await Task.WhenAll(clients);
-    }
-
-    private static async Task OpenLoopAsync(HttpClient http, PaymentsBenchOptions options, int ratePerSecond, Recorder recorder,
-        Stopwatch clock, TimeSpan end, CancellationToken cancellationToken)
-    {
-        var inFlight = new List<Task>();
-        var interval = TimeSpan.FromSeconds(1.0 / ratePerSecond);
-        var due = TimeSpan.Zero;
-        while (due < end && !cancellationToken.IsCancellationRequested)
-        {
-            var wait = due - clock.Elapsed;
-            if (wait > TimeSpan.FromMilliseconds(1)) await Task.Delay(wait, cancellationToken);
-            inFlight.RemoveAll(t => t.IsCompleted);
-            var intended = due;
-            if (inFlight.Count >= MaxInFlightOpenLoop)
-            {
-                recorder.Record("dropped: too many in flight", clock.Elapsed - intended);
-            }
-            else
-            {
-                inFlight.Add(Task.Run(async () =>
-                {
-                    var outcome = await SendOneAsync(http, options.MerchantId, cancellationToken);
-                    recorder.Record(outcome, clock.Elapsed - intended);
-                }, cancellationToken));
-            }
-            due += interval;
-        }
-        await Task.WhenAll(inFlight);
     }
 
     /// <summary>Returns null on success, otherwise the kind of failure.</summary>
@@ -138,32 +103,6 @@ public static class PaymentsBench
         catch (HttpRequestException e)
         {
             return $"transport: {e.HttpRequestError}";
-        }
-    }
-
-    private sealed class Recorder
-    {
-        private readonly Lock _gate = new();
-        private readonly LongHistogram _latencyMicros = new(HighestTrackableMicros, 3);
-        private readonly Dictionary<string, long> _errors = new();
-        private long _succeeded;
-        private long _failed;
-
-        public void Record(string? failure, TimeSpan latency)
-        {
-            var micros = Math.Clamp((long)latency.TotalMicroseconds, 1, HighestTrackableMicros);
-            lock (_gate)
-            {
-                _latencyMicros.RecordValue(micros);
-                if (failure is null) { _succeeded++; return; }
-                _failed++;
-                _errors[failure] = _errors.GetValueOrDefault(failure) + 1;
-            }
-        }
-
-        public PaymentsBenchResult ToResult(double seconds)
-        {
-            lock (_gate) return new PaymentsBenchResult(_succeeded, _failed, seconds, _latencyMicros, new Dictionary<string, long>(_errors));
         }
     }
 }

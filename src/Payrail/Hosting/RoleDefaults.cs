@@ -68,6 +68,8 @@ public static class RoleDefaults
         services.AddSingleton(sp => ReadinessComponent.Postgres(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddAspNetCoreInstrumentation()
+            // .NET's own meter: GC pause time and counts, heap sizes, thread-pool queue (what a latency stall is made of).
+            .AddMeter("System.Runtime")
             .AddPrometheusExporter());
         return builder;
     }

@@ -30,6 +30,9 @@ public sealed class PaymentIntentSearchIndex
         if (versions.Count > MaxVersionsPerIntent) versions.RemoveAt(0);
     }
 
+    /// <summary>Forgets an intent the store evicted (retention), so the index is bounded like the store.</summary>
+    public void Forget(string id) => _versions.Remove(id);
+
     /// <summary>Whether the intent as the index saw it at <paramref name="nowMs"/> − lag matches every clause.</summary>
     public bool Matches(string id, IReadOnlyList<SearchClause> clauses, long nowMs, long lagMs)
     {

@@ -7,12 +7,11 @@ namespace PspSim.Storage;
 /// Append-only JSON-lines journal: one line per object version, replayed on start (last version wins).
 /// Each write is handed to the OS (survives a process crash) but not fsynced, so pspsim stays far
 /// above 1,000 payment intents/s; losing the tail on a machine crash is acceptable for a sandbox.
-/// The file is never rewritten; it grows with history (no compaction yet).
+/// The journal of the current generation is appended to; <see cref="Compaction"/> moves appends to the next
+/// generation's file (<see cref="Rotate"/>) and folds the older ones into a snapshot (see <see cref="JournalFiles"/>).
 /// </summary>
 public sealed class Journal : IDisposable
 {
-    public const string FileName = "journal.jsonl";
-
     internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -22,45 +21,49 @@ public sealed class Journal : IDisposable
     };
 
     private readonly Lock _gate = new();
-    private readonly FileStream _file;
-    private readonly Utf8JsonWriter _writer;
+    private readonly string _dataDir;
+    private FileStream _file;
+    private Utf8JsonWriter _writer;
+    private long _bytes;
 
-    public string Path { get; }
+    /// <summary>The generation appended to (0 = journal.jsonl, the only one before any compaction).</summary>
+    public long Generation { get; private set; }
+    public string Path => JournalFiles.JournalPath(_dataDir, Generation);
+    /// <summary>Bytes in the current generation's file (what <see cref="PspSimOptions.MaxJournalBytes"/> bounds).</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
 
-    private Journal(string path, FileStream file)
+    private Journal(string dataDir, long generation, FileStream file)
     {
-        Path = path;
+        _dataDir = dataDir;
+        Generation = generation;
         _file = file;
+        _bytes = file.Length;
         _writer = new Utf8JsonWriter(_file);
     }
 
-    /// <summary>Opens (exclusively: one pspsim per data dir) and replays every complete line.</summary>
+    /// <summary>
+    /// Replays the newest complete snapshot and the journals written since (see <see cref="JournalFiles.Replay"/>),
+    /// then opens the newest journal for appending (exclusively: one pspsim per data dir).
+    /// </summary>
     public static Journal Open(string dataDir, Action<string, JsonElement> replay)
     {
-        Directory.CreateDirectory(dataDir);
-        var path = System.IO.Path.Combine(dataDir, FileName);
+        var generation = JournalFiles.Replay(dataDir, replay);
+        return new Journal(dataDir, generation, OpenForAppend(JournalFiles.JournalPath(dataDir, generation)));
+    }
+
+    private static FileStream OpenForAppend(string path)
+    {
         var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 64 * 1024);
         var endsWithNewline = true;
         if (file.Length > 0)
         {
-            using (var reader = new StreamReader(file, Encoding.UTF8, false, 64 * 1024, leaveOpen: true))
-            {
-                while (reader.ReadLine() is { } line)
-                {
-                    if (line.Length == 0) continue;
-                    JsonDocument doc;
-                    // A crash can leave a torn last line: skip it, the request it belonged to never answered.
-                    try { doc = JsonDocument.Parse(line); }
-                    catch (JsonException) { continue; }
-                    using (doc) replay(doc.RootElement.GetProperty("k").GetString()!, doc.RootElement.GetProperty("v"));
-                }
-            }
             file.Seek(-1, SeekOrigin.End);
             endsWithNewline = file.ReadByte() == '\n';
         }
         file.Seek(0, SeekOrigin.End);
+        // A torn last line stays unparseable on its own line; what follows starts clean.
         if (!endsWithNewline) file.WriteByte((byte)'\n');
-        return new Journal(path, file);
+        return file;
     }
 
     public void Append<T>(string kind, T value)
@@ -75,6 +78,28 @@ public sealed class Journal : IDisposable
             _writer.WriteEndObject();
             _writer.Flush();
             _file.WriteByte((byte)'\n');
+            Interlocked.Exchange(ref _bytes, _file.Position);
+        }
+    }
+
+    /// <summary>
+    /// Hands the current file to the OS and appends to the next generation's from now on; returns the new generation.
+    /// Every line appended before this call is in a file of an older generation.
+    /// </summary>
+    public long Rotate()
+    {
+        lock (_gate)
+        {
+            var next = Generation + 1;
+            var file = OpenForAppend(JournalFiles.JournalPath(_dataDir, next));
+            _writer.Dispose();
+            _file.Flush(flushToDisk: false);
+            _file.Dispose();
+            _file = file;
+            _writer = new Utf8JsonWriter(_file);
+            Generation = next;
+            Interlocked.Exchange(ref _bytes, file.Length);
+            return next;
         }
     }
 
@@ -91,6 +116,56 @@ public sealed class Journal : IDisposable
             _writer.Dispose();
             _file.Flush(flushToDisk: true);
             _file.Dispose();
+        }
+    }
+
+    internal delegate void LineAction(ReadOnlySpan<byte> line);
+
+    /// <summary>Each line of a file as bytes (without its newline), read through one reused buffer.</summary>
+    internal static void ForEachLine(string path, LineAction each)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        var buffer = new byte[1024 * 1024];
+        int start = 0, end = 0;
+        while (true)
+        {
+            if (end == buffer.Length)
+            {
+                if (start == 0) Array.Resize(ref buffer, buffer.Length * 2);
+                else
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+            }
+            var read = file.Read(buffer, end, buffer.Length - end);
+            if (read == 0) break;
+            end += read;
+            int newline;
+            while ((newline = Array.IndexOf(buffer, (byte)'\n', start, end - start)) >= 0)
+            {
+                if (newline > start) each(buffer.AsSpan(start, newline - start));
+                start = newline + 1;
+            }
+        }
+        // A last line without its newline: complete or torn, the caller checks (as replay does).
+        if (end > start) each(buffer.AsSpan(start, end - start));
+    }
+
+    /// <summary>Reads every complete line of a journal or snapshot file (a torn line, left by a crash, is skipped).</summary>
+    internal static void ReadLines(string path, Action<string, JsonElement> each)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024);
+        using var reader = new StreamReader(file, Encoding.UTF8, false, 64 * 1024);
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Length == 0) continue;
+            JsonDocument doc;
+            // A crash can leave a torn last line: skip it, the request it belonged to never answered.
+            try { doc = JsonDocument.Parse(line); }
+            catch (JsonException) { continue; }
+            using (doc) each(doc.RootElement.GetProperty("k").GetString()!, doc.RootElement.GetProperty("v"));
         }
     }
 }

@@ -10,16 +10,19 @@ namespace PspSim.Storage;
 
 /// <summary>
 /// All Stripe objects in memory behind one lock (simple and fast enough: a request holds it for
-/// microseconds), journaled so a restart replays them. Memory grows with the number of payment
-/// objects (a sandbox run of millions of intents needs a few GB; documented limit, not enforced);
-/// events, the bulk of it (a full object snapshot each), are capped at
-/// <see cref="PspSimOptions.MaxStoredEvents"/>, oldest evicted first (Stripe keeps events 30 days only).
+/// microseconds), journaled so a restart replays them. Bounded: events (the bulk, a full object snapshot each) are
+/// capped at <see cref="PspSimOptions.MaxStoredEvents"/>; payments and events past <see cref="Retention"/>'s limits are
+/// evicted; the journal is folded into a snapshot once it passes <see cref="PspSimOptions.MaxJournalBytes"/>
+/// (see SimStore.Compaction.cs).
 /// </summary>
-public sealed class SimStore : IDisposable
+public sealed partial class SimStore : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Journal _journal;
     private readonly TimeProvider _clock;
+    private readonly string _dataDir;
+    private readonly Retention.Limits _retention;
+    private readonly long _maxJournalBytes;
 
     public Table<PaymentIntentState> PaymentIntents { get; } = new();
     public Table<ChargeState> Charges { get; } = new();
@@ -36,12 +39,24 @@ public sealed class SimStore : IDisposable
     public SortedSet<(long DueAt, string Id)> Due { get; } = [];
 
     public SimStore(string dataDir, TimeProvider clock, int maxStoredEvents = PspSimOptions.DefaultMaxStoredEvents)
+        : this(dataDir, clock, new PspSimOptions { MaxStoredEvents = maxStoredEvents })
+    {
+    }
+
+    public SimStore(string dataDir, TimeProvider clock, PspSimOptions options)
     {
         _clock = clock;
-        Events = new Table<EventState>(maxStoredEvents);
+        _dataDir = dataDir;
+        _retention = new Retention.Limits(options.RetentionDays, options.MaxStoredPaymentIntents);
+        _maxJournalBytes = options.MaxJournalBytes;
+        _compactAtBytes = options.MaxJournalBytes;
+        Events = new Table<EventState>(options.MaxStoredEvents);
         IdempotencyKeys = new Idempotency.IdempotencyKeys(clock);
         _journal = Journal.Open(dataDir, Replay);
         IdempotencyKeys.AttachJournal(_journal);
+        // What the limits no longer allow (e.g. after the clock moved on, or lower limits) is dropped now; the next
+        // snapshot leaves it out.
+        Retention.Evict(this, Now(), _retention);
     }
 
     public long Now() => _clock.GetUtcNow().ToUnixTimeSeconds();
@@ -97,10 +112,12 @@ public sealed class SimStore : IDisposable
         }
         // The write syscall runs outside the store lock (the journal has its own), so other requests
         // are not held behind it; the caller still answers only after its lines reached the OS.
-        finally { _journal.Flush(); }
+        finally
+        {
+            _journal.Flush();
+            CompactIfDue();
+        }
     }
-
-    public void Dispose() => _journal.Dispose();
 
     public sealed class WriteTx(SimStore store, RequestInfo request, long now)
     {

@@ -34,6 +34,19 @@ public sealed class Table<T>(int maxRows = 0) where T : class, IStored
         }
     }
 
+    /// <summary>The rows in insertion order, copied (a compaction serializes them a chunk at a time).</summary>
+    public T[] CopyRows() => [.. _rows];
+
+    /// <summary>Removes every row <paramref name="evict"/> selects (order of the rest kept); O(rows).</summary>
+    public int RemoveAll(Func<T, bool> evict)
+    {
+        var removed = _rows.RemoveAll(r => evict(r));
+        if (removed == 0) return 0;
+        _index.Clear();
+        for (var i = 0; i < _rows.Count; i++) _index[_rows[i].Id] = i;
+        return removed;
+    }
+
     private void EvictOldest()
     {
         var evicted = _rows.Count - maxRows;
