@@ -8,6 +8,7 @@ namespace Payrail.DevEnvironment;
 public static class PlatformStatus
 {
     public const string NotRunning = "Payrail is not running";
+    private const int DownPollIntervalMs = 100;
 
     /// <summary>One role as `status` shows it: up means its process lives and its health probe (if any) answered.</summary>
     public sealed record RoleRow(RoleState State, bool ProcessAlive, string Health, bool Healthy)
@@ -72,7 +73,8 @@ public static class PlatformStatus
                 Console.Error.WriteLine($"up pid {pid} did not stop within {options.DownTimeoutMs / 1000} s; see .payrail/logs/");
                 return 1;
             }
-            await Task.Delay(100, cancellationToken);
+            // `up` is not our child: nothing to await but its pid going away, so poll within the deadline.
+            await Task.Delay(DownPollIntervalMs, cancellationToken);
         }
         Console.WriteLine("Payrail stopped");
         return 0;
