@@ -4,14 +4,17 @@ namespace Payrail.DevEnvironment;
 
 /// <summary>
 /// The children of `up` and how each one is started: pspsim and devkafka (the stand-ins), <c>Api:Instances</c>
-/// instances of `payrail api` (instance i on the ports of Api:Urls and Api:ManagementUrls plus i) and `payrail worker`.
+/// instances of `payrail api` (instance i on the ports of Api:Urls and Api:ManagementUrls plus 100·i, so a second
+/// instance lands on 8181/9181, clear of DESIGN.md's 808x and 909x ports) and `payrail worker`.
 /// </summary>
 public static class PlatformRoles
 {
     public const string PspSim = "pspsim";
     public const string DevKafka = "devkafka";
     public const string Worker = "worker";
-    public const int MaxApiInstances = 16;
+    public const int MaxApiInstances = 8;
+    /// <summary>Port distance between API instances: 8 instances span 8081..8781, below the 9081 management port.</summary>
+    public const int InstancePortStride = 100;
     /// <summary>The worker's management listener (health, later its loops).</summary>
     public static string DefaultWorkerManagementUrls => Payrail.Hosting.PayrailRole.Worker.ManagementDefaultUrls;
 
@@ -48,10 +51,10 @@ public static class PlatformRoles
         var managementUrls = configuration["Api:ManagementUrls"] is { Length: > 0 } m ? m : Payrail.Hosting.ManagementListener.DefaultUrls;
         for (var i = 0; i < ApiInstances(configuration); i++)
         {
-            var instanceManagement = ShiftPorts(managementUrls, i, "Api:ManagementUrls");
+            var instanceManagement = ShiftPorts(managementUrls, i * InstancePortStride, "Api:ManagementUrls");
             var own = new Dictionary<string, string>(environment)
             {
-                ["PAYRAIL__Api__Urls"] = ShiftPorts(urls, i, "Api:Urls"),
+                ["PAYRAIL__Api__Urls"] = ShiftPorts(urls, i * InstancePortStride, "Api:Urls"),
                 ["PAYRAIL__Api__ManagementUrls"] = instanceManagement,
             };
             yield return new RoleSpec(ApiRole(i), "dotnet", [PayrailDll, "api"], own, FirstUrl(instanceManagement) + "/readyz");
@@ -66,7 +69,7 @@ public static class PlatformRoles
 
     /// <summary>
     /// Two children on one port: the second would crash-loop on "address in use". With Api:Instances above 1 the
-    /// instances' ports climb from Api:Urls and Api:ManagementUrls and may reach another role's, e.g. 9082.
+    /// instances' ports climb from Api:Urls and Api:ManagementUrls and may reach another role's configured port.
     /// </summary>
     public static IEnumerable<string> PortConflicts(IConfiguration configuration)
     {

@@ -97,7 +97,7 @@ public sealed class SupervisorTests
     }
 
     [Fact]
-    public void Api_instance_i_listens_on_the_configured_ports_plus_i()
+    public void Api_instance_i_listens_on_the_configured_ports_plus_100_i()
     {
         var configuration = Configuration(("Api:Instances", "3"), ("Api:Urls", "http://127.0.0.1:18081"),
             ("Api:ManagementUrls", "http://127.0.0.1:19081"));
@@ -105,22 +105,23 @@ public sealed class SupervisorTests
         var apis = PlatformRoles.ApiSpecs(configuration, new Dictionary<string, string>()).ToList();
 
         Assert.Equal(["api-0", "api-1", "api-2"], apis.Select(a => a.Role));
-        Assert.Equal(["http://127.0.0.1:18081", "http://127.0.0.1:18082", "http://127.0.0.1:18083"],
+        Assert.Equal(["http://127.0.0.1:18081", "http://127.0.0.1:18181", "http://127.0.0.1:18281"],
             apis.Select(a => a.Environment["PAYRAIL__Api__Urls"]));
-        Assert.Equal("http://127.0.0.1:19083/readyz", apis[2].HealthUrl);
+        Assert.Equal("http://127.0.0.1:19281/readyz", apis[2].HealthUrl);
     }
 
     [Fact]
     public void Two_roles_on_one_port_are_refused_with_both_settings_named()
     {
         var configuration = Configuration(("Api:Instances", "2"), ("Api:ManagementUrls", "http://127.0.0.1:9081"),
-            ("Worker:ManagementUrls", "http://127.0.0.1:9082"));
+            ("Worker:ManagementUrls", "http://127.0.0.1:9181"));
 
         var conflict = Assert.Single(PlatformRoles.PortConflicts(configuration));
 
         Assert.Contains("Worker:ManagementUrls", conflict);
         Assert.Contains("Api:ManagementUrls (api-1)", conflict);
         Assert.Empty(PlatformRoles.PortConflicts(Configuration(("Api:Instances", "1"))));
+        Assert.Empty(PlatformRoles.PortConflicts(Configuration(("Api:Instances", PlatformRoles.MaxApiInstances.ToString(System.Globalization.CultureInfo.InvariantCulture)))));
     }
 
     [Fact]
