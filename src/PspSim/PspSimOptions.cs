@@ -56,6 +56,12 @@ public sealed class PspSimOptions
     /// <summary>Payment intents kept (with their charges, refunds, balance transactions); the oldest that can no longer change are evicted first.</summary>
     public int MaxStoredPaymentIntents { get; set; } = 100_000;
     public const int MaxMaxStoredPaymentIntents = 10_000_000;
+    /// <summary>
+    /// Stored idempotent answers (≈2.4 KB each) kept; past it the oldest are forgotten before Stripe's 24 h. A retry
+    /// under a forgotten key runs again, as one past 24 h would at Stripe.
+    /// </summary>
+    public int MaxStoredIdempotencyKeys { get; set; } = 50_000;
+    public const int MaxMaxStoredIdempotencyKeys = 2_000_000;
     /// <summary>An uncaptured (manual capture) authorization expires this many days after it was made (Stripe: 7 for most cards).</summary>
     public int AuthorizationValidityDays { get; set; } = 7;
     /// <summary>Refunds of pm_card_pendingRefund / pm_card_refundFail settle (succeed / fail) this long after creation ("some time later" at Stripe).</summary>
@@ -106,6 +112,7 @@ public sealed class PspSimOptions
         if (MaxJournalBytes is < MinJournalBytes or > MaxMaxJournalBytes) yield return $"PspSim:MaxJournalBytes must be within [{MinJournalBytes}, {MaxMaxJournalBytes}]";
         if (RetentionDays is < 1 or > 3_650) yield return "PspSim:RetentionDays must be 1..3650";
         if (MaxStoredPaymentIntents is < 1 or > MaxMaxStoredPaymentIntents) yield return $"PspSim:MaxStoredPaymentIntents must be within [1, {MaxMaxStoredPaymentIntents}]";
+        if (MaxStoredIdempotencyKeys is < 1 or > MaxMaxStoredIdempotencyKeys) yield return $"PspSim:MaxStoredIdempotencyKeys must be within [1, {MaxMaxStoredIdempotencyKeys}]";
         if (AuthorizationValidityDays is < 1 or > 31) yield return "PspSim:AuthorizationValidityDays must be 1..31";
         if (AsyncRefundDelaySeconds is < 0 or > 30 * 86_400) yield return "PspSim:AsyncRefundDelaySeconds must be 0..2592000";
         if (DueChangesTickMs is < 10 or > 60_000) yield return "PspSim:DueChangesTickMs must be 10..60000";

@@ -99,6 +99,36 @@ public sealed class CompactionTests
     }
 
     [Fact]
+    public async Task Past_its_bound_the_oldest_idempotent_answers_are_forgotten_and_a_snapshot_keeps_only_the_rest()
+    {
+        var fixture = await StartAsync("--PspSim:MaxStoredIdempotencyKeys=3", "--PspSim:MaxJournalBytes=16384");
+        await using var stop = new Disposer(fixture);
+        using var http = Sim.Raw(fixture);
+        async Task<string> CreateAsync(string? key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/payment_intents") { Content = Sim.Form(("amount", "900"), ("currency", "usd")) };
+            if (key is not null) request.Headers.Add("Idempotency-Key", key);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        }
+        var keys = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid().ToString()).ToArray();
+        var first = new List<string>();
+        foreach (var key in keys) first.Add(await CreateAsync(key));
+        for (var i = 0; i < 40 && !Directory.EnumerateFiles(fixture.DataDir, "snapshot.*.jsonl").Any(); i++) await CreateAsync(null);
+        await Eventually.TrueAsync(() => Directory.EnumerateFiles(fixture.DataDir, "snapshot.*.jsonl").Any(), TimeSpan.FromSeconds(10), "the journal passed its bound");
+
+        await fixture.RestartAsync();
+
+        var snapshotAnswers = Directory.EnumerateFiles(fixture.DataDir, "snapshot.*.jsonl").SelectMany(System.IO.File.ReadLines)
+            .Count(l => l.StartsWith("{\"k\":\"idem\"", StringComparison.Ordinal));
+        Assert.InRange(snapshotAnswers, 1, 3);
+        // The newest three replay the first answer; the two oldest were forgotten and run again.
+        for (var i = 2; i < 5; i++) Assert.Equal(first[i], await CreateAsync(keys[i]));
+        Assert.NotEqual(first[0], await CreateAsync(keys[0]));
+    }
+
+    [Fact]
     public async Task Eviction_keeps_payments_that_can_still_change_and_drops_the_oldest_others()
     {
         var fixture = await StartAsync();
@@ -189,6 +219,7 @@ public sealed class CompactionTests
     [InlineData("--PspSim:MaxJournalBytes=1000", "PspSim:MaxJournalBytes")]
     [InlineData("--PspSim:RetentionDays=0", "PspSim:RetentionDays")]
     [InlineData("--PspSim:MaxStoredPaymentIntents=0", "PspSim:MaxStoredPaymentIntents")]
+    [InlineData("--PspSim:MaxStoredIdempotencyKeys=0", "PspSim:MaxStoredIdempotencyKeys")]
     public void A_broken_storage_limit_stops_pspsim_at_start_naming_it(string setting, string name)
     {
         var refused = Assert.Throws<InvalidOperationException>(() => PspSimApp.Build(["--urls", "http://127.0.0.1:0", setting]));

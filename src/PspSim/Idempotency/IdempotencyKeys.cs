@@ -28,11 +28,11 @@ public abstract record Claim
 /// <summary>
 /// Stripe's idempotent requests: one in-flight request per (API key, idempotency key); later
 /// requests replay the stored answer, or fail with idempotency_error if their parameters differ.
-/// Bounded: entries expire after 24 h and at most <see cref="MaxEntries"/> are kept.
+/// Bounded: entries expire after 24 h, and past <see cref="PspSimOptions.MaxStoredIdempotencyKeys"/> the oldest
+/// answers are forgotten first (a sandbox cannot hold a day of answers at hundreds per second; Stripe can).
 /// </summary>
-public sealed class IdempotencyKeys(TimeProvider clock)
+public sealed class IdempotencyKeys(TimeProvider clock, int maxEntries)
 {
-    public const int MaxEntries = 2_000_000;
     public const int MaxKeyLength = 255;
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
 
@@ -44,11 +44,34 @@ public sealed class IdempotencyKeys(TimeProvider clock)
 
     internal void AttachJournal(Journal journal) => _journal = journal;
 
+    /// <summary>Answers forgotten to stay within the bound before they expired.</summary>
+    public long Evicted { get; private set; }
+
+    public int Count
+    {
+        get { lock (_gate) return _entries.Count; }
+    }
+
     internal void Restore(StoredResponse response)
     {
         if (IsExpired(response)) return;
         _entries[(response.Scope, response.Key)] = response;
         _expiryOrder.Enqueue((response.Scope, response.Key, response.Created));
+        // Restored oldest first: what a lower bound no longer allows goes now.
+        if (_entries.Count > maxEntries) EvictOldest();
+    }
+
+    /// <summary>The stored answers, oldest first (what a snapshot keeps); serializable outside the lock, they never change.</summary>
+    internal List<StoredResponse> Live()
+    {
+        lock (_gate)
+        {
+            var live = new List<StoredResponse>(_entries.Count);
+            foreach (var (scope, key, created) in _expiryOrder)
+                if (_entries.TryGetValue((scope, key), out var stored) && stored is not null && stored.Created == created && !IsExpired(stored))
+                    live.Add(stored);
+            return live;
+        }
     }
 
     private bool IsExpired(StoredResponse r) =>
@@ -65,7 +88,9 @@ public sealed class IdempotencyKeys(TimeProvider clock)
                 if (!IsExpired(existing))
                     return existing.Fingerprint == fingerprint ? new Claim.Replay(existing) : new Claim.Mismatch();
             }
-            if (_entries.Count >= MaxEntries) throw new InvalidOperationException("idempotency key store full");
+            if (_entries.Count >= maxEntries) EvictOldest();
+            // Every entry is a request in flight: nothing can be forgotten.
+            if (_entries.Count >= maxEntries) throw new InvalidOperationException("idempotency key store full");
             _entries[(scope, key)] = null;
             return new Claim.Acquired();
         }
@@ -87,6 +112,19 @@ public sealed class IdempotencyKeys(TimeProvider clock)
     public void Release(string scope, string key)
     {
         lock (_gate) _entries.Remove((scope, key));
+    }
+
+    /// <summary>Forgets the oldest completed answers until one more fits (in-flight keys are never forgotten).</summary>
+    private void EvictOldest()
+    {
+        while (_entries.Count >= maxEntries && _expiryOrder.TryDequeue(out var head))
+        {
+            if (_entries.TryGetValue((head.Scope, head.Key), out var stored) && stored is not null && stored.Created == head.Created)
+            {
+                _entries.Remove((head.Scope, head.Key));
+                Evicted++;
+            }
+        }
     }
 
     private void PruneIfDue()

@@ -119,40 +119,6 @@ public sealed class Journal : IDisposable
         }
     }
 
-    internal delegate void LineAction(ReadOnlySpan<byte> line);
-
-    /// <summary>Each line of a file as bytes (without its newline), read through one reused buffer.</summary>
-    internal static void ForEachLine(string path, LineAction each)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-        var buffer = new byte[1024 * 1024];
-        int start = 0, end = 0;
-        while (true)
-        {
-            if (end == buffer.Length)
-            {
-                if (start == 0) Array.Resize(ref buffer, buffer.Length * 2);
-                else
-                {
-                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
-                    end -= start;
-                    start = 0;
-                }
-            }
-            var read = file.Read(buffer, end, buffer.Length - end);
-            if (read == 0) break;
-            end += read;
-            int newline;
-            while ((newline = Array.IndexOf(buffer, (byte)'\n', start, end - start)) >= 0)
-            {
-                if (newline > start) each(buffer.AsSpan(start, newline - start));
-                start = newline + 1;
-            }
-        }
-        // A last line without its newline: complete or torn, the caller checks (as replay does).
-        if (end > start) each(buffer.AsSpan(start, end - start));
-    }
-
     /// <summary>Reads every complete line of a journal or snapshot file (a torn line, left by a crash, is skipped).</summary>
     internal static void ReadLines(string path, Action<string, JsonElement> each)
     {

@@ -153,7 +153,7 @@ public sealed partial class SimStore
                     Spill(buffer, file);
                 }
             }
-            CopyLiveIdempotencyLines(generation, buffer, file);
+            WriteIdempotencyLines(writer, buffer, file);
             file.Flush(flushToDisk: true);
             bytes = file.Length;
         }
@@ -170,44 +170,17 @@ public sealed partial class SimStore
 
     /// <summary>
     /// Stored idempotent answers live in <see cref="Idempotency.IdempotencyKeys"/>, under their own lock: the snapshot
-    /// copies the unexpired ones, byte for byte, from the files it replaces (every answer is journaled once, when
-    /// stored). Other lines are skipped on their first bytes: no string or document per line (a snapshot's files can
-    /// hold hundreds of MB; decoding them all made pspsim's GC pause its requests).
+    /// takes the live ones (a list of references, oldest first) and serializes them outside any lock — they never change.
+    /// One taken after the rotation may also be in the new journal; a restore keeps one of the two.
     /// </summary>
-    private void CopyLiveIdempotencyLines(long generation, ArrayBufferWriter<byte> buffer, FileStream file)
+    private void WriteIdempotencyLines(Utf8JsonWriter writer, ArrayBufferWriter<byte> buffer, FileStream file)
     {
-        var cutoff = Now() - (long)Idempotency.IdempotencyKeys.Retention.TotalSeconds;
-        foreach (var superseded in JournalFiles.Superseded(_dataDir, generation))
+        foreach (var response in IdempotencyKeys.Live())
         {
-            Journal.ForEachLine(superseded, line =>
-            {
-                if (!line.StartsWith(IdempotencyLinePrefix) || CreatedOf(line) is not { } created || created <= cutoff) return;
-                buffer.Write(line);
-                buffer.Write("\n"u8);
-                if (buffer.WrittenCount >= SnapshotBufferBytes) Spill(buffer, file);
-            });
+            WriteLine(writer, buffer, "idem", w => JsonSerializer.Serialize(w, response, Journal.Json));
+            if (buffer.WrittenCount >= SnapshotBufferBytes) Spill(buffer, file);
         }
         Spill(buffer, file);
-    }
-
-    private static ReadOnlySpan<byte> IdempotencyLinePrefix => "{\"k\":\"idem\","u8;
-
-    /// <summary>v.created of a complete journal line; null if the line is torn (not valid JSON) or has none.</summary>
-    private static long? CreatedOf(ReadOnlySpan<byte> line)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(line);
-            long? created = null;
-            while (reader.Read())
-            {
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 2 && reader.ValueTextEquals("created"u8)
-                    && reader.Read() && reader.TokenType == JsonTokenType.Number)
-                    created = reader.GetInt64();
-            }
-            return reader.BytesConsumed == line.Length ? created : null;
-        }
-        catch (JsonException) { return null; }
     }
 
     /// <summary>

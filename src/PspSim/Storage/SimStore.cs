@@ -51,7 +51,7 @@ public sealed partial class SimStore : IDisposable
         _maxJournalBytes = options.MaxJournalBytes;
         _compactAtBytes = options.MaxJournalBytes;
         Events = new Table<EventState>(options.MaxStoredEvents);
-        IdempotencyKeys = new Idempotency.IdempotencyKeys(clock);
+        IdempotencyKeys = new Idempotency.IdempotencyKeys(clock, options.MaxStoredIdempotencyKeys);
         _journal = Journal.Open(dataDir, Replay);
         IdempotencyKeys.AttachJournal(_journal);
         // What the limits no longer allow (e.g. after the clock moved on, or lower limits) is dropped now; the next
