@@ -41,7 +41,7 @@ public sealed class PspSimOptions
     public int MaxBodyBytes { get; set; } = 64 * 1024;
     /// <summary>How long a "timeout" fault hangs a request (unless the client disconnects first).</summary>
     public int TimeoutFaultSeconds { get; set; } = 120;
-    public const int DefaultMaxStoredEvents = 200_000;
+    public const int DefaultMaxStoredEvents = 50_000;
     /// <summary>Events kept in memory (and listed); older ones are evicted first. 0 keeps all.</summary>
     public int MaxStoredEvents { get; set; } = DefaultMaxStoredEvents;
     /// <summary>
@@ -54,7 +54,7 @@ public sealed class PspSimOptions
     /// <summary>Payments and events older than this are evicted (unless they can still change). Stripe keeps events 30 days.</summary>
     public int RetentionDays { get; set; } = 30;
     /// <summary>Payment intents kept (with their charges, refunds, balance transactions); the oldest that can no longer change are evicted first.</summary>
-    public int MaxStoredPaymentIntents { get; set; } = 100_000;
+    public int MaxStoredPaymentIntents { get; set; } = 50_000;
     public const int MaxMaxStoredPaymentIntents = 10_000_000;
     /// <summary>
     /// Stored idempotent answers (≈2.4 KB each) kept; past it the oldest are forgotten before Stripe's 24 h. A retry

@@ -20,7 +20,7 @@ public sealed class CompactionTests
     }
 
     /// <summary>Compacts the stopped fixture's data dir in this process (pspsim's own store, its real files).</summary>
-    private static CompactionReport CompactOffline(PspSimFixture fixture, Action<CompactionStep>? crashAt = null, int maxStoredPaymentIntents = 100_000)
+    private static CompactionReport CompactOffline(PspSimFixture fixture, Action<CompactionStep>? crashAt = null, int maxStoredPaymentIntents = 50_000)
     {
         using var store = new SimStore(fixture.DataDir, TimeProvider.System, new PspSimOptions { MaxStoredPaymentIntents = maxStoredPaymentIntents });
         return store.Compact(crashAt);

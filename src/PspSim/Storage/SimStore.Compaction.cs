@@ -24,7 +24,7 @@ public sealed partial class SimStore
     /// <summary>Rows serialized per hold of the store lock while writing a snapshot.</summary>
     public const int SnapshotRowsPerLock = 64;
     private const int SnapshotBufferBytes = 1024 * 1024;
-    private const long FsyncEveryBytes = 32 * 1024 * 1024;
+    private const long FsyncEveryBytes = 8 * 1024 * 1024;
 
     // One compaction at a time; a semaphore, not a lock: the rotation runs on a request's thread, the rest on another.
     private readonly SemaphoreSlim _compaction = new(1, 1);
