@@ -149,17 +149,27 @@ public sealed class PspWebhookReceiver(
     private async Task<string> RecordAloneAsync(ReceivedWebhook webhook, Guid? paymentId, string outcome) =>
         await events.RecordAsync(webhook, paymentId, outcome) ? outcome : WebhookOutcome.Duplicate;
 
+    /// <summary>Stripe event types whose snapshot is the PaymentIntent as it was (payment_intent.created is not among them:
+    /// it says nothing of the outcome, its snapshot may still be unconfirmed).</summary>
+    private static readonly string[] SnapshotTypes =
+    [
+        "payment_intent.processing", "payment_intent.requires_action", "payment_intent.amount_capturable_updated",
+        "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled",
+    ];
+
+    /// <summary>Stripe event types about a charge or a refund of a PaymentIntent: the PaymentIntent is read as it is now.</summary>
+    private static readonly string[] RefetchTypes = ["charge.refunded", "charge.expired", "refund.created", "refund.updated", "refund.failed"];
+
+    /// <summary>What the receiver acts on: the <c>enabled_events</c> `up` registers (every other type is stored and ignored).</summary>
+    public static IReadOnlyList<string> HandledEventTypes { get; } = [.. SnapshotTypes, .. RefetchTypes];
+
     /// <summary>Stripe's event types (the receiver is mounted for the Stripe connector); every other type is ignored.</summary>
-    private static Handling HandlingOf(PspWebhookEvent e) => e.Type switch
+    private static Handling HandlingOf(PspWebhookEvent e)
     {
-        // payment_intent.created says nothing of the outcome (its snapshot may still be unconfirmed): ignored.
-        "payment_intent.processing" or "payment_intent.requires_action" or "payment_intent.amount_capturable_updated"
-            or "payment_intent.succeeded" or "payment_intent.payment_failed" or "payment_intent.canceled"
-            when e.Payment is not null => Handling.Snapshot,
-        "charge.refunded" or "charge.expired" or "refund.created" or "refund.updated" or "refund.failed"
-            when e.PspReference is { Length: > 0 } => Handling.Refetch,
-        _ => Handling.Ignore,
-    };
+        if (SnapshotTypes.Contains(e.Type, StringComparer.Ordinal) && e.Payment is not null) return Handling.Snapshot;
+        if (RefetchTypes.Contains(e.Type, StringComparer.Ordinal) && e.PspReference is { Length: > 0 }) return Handling.Refetch;
+        return Handling.Ignore;
+    }
 
     private async Task<PaymentRecord?> FindPaymentAsync(PspWebhookEvent e)
     {
