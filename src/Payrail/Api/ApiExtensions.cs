@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Payrail.Auth;
 using Payrail.Hosting;
@@ -7,7 +8,6 @@ using Payrail.Merchants;
 using Payrail.Payments;
 using Payrail.Psp.Stripe;
 using Payrail.Webhooks;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Payrail.Api;

@@ -17,7 +17,8 @@ public static class WebhookEndpoints
 
     public static IEndpointRouteBuilder MapWebhookEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost(StripeRoute, ReceiveAsync).AllowAnonymous();
+        // The PSP's endpoint, not the clients' API: left out of the OpenAPI document (no bearer, no Idempotency-Key).
+        app.MapPost(StripeRoute, ReceiveAsync).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 

@@ -66,6 +66,18 @@ public sealed class WebhookFixture : PaymentsApiFixture
         return node.ToJsonString();
     }
 
+    /// <summary>Refunds part of a PaymentIntent at pspsim directly (Payrail's refunds are not built yet).</summary>
+    public async Task RefundAtPspAsync(string paymentIntentId, long amount)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(PspSim.BaseUrl) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PspSim.ApiKey);
+        using var response = await http.PostAsync("/v1/refunds", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["payment_intent"] = paymentIntentId, ["amount"] = amount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }));
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>Creates and confirms a PaymentIntent at pspsim directly, as if another system had: Payrail never saw it.</summary>
     public async Task<string> ForeignPaymentIntentAsync()
     {

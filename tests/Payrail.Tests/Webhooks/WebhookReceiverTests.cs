@@ -239,6 +239,23 @@ public sealed class WebhookReceiverTests(WebhookFixture api) : IClassFixture<Web
     }
 
     [Fact]
+    public async Task A_refund_event_is_applied_by_reading_the_PaymentIntent_as_the_PSP_holds_it_now()
+    {
+        var (answer, intent, _) = await api.ThreeDSecurePaymentAsync();
+        await api.PspSim.AuthenticateAsync(intent);
+        await api.RefundAtPspAsync(intent, 500);
+        // The success was never delivered: only the charge's refund event says anything, and it carries no PaymentIntent.
+        var refunded = await webhooks.EventAsync(intent, "charge.refunded");
+
+        var delivered = await webhooks.DeliverAsync(refunded);
+
+        Assert.Equal((200, "applied"), (delivered.Status, delivered.Outcome));
+        Assert.Equal(Captured, await api.TransitionsAsync(answer.PaymentId));
+        Assert.Equal("webhook:charge.refunded", await api.TextAsync(
+            "SELECT cause FROM payment_transitions WHERE payment_id = @id AND to_status = 'captured'", answer.PaymentId));
+    }
+
+    [Fact]
     public async Task A_final_payment_never_moves_whatever_an_authentic_event_says()
     {
         var token = api.BuyerToken("b_" + Guid.NewGuid().ToString("N")[..10]);
