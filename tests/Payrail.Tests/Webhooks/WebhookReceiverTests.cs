@@ -115,6 +115,22 @@ public sealed class WebhookReceiverTests(WebhookFixture api) : IClassFixture<Web
     }
 
     [Fact]
+    public async Task Refused_and_orphan_deliveries_are_counted_on_the_management_listener()
+    {
+        var body = await webhooks.EventAsync(await api.ForeignPaymentIntentAsync(), "payment_intent.succeeded");
+
+        Assert.Equal(400, (await webhooks.DeliverAsync(body, DateTimeOffset.UtcNow.AddHours(-1))).Status);
+        Assert.Equal("orphan", (await webhooks.DeliverAsync(body)).Outcome);
+
+        await Eventually.TrueAsync(async () =>
+        {
+            var lines = (await api.ManagementHttp.GetStringAsync("/metrics")).Split('\n');
+            return lines.Any(l => l.StartsWith("payrail_webhooks_refused") && l.Contains("reason=\"timestamp\""))
+                   && lines.Any(l => l.StartsWith("payrail_webhooks_received") && l.Contains("outcome=\"orphan\""));
+        }, TimeSpan.FromSeconds(10), "the refusal (by reason) and the orphan (by outcome) are counted");
+    }
+
+    [Fact]
     public async Task During_a_secret_roll_a_header_with_two_signatures_is_accepted()
     {
         var (answer, intent, _) = await api.ThreeDSecurePaymentAsync();
