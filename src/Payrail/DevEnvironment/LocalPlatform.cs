@@ -129,8 +129,11 @@ public static class LocalPlatform
     {
         var apiUrl = (configuration["Api:Urls"] is { Length: > 0 } u ? u : Payrail.Api.ApiHost.DefaultUrls)
             .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].TrimEnd('/');
+        // A listen-on-every-interface address is no address to send to: the PSP sandbox runs on this machine.
+        foreach (var any in new[] { "://*:", "://+:", "://0.0.0.0:", "://[::]:" }) apiUrl = apiUrl.Replace(any, "://127.0.0.1:");
         var pspUrl = configuration["Stripe:BaseUrl"] is { Length: > 0 } b ? b : PlatformRoles.PspSimUrl(configuration);
-        var secret = await WebhookRegistration.EnsureAsync(pspUrl, configuration["Stripe:ApiKey"] ?? "", apiUrl + Payrail.Webhooks.WebhookEndpoints.StripeRoute,
+        var receiverUrl = apiUrl + Payrail.Webhooks.WebhookEndpoints.StripeRoute;
+        var secret = await WebhookRegistration.EnsureAsync(pspUrl, configuration["Stripe:ApiKey"] ?? "", receiverUrl,
             DevSecrets.ForProject(), Console.Out, shutdown);
         if (secret is null) return environment;
         var index = configuration.GetSection("Stripe:WebhookSecrets").GetChildren().Count();
