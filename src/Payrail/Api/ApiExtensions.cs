@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Payrail.Auth;
 using Payrail.Hosting;
@@ -6,6 +7,7 @@ using Payrail.Idempotency;
 using Payrail.Merchants;
 using Payrail.Payments;
 using Payrail.Psp.Stripe;
+using Payrail.Webhooks;
 using StackExchange.Redis;
 
 namespace Payrail.Api;
@@ -41,10 +43,15 @@ public static class ApiExtensions
         services.AddSingleton<PaymentTransitions>();
         services.AddSingleton<PspOutcomeResolution>();
         services.AddSingleton<PaymentCreation>();
+        services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WebhookOptions>>(new NamedProblemsValidation<WebhookOptions>(o => o.Problems()));
+        services.AddSingleton<WebhookMetrics>();
+        services.AddSingleton<WebhookEvents>();
+        services.AddSingleton<PspWebhookReceiver>();
 
         services.AddSingleton(sp => new ReadinessComponent("redis", Required: false, _ =>
             Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>().IsConnected && sp.GetRequiredService<RedisIdempotencyCache>().IsAvailable)));
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(PaymentMetrics.MeterName));
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(PaymentMetrics.MeterName, WebhookMetrics.MeterName));
         return services;
     }
 

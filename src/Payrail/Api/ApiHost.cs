@@ -1,6 +1,7 @@
 using Payrail.Hosting;
 using Payrail.Merchants;
 using Payrail.Payments;
+using Payrail.Webhooks;
 
 namespace Payrail.Api;
 
@@ -28,6 +29,7 @@ public static class ApiHost
         app.MapApiDocument();
         app.MapPaymentsEndpoints();
         app.MapMerchantsEndpoints();
+        app.MapWebhookEndpoints();
         return app;
     }
 }

@@ -34,6 +34,12 @@ public static class Problems
     public const string Internal = Base + "internal";
     public const string MethodNotAllowed = Base + "method-not-allowed";
     public const string InvalidText = Base + "invalid-text";
+    /// <summary>A PSP webhook whose signature is missing, malformed, outside the tolerance window or made with no configured secret (400).</summary>
+    public const string WebhookSignatureInvalid = Base + "webhook-signature-invalid";
+    /// <summary>A PSP webhook with a valid signature whose body is not an event (not JSON, no id or type) (400).</summary>
+    public const string WebhookMalformed = Base + "webhook-malformed";
+    /// <summary>A PSP webhook whose effect could not be decided now (the PSP did not answer the re-read in time); nothing recorded (503).</summary>
+    public const string WebhookRetryLater = Base + "webhook-retry-later";
 
     public const string ContentType = "application/problem+json";
 

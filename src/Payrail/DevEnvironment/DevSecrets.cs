@@ -45,6 +45,29 @@ public sealed class DevSecrets(string directory)
         }
     }
 
+    /// <summary>
+    /// Keeps a secret someone else issued (e.g. the PSP's webhook signing secret), replacing the file whole: written to a
+    /// temporary file (mode 600) and renamed over the old one, so a reader never sees half of it.
+    /// </summary>
+    public void Set(string name, string value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException("a secret is never blank", nameof(value));
+        var path = PathOf(name);
+        System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var temporary = path + ".tmp-" + Environment.ProcessId;
+        using (var stream = new FileStream(temporary, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(value);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
     /// <summary>The secret called <paramref name="name"/>, or null when it was never generated.</summary>
     public string? TryRead(string name)
     {

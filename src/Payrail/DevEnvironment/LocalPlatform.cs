@@ -105,7 +105,8 @@ public static class LocalPlatform
         // The roles start once pspsim answers, so the first payments do not meet a refused connection.
         await Payrail.Api.ApiCommand.WaitUntilListeningAsync(new Uri(PlatformRoles.PspSimUrl(configuration)),
             TimeSpan.FromMilliseconds(options.DependencyWaitMs), shutdown);
-        foreach (var api in PlatformRoles.ApiSpecs(configuration, environment)) supervisor.Start(api);
+        var apiEnvironment = await WithWebhookSecretAsync(configuration, environment, shutdown);
+        foreach (var api in PlatformRoles.ApiSpecs(configuration, apiEnvironment)) supervisor.Start(api);
         supervisor.Start(PlatformRoles.WorkerSpec(configuration, environment));
         Console.WriteLine("Payrail is up. Ctrl-C or `./payrail down` stops everything; `./payrail status` shows each role.");
         try
@@ -117,6 +118,26 @@ public static class LocalPlatform
         }
         Console.WriteLine("stopping   every role, then Redis and PostgreSQL");
         await supervisor.StopAsync();
+    }
+
+    /// <summary>
+    /// The API roles' environment: the signing secret of the webhook endpoint registered with the PSP for the first API
+    /// instance's receiver, added after any <c>Stripe:WebhookSecrets</c> configured (those stay valid: rotation).
+    /// </summary>
+    private static async Task<Dictionary<string, string>> WithWebhookSecretAsync(
+        IConfiguration configuration, Dictionary<string, string> environment, CancellationToken shutdown)
+    {
+        var apiUrl = (configuration["Api:Urls"] is { Length: > 0 } u ? u : Payrail.Api.ApiHost.DefaultUrls)
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].TrimEnd('/');
+        // A listen-on-every-interface address is no address to send to: the PSP sandbox runs on this machine.
+        foreach (var any in new[] { "://*:", "://+:", "://0.0.0.0:", "://[::]:" }) apiUrl = apiUrl.Replace(any, "://127.0.0.1:");
+        var pspUrl = configuration["Stripe:BaseUrl"] is { Length: > 0 } b ? b : PlatformRoles.PspSimUrl(configuration);
+        var receiverUrl = apiUrl + Payrail.Webhooks.WebhookEndpoints.StripeRoute;
+        var secret = await WebhookRegistration.EnsureAsync(pspUrl, configuration["Stripe:ApiKey"] ?? "", receiverUrl,
+            DevSecrets.ForProject(), Console.Out, shutdown);
+        if (secret is null) return environment;
+        var index = configuration.GetSection("Stripe:WebhookSecrets").GetChildren().Count();
+        return new Dictionary<string, string>(environment) { [$"PAYRAIL__Stripe__WebhookSecrets__{index}"] = secret };
     }
 
     /// <summary>

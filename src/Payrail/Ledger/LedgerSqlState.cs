@@ -24,4 +24,7 @@ public static class LedgerSqlState
     /// A transfer id re-posted with other fields (TransferResult.ExistsWithDifferentFields); the same fields are a no-op.
     /// </summary>
     public const string TransferExistsWithDifferentFields = "PR010";
+
+    /// <summary>A PSP webhook event id already recorded (0013): the delivery is a duplicate, its whole batch rolled back.</summary>
+    public const string WebhookEventAlreadyReceived = "PR013";
 }

@@ -9,6 +9,9 @@ namespace Payrail.Payments;
 /// <summary>What the PSP said, as a state machine event plus the facts the payment row records.</summary>
 public sealed record PspOutcome(PaymentEvent Event, string? PspReference, long AmountCapturedMinor, string? FailureCode, string? FailureMessage)
 {
+    /// <summary>The PSP waits on the buyer (3-D Secure) at this URL: kept on the payment while it is processing.</summary>
+    public string? NextActionUrl { get; init; }
+
     public static PspOutcome From(PspPayment payment) => payment.Status switch
     {
         PspPaymentStatus.Captured => new(PaymentEvent.Captured, payment.PspReference,
@@ -18,8 +21,16 @@ public sealed record PspOutcome(PaymentEvent Event, string? PspReference, long A
             payment.FailureCode ?? "declined", payment.FailureMessage ?? "The payment was declined."),
         // Canceled before any authorization (e.g. 3-D Secure abandoned): for the buyer the payment failed.
         PspPaymentStatus.Canceled => new(PaymentEvent.Failed, payment.PspReference, 0, "canceled", "The payment was canceled at the PSP."),
-        _ => new(PaymentEvent.PspAccepted, payment.PspReference, 0, null, null),
+        _ => new(PaymentEvent.PspAccepted, payment.PspReference, 0, null, null) { NextActionUrl = RedirectUrl(payment.NextActionUrl) },
     };
+
+    /// <summary>Bound of a stored next-action URL (the CHECK of migration 0013).</summary>
+    public const int MaxNextActionUrlLength = 2_048;
+
+    /// <summary>The buyer's browser follows it: only an absolute http(s) URL within the bound, else none.</summary>
+    private static string? RedirectUrl(string? url) =>
+        url is { Length: > 0 and <= MaxNextActionUrlLength } && Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) ? url : null;
 
     /// <summary>The PSP refused the request itself (not a decline of the card, but e.g. an unusable payment method).</summary>
     public static PspOutcome From(PspRequestRejectedException rejected) =>
@@ -60,6 +71,8 @@ public sealed record PaymentChange(
             AmountCapturedMinor = steps.Any(s => s.To == PaymentStatus.Captured) ? outcome.AmountCapturedMinor : current.AmountCapturedMinor,
             FailureCode = failed ? outcome.FailureCode : current.FailureCode,
             FailureMessage = failed ? outcome.FailureMessage : current.FailureMessage,
+            // Meaningful only while processing: the PSP's decision ends what the buyer had to do.
+            NextActionUrl = transition.To == PaymentStatus.Processing ? outcome.NextActionUrl ?? current.NextActionUrl : null,
             Version = current.Version + 1,
             UpdatedAt = now,
         };

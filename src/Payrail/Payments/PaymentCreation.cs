@@ -89,6 +89,7 @@ public sealed class PaymentCreation(
     {
         var (outcome, decided, cause, current) = await AuthorizeAsync(payment, request, resuming).ConfigureAwait(false);
         payment = current;
+        if (crashPoints.BeforeOutcomeRecorded is { } hold) await hold(payment.Id).ConfigureAwait(false);
         // An unknown outcome is not an answer to keep: the key stays processing so a retry after the lease re-asks the PSP.
         IReadOnlyList<ITransitionCommand> complete = decided ? [lease.Completion(Answer, clock.GetUtcNow())] : [];
         var result = await transitions.ApplyAsync(payment, new PaymentTransition(outcome, psp.Name, cause), complete)

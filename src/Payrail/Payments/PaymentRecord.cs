@@ -27,6 +27,12 @@ public sealed record PaymentRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
+    /// <summary>
+    /// Where the buyer must go to authenticate (3-D Secure), while the payment waits processing on it; null otherwise.
+    /// Shown as <c>next_action</c> (migration 0013).
+    /// </summary>
+    public string? NextActionUrl { get; init; }
+
     public string CaptureWire => Capture == CaptureMethod.Manual ? "manual" : "automatic";
 
     /// <summary>The API resource: snake_case, lowercase status, amounts in minor units, fixed field order.</summary>
@@ -57,6 +63,14 @@ public sealed record PaymentRecord(
         json.WriteNumber("amount_refunded", AmountRefundedMinor);
         WriteNullable(json, "failure_code", FailureCode);
         WriteNullable(json, "failure_message", FailureMessage);
+        // Only while the buyer has something to do: the shape of every other payment stays as it was.
+        if (NextActionUrl is not null)
+        {
+            json.WriteStartObject("next_action");
+            json.WriteString("type", "redirect_to_url");
+            json.WriteString("url", NextActionUrl);
+            json.WriteEndObject();
+        }
         WriteNullable(json, "description", Description);
         json.WriteStartObject("metadata");
         foreach (var (key, value) in Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) json.WriteString(key, value);

@@ -21,7 +21,7 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
     private const string PaymentColumns = """
         id, merchant_id, buyer_id, amount_minor, currency, status, capture_method, psp, psp_reference,
         amount_captured_minor, amount_refunded_minor, failure_code, failure_message, description, metadata::text,
-        version, created_at, updated_at
+        version, created_at, updated_at, next_action_url
         """;
 
     /// <summary>
@@ -65,6 +65,16 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
     {
         await using var command = database.CreateCommand($"SELECT {PaymentColumns} FROM payments WHERE id = @id");
         command.Parameters.AddWithValue("id", id);
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        return await reader.ReadAsync().ConfigureAwait(false) ? ReadPayment(reader) : null;
+    }
+
+    /// <summary>The payment a PSP object belongs to, by the reference recorded for it (unique per PSP, migration 0002).</summary>
+    public async Task<PaymentRecord?> FindByPspReferenceAsync(string psp, string pspReference)
+    {
+        await using var command = database.CreateCommand($"SELECT {PaymentColumns} FROM payments WHERE psp = @psp AND psp_reference = @reference");
+        command.Parameters.AddWithValue("psp", psp);
+        command.Parameters.AddWithValue("reference", pspReference);
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         return await reader.ReadAsync().ConfigureAwait(false) ? ReadPayment(reader) : null;
     }
@@ -153,7 +163,7 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
             AddTransitions(batch, change);
             if (OutboxWrites.Insert(after.Id, change.Events) is { } events) batch.BatchCommands.Add(events);
         }
-        foreach (var command in with) command.AddTo(batch, after);
+        foreach (var command in with) command.AddTo(batch, after, change);
         // Last on purpose (see LedgerWrites.AddTo): the merchant's account row is locked just before COMMIT.
         var lookUpAccounts = change is not null && _ledger.AddTo(batch, after.Id, change.JournalEntries);
         List<((string Owner, string Currency) Account, long Id)> learned = [];
@@ -203,7 +213,7 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
             WITH changed AS (
                 UPDATE payments SET status = @status, version = version + 1, psp = @psp, psp_reference = @psp_reference,
                        amount_captured_minor = @amount_captured_minor, failure_code = @failure_code,
-                       failure_message = @failure_message, updated_at = @now
+                       failure_message = @failure_message, updated_at = @now, next_action_url = @next_action_url
                 WHERE id = @id AND version = @version
                 RETURNING id
             )
@@ -217,6 +227,7 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
         p.AddWithValue("amount_captured_minor", after.AmountCapturedMinor);
         p.Add(new NpgsqlParameter("failure_code", NpgsqlDbType.Text) { Value = (object?)after.FailureCode ?? DBNull.Value });
         p.Add(new NpgsqlParameter("failure_message", NpgsqlDbType.Text) { Value = (object?)after.FailureMessage ?? DBNull.Value });
+        p.Add(new NpgsqlParameter("next_action_url", NpgsqlDbType.Text) { Value = (object?)after.NextActionUrl ?? DBNull.Value });
         p.AddWithValue("now", after.UpdatedAt);
         p.AddWithValue("id", after.Id);
         p.AddWithValue("version", change.Before.Version);
@@ -263,6 +274,9 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
             Metadata: PaymentRecord.ParseMetadata(reader.GetString(14)),
             Version: reader.GetInt32(15),
             CreatedAt: reader.GetFieldValue<DateTimeOffset>(16),
-            UpdatedAt: reader.GetFieldValue<DateTimeOffset>(17));
+            UpdatedAt: reader.GetFieldValue<DateTimeOffset>(17))
+        {
+            NextActionUrl = reader.IsDBNull(18) ? null : reader.GetString(18),
+        };
     }
 }

@@ -14,6 +14,12 @@ public interface ITransitionCommand
     /// <param name="batch">The change's batch (one implicit transaction).</param>
     /// <param name="payment">The payment as it is once the batch commits.</param>
     void AddTo(NpgsqlBatch batch, PaymentRecord payment);
+
+    /// <summary>
+    /// What the store calls: as <see cref="AddTo(NpgsqlBatch, PaymentRecord)"/>, told whether this batch changes the
+    /// payment (<paramref name="change"/>) or commits against it as it stands (null), e.g. to record which it was.
+    /// </summary>
+    void AddTo(NpgsqlBatch batch, PaymentRecord payment, PaymentChange? change) => AddTo(batch, payment);
 }
 
 /// <summary>What an attempt to move a payment came to. Only <see cref="Applied"/> and the no-op outcomes wrote anything.</summary>

@@ -39,4 +39,7 @@ public sealed class PaymentCrashPoints
 {
     /// <summary>Runs after transaction 1 committed and before the PSP is called.</summary>
     public Func<Guid, Task>? AfterIntentRecorded { get; set; }
+
+    /// <summary>Runs after the PSP answered the create and before transaction 2 records it (a webhook may race it here).</summary>
+    public Func<Guid, Task>? BeforeOutcomeRecorded { get; set; }
 }

@@ -131,7 +131,11 @@ public sealed record PspWebhookEvent(
     string Type,
     string? PspReference,
     PspPayment? Payment,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The <c>payrail_payment_id</c> metadata of the event's object (as sent, unchecked), when it has one.</summary>
+    public string? MetadataPaymentId { get; init; }
+}
 
 /// <summary>The PSP could not be reached or did not answer in time: the outcome is unknown. Retry with the same idempotency key.</summary>
 public sealed class PspUnavailableException(string message, Exception? inner = null) : Exception(message, inner)
@@ -153,4 +157,20 @@ public sealed class PspRequestRejectedException(string code, string message, int
     public int HttpStatus { get; } = httpStatus;
 }
 
-public sealed class PspWebhookRejectedException(string reason) : Exception(reason);
+/// <summary>
+/// A webhook refused. <see cref="Authentic"/>: the signature verified but the body is not an event (it is then
+/// recorded as rejected); otherwise nobody proved they hold the secret and nothing may be written.
+/// <see cref="Code"/> is a stable metric label (never the body, never the header).
+/// </summary>
+public sealed class PspWebhookRejectedException(string reason, string code = PspWebhookRejectedException.SignatureCode, bool authentic = false)
+    : Exception(reason)
+{
+    public const string SignatureCode = "signature";
+    public const string TimestampCode = "timestamp";
+    public const string HeaderCode = "header";
+    public const string NoSecretCode = "no_secret";
+    public const string MalformedCode = "malformed";
+
+    public string Code { get; } = code;
+    public bool Authentic { get; } = authentic;
+}
