@@ -99,8 +99,8 @@ public static partial class WebhookEndpoints
     }
 
     /// <summary>
-    /// A new secret signs from now on; the old one also signs until `expiration` (a unix time, now at the earliest, at
-    /// most 7 days ahead; default now + PspSim:WebhookSecretOverlapSeconds), so receivers can switch without a gap.
+    /// A new secret signs from now on; the old one also signs until `expiration` (a unix time at most 7 days ahead, a past
+    /// one ends the overlap at once; default now + PspSim:WebhookSecretOverlapSeconds), so receivers can switch without a gap.
     /// </summary>
     public static ApiResult RollSecret(ApiRequest r, string id)
     {
@@ -109,9 +109,10 @@ public static partial class WebhookEndpoints
         return r.Store.Write(r.Info, tx =>
         {
             var endpoint = Find(tx.Store, id);
-            var expiresAt = expiration ?? tx.Now + r.Options.WebhookSecretOverlapSeconds;
-            if (expiresAt < tx.Now || expiresAt > tx.Now + PspSimOptions.MaxWebhookSecretOverlapSeconds)
-                throw StripeApiException.Invalid("expiration must be a unix time from now to 7 days ahead.", "expiration");
+            // A time already past (or now) ends the old secret at once.
+            var expiresAt = Math.Max(tx.Now, expiration ?? tx.Now + r.Options.WebhookSecretOverlapSeconds);
+            if (expiration is < 0 || expiresAt > tx.Now + PspSimOptions.MaxWebhookSecretOverlapSeconds)
+                throw StripeApiException.Invalid("expiration must be a unix time at most 7 days ahead.", "expiration");
             endpoint.PreviousSecret = endpoint.Secret;
             endpoint.PreviousSecretExpiresAt = expiresAt;
             endpoint.Secret = WebhookEndpointState.NewSecret();
