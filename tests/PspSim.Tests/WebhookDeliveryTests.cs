@@ -140,6 +140,27 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task Webhook_endpoints_survive_compaction_into_a_snapshot_and_a_restart()
+    {
+        await using var sim = await WebhookSim.StartAsync("--PspSim:MaxJournalBytes=16384");
+        var kept = await sim.RegisterAsync("payment_intent.succeeded");
+        var removed = await sim.RegisterAsync("charge.succeeded");
+        await new WebhookEndpointService(sim.Client).DeleteAsync(removed.Id);
+        for (var i = 0; i < 20; i++) await sim.PayAsync(100 + i);
+        await Eventually.TrueAsync(() => Directory.EnumerateFiles(sim.Psp.DataDir, "snapshot.*.jsonl").Any(), WebhookSim.Deadline, "the journal passed its bound");
+
+        await sim.Psp.RestartAsync();
+
+        Assert.Empty(Directory.EnumerateFiles(sim.Psp.DataDir, PspSim.Storage.JournalFiles.FirstJournal));
+        Assert.Equal([kept.Id], (await new WebhookEndpointService(sim.Client).ListAsync()).Data.Select(e => e.Id));
+        var before = sim.Receiver.Received.Count;
+        await sim.PayAsync();
+        await sim.UntilReceivedAsync("payment_intent.succeeded", before + 1);
+        var received = sim.Receiver.Received[^1];
+        EventUtility.ConstructEvent(received.Body, received.Signature, kept.Secret);
+    }
+
+    [Fact]
     public async Task A_bad_webhook_endpoint_is_refused_and_nothing_is_created()
     {
         await using var sim = await WebhookSim.StartAsync();

@@ -162,18 +162,18 @@ public sealed class WebhookDelivery : BackgroundService, IWebhookSink
     private async Task HandleAsync(Delivery delivery, CancellationToken stoppingToken)
     {
         if (!delivery.FaultsApplied && ApplyFault(delivery)) return;
-        var (target, body, secrets) = _store.Read<(string? Url, string Body, IReadOnlyList<string> Secrets)>(s =>
+        var (target, secrets) = _store.Read<(string? Url, IReadOnlyList<string> Secrets)>(s =>
         {
             var endpoint = s.WebhookEndpoints.Find(delivery.EndpointId);
-            return endpoint is null || endpoint.Status != WebhookEndpointState.Enabled
-                ? (null, "", [])
-                : (endpoint.Url, StripeJson.Event(delivery.Event).ToJsonString(), endpoint.SigningSecrets(s.Now()));
+            return endpoint is null || endpoint.Status != WebhookEndpointState.Enabled ? (null, []) : (endpoint.Url, endpoint.SigningSecrets(s.Now()));
         });
         if (target is null)
         {
             Finish(delivery, AttemptOutcomes.Skipped, "endpoint deleted or disabled");
             return;
         }
+        // Rendered outside the store lock (an event does not change but for its atomic pending_webhooks).
+        var body = StripeJson.Event(delivery.Event).ToJsonString();
         var started = Stopwatch.GetTimestamp();
         var (status, error) = await PostAsync(target, body, secrets, stoppingToken);
         var elapsedMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
