@@ -113,7 +113,7 @@ public sealed class PspSimOptions
     public int WebhookMaxAttemptsKept { get; set; } = 10_000;
     /// <summary>After roll_secret without an expiration, the old secret keeps signing this long (sim clock).</summary>
     public int WebhookSecretOverlapSeconds { get; set; } = 86_400;
-    /// <summary>Longest roll_secret overlap a request may ask for (Stripe's Dashboard offers up to 7 days).</summary>
+    /// <summary>Longest roll_secret overlap a request may ask for.</summary>
     public const int MaxWebhookSecretOverlapSeconds = 7 * 86_400;
 
     /// <summary>Each broken setting, named (checked at start: pspsim refuses to run on a bad fee or FX table).</summary>
