@@ -86,7 +86,7 @@ public sealed class WebhookDeliveryTests
     [Fact]
     public async Task An_endpoint_that_does_not_answer_within_the_timeout_is_retried()
     {
-        await using var sim = await WebhookSim.StartAsync();
+        await using var sim = await WebhookSim.StartAsync("--PspSim:WebhookTimeoutMs=400");
         await sim.RegisterAsync("payment_intent.succeeded");
         sim.Receiver.Answer = r => r.Index == 1 ? null : 200;
 
@@ -94,11 +94,12 @@ public sealed class WebhookDeliveryTests
         await sim.UntilReceivedAsync("payment_intent.succeeded", 2);
 
         var eventId = sim.Receiver.Received[0].EventId;
-        await Eventually.TrueAsync(async () => (await sim.AttemptsAsync(eventId)).Count == 2, WebhookSim.Deadline, "two attempts recorded");
+        await Eventually.TrueAsync(async () => (await sim.AttemptsAsync(eventId)).Any(a => a.GetProperty("outcome").GetString() == "delivered"),
+            WebhookSim.Deadline, "an attempt delivered");
         var attempts = await sim.AttemptsAsync(eventId);
         Assert.Equal("no answer within 400 ms", attempts[0].GetProperty("error").GetString());
         Assert.Equal(JsonValueKind.Null, attempts[0].GetProperty("status").ValueKind);
-        Assert.Equal("delivered", attempts[1].GetProperty("outcome").GetString());
+        Assert.Equal("delivered", attempts[^1].GetProperty("outcome").GetString());
     }
 
     [Fact]

@@ -81,14 +81,14 @@ public sealed class WebhookFaultTests
     {
         await using var sim = await WebhookSim.StartAsync();
         await sim.RegisterAsync();
-        await sim.AddDeliveryFaultAsync(new { mode = "delay", delay_ms = 800, event_type = "payment_intent.created" });
+        await sim.AddDeliveryFaultAsync(new { mode = "delay", delay_ms = 1_000, event_type = "payment_intent.created" });
 
         var before = DateTimeOffset.UtcNow;
         await sim.PayAsync();
         await sim.UntilReceivedAsync("payment_intent.created");
 
         var created = sim.Receiver.Of("payment_intent.created").Single();
-        Assert.True(created.At - before >= TimeSpan.FromMilliseconds(800), $"delivered after {(created.At - before).TotalMilliseconds} ms");
+        Assert.True(created.At - before >= TimeSpan.FromMilliseconds(1_000), $"delivered after {(created.At - before).TotalMilliseconds} ms");
         Assert.Equal("payment_intent.created", sim.Receiver.Received[^1].EventType);
     }
 

@@ -13,11 +13,11 @@ public sealed class WebhookSim : IAsyncDisposable
     public required WebhookReceiver Receiver { get; init; }
     public StripeClient Client => Sim.Client(Psp);
 
-    /// <summary>Retries compressed (1 min → 30 ms), a 400 ms answer budget; <paramref name="extraArgs"/> on top.</summary>
+    /// <summary>Retries compressed (1 min → 30 ms), a 5 s answer budget (the machine may be busy); <paramref name="extraArgs"/> on top.</summary>
     public static async Task<WebhookSim> StartAsync(params string[] extraArgs)
     {
         var psp = new PspSimFixture();
-        psp.ExtraArgs.AddRange(["--PspSim:WebhookRetryScale=0.0005", "--PspSim:WebhookTimeoutMs=400", .. extraArgs]);
+        psp.ExtraArgs.AddRange(["--PspSim:WebhookRetryScale=0.0005", "--PspSim:WebhookTimeoutMs=5000", .. extraArgs]);
         await psp.InitializeAsync();
         return new WebhookSim { Psp = psp, Receiver = await WebhookReceiver.StartAsync() };
     }
