@@ -2,6 +2,7 @@ using PspSim.Api;
 using PspSim.Clock;
 using PspSim.Faults;
 using PspSim.Storage;
+using PspSim.Webhooks;
 
 namespace PspSim;
 
@@ -31,10 +32,15 @@ public static class PspSimApp
         builder.Services.AddSingleton<FaultBoard>();
         builder.Services.AddSingleton<RequestRateLimit>();
         builder.Services.AddSingleton<StripeApi>();
+        builder.Services.AddSingleton<DeliveryFaultBoard>();
+        builder.Services.AddSingleton<WebhookDelivery>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDelivery>());
 
         var app = builder.Build();
         // Open (and replay) the journal at start, not on the first request.
         app.Services.GetRequiredService<SimStore>();
+        // Attached to the store before the first request, so no committed event misses its webhooks.
+        app.Services.GetRequiredService<WebhookDelivery>();
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
         ControlPlane.Map(app);
         app.Map("/v1/{**rest}", (HttpContext ctx, StripeApi api) => api.HandleAsync(ctx));

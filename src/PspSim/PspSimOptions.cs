@@ -88,6 +88,40 @@ public sealed class PspSimOptions
     public int SearchLagMs { get; set; } = 1_000;
     public const int MaxSearchLagMs = 600_000;
 
+    /// <summary>
+    /// Overrides <see cref="AuthorizationValidityDays"/> when set (e.g. "00:00:05" so a test sees an authorization expire
+    /// in seconds): how long an uncaptured authorization lives before pspsim cancels its intent. Whole seconds, 1 s..31 days.
+    /// </summary>
+    public TimeSpan? AuthorizationTtl { get; set; }
+    public const long MaxAuthorizationTtlSeconds = 31L * 86_400;
+    /// <summary>The authorization lifetime in force, in whole seconds (capture_before = authorized at + this).</summary>
+    public long AuthorizationValiditySeconds => AuthorizationTtl is { } ttl ? (long)ttl.TotalSeconds : AuthorizationValidityDays * 86_400L;
+    /// <summary>
+    /// pm_card_async_success / pm_card_async_declined stay processing this long, then succeed or are declined (rounded up to
+    /// whole sim-clock seconds, checked every <see cref="DueChangesTickMs"/>).
+    /// </summary>
+    public int AsyncDelayMs { get; set; } = 2_000;
+    public const int MaxAsyncDelayMs = 86_400_000;
+
+    // Webhook delivery (Webhooks/WebhookDelivery.cs): every bound of the background queue in one place.
+    /// <summary>Multiplies every wait of the retry schedule (1 = Stripe-like hours; 0.001 turns 1 min into 60 ms for tests).</summary>
+    public double WebhookRetryScale { get; set; } = 1;
+    /// <summary>Attempts per (event, endpoint), the first included; then the delivery is given up and recorded.</summary>
+    public int WebhookMaxAttempts { get; set; } = 12;
+    public const int MaxWebhookMaxAttempts = 50;
+    /// <summary>An attempt without an answer within this long fails (and is retried like a non-2xx).</summary>
+    public int WebhookTimeoutMs { get; set; } = 10_000;
+    /// <summary>Attempts running at once (one HTTP request each).</summary>
+    public int WebhookMaxInFlight { get; set; } = 8;
+    /// <summary>Deliveries waiting (queued, scheduled for a retry or held by a fault) plus running; past it a new one is skipped and recorded.</summary>
+    public int WebhookMaxPendingDeliveries { get; set; } = 10_000;
+    /// <summary>Attempts kept in memory for GET /_sim/webhooks/attempts (oldest dropped first).</summary>
+    public int WebhookMaxAttemptsKept { get; set; } = 10_000;
+    /// <summary>After roll_secret without an expiration, the old secret keeps signing this long (sim clock).</summary>
+    public int WebhookSecretOverlapSeconds { get; set; } = 86_400;
+    /// <summary>Longest roll_secret overlap a request may ask for.</summary>
+    public const int MaxWebhookSecretOverlapSeconds = 7 * 86_400;
+
     /// <summary>Each broken setting, named (checked at start: pspsim refuses to run on a bad fee or FX table).</summary>
     public IEnumerable<string> Problems()
     {
@@ -114,6 +148,17 @@ public sealed class PspSimOptions
         if (MaxStoredPaymentIntents is < 1 or > MaxMaxStoredPaymentIntents) yield return $"PspSim:MaxStoredPaymentIntents must be within [1, {MaxMaxStoredPaymentIntents}]";
         if (MaxStoredIdempotencyKeys is < 1 or > MaxMaxStoredIdempotencyKeys) yield return $"PspSim:MaxStoredIdempotencyKeys must be within [1, {MaxMaxStoredIdempotencyKeys}]";
         if (AuthorizationValidityDays is < 1 or > 31) yield return "PspSim:AuthorizationValidityDays must be 1..31";
+        if (AuthorizationTtl is { } ttl && (ttl.TotalSeconds < 1 || ttl.TotalSeconds > MaxAuthorizationTtlSeconds || ttl.Ticks % TimeSpan.TicksPerSecond != 0))
+            yield return "PspSim:AuthorizationTtl must be whole seconds from 00:00:01 to 31.00:00:00";
+        if (AsyncDelayMs is < 0 or > MaxAsyncDelayMs) yield return $"PspSim:AsyncDelayMs must be within [0, {MaxAsyncDelayMs}]";
+        if (!(WebhookRetryScale is >= 0 and <= 1)) yield return "PspSim:WebhookRetryScale must be within [0, 1]";
+        if (WebhookMaxAttempts is < 1 or > MaxWebhookMaxAttempts) yield return $"PspSim:WebhookMaxAttempts must be within [1, {MaxWebhookMaxAttempts}]";
+        if (WebhookTimeoutMs is < 100 or > 60_000) yield return "PspSim:WebhookTimeoutMs must be within [100, 60000]";
+        if (WebhookMaxInFlight is < 1 or > 256) yield return "PspSim:WebhookMaxInFlight must be within [1, 256]";
+        if (WebhookMaxPendingDeliveries is < 1 or > 1_000_000) yield return "PspSim:WebhookMaxPendingDeliveries must be within [1, 1000000]";
+        if (WebhookMaxAttemptsKept is < 1 or > 1_000_000) yield return "PspSim:WebhookMaxAttemptsKept must be within [1, 1000000]";
+        if (WebhookSecretOverlapSeconds is < 0 or > MaxWebhookSecretOverlapSeconds)
+            yield return $"PspSim:WebhookSecretOverlapSeconds must be within [0, {MaxWebhookSecretOverlapSeconds}]";
         if (AsyncRefundDelaySeconds is < 0 or > 30 * 86_400) yield return "PspSim:AsyncRefundDelaySeconds must be 0..2592000";
         if (DueChangesTickMs is < 10 or > 60_000) yield return "PspSim:DueChangesTickMs must be 10..60000";
         if (MaxDueChangesPerTick is < 1 or > 100_000) yield return "PspSim:MaxDueChangesPerTick must be 1..100000";

@@ -31,4 +31,20 @@ public sealed class ConfigurationTests
             await fixture.DisposeAsync();
         }
     }
+
+    [Theory]
+    [InlineData("WebhookRetryScale=2")]
+    [InlineData("WebhookMaxAttempts=0")]
+    [InlineData("WebhookTimeoutMs=50")]
+    [InlineData("WebhookMaxInFlight=0")]
+    [InlineData("WebhookMaxPendingDeliveries=0")]
+    [InlineData("WebhookSecretOverlapSeconds=-1")]
+    [InlineData("AsyncDelayMs=-1")]
+    [InlineData("AuthorizationTtl=00:00:00.500")]
+    [InlineData("AuthorizationTtl=32.00:00:00")]
+    public void A_webhook_or_async_setting_out_of_bounds_stops_pspsim_at_start(string setting)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => PspSimApp.Build(["--data-dir", Path.GetTempPath(), "--PspSim:" + setting]));
+        Assert.Contains("PspSim:" + setting.Split('=')[0], error.Message);
+    }
 }

@@ -10,6 +10,7 @@ using PspSim.PaymentIntents;
 using PspSim.Refunds;
 using PspSim.Storage;
 using PspSim.Stripe;
+using PspSim.Webhooks;
 
 namespace PspSim.Api;
 
@@ -251,6 +252,12 @@ public sealed class StripeApi(
         ("POST", ["refunds", var id, "cancel"]) => RefundEndpoints.Cancel(r, id),
         ("GET", ["events"]) => EventEndpoints.List(r),
         ("GET", ["events", var id]) => EventEndpoints.Retrieve(r, id),
+        ("POST", ["webhook_endpoints"]) => WebhookEndpoints.Create(r),
+        ("GET", ["webhook_endpoints"]) => WebhookEndpoints.List(r),
+        ("GET", ["webhook_endpoints", var id]) => WebhookEndpoints.Retrieve(r, id),
+        ("POST", ["webhook_endpoints", var id]) => WebhookEndpoints.Update(r, id),
+        ("DELETE", ["webhook_endpoints", var id]) => WebhookEndpoints.Delete(r, id),
+        ("POST", ["webhook_endpoints", var id, "roll_secret"]) => WebhookEndpoints.RollSecret(r, id),
         ("GET", ["balance_transactions"]) => BalanceTransactionEndpoints.List(r),
         ("GET", ["balance_transactions", var id]) => BalanceTransactionEndpoints.Retrieve(r, id),
         _ => new ApiResult(404, new StripeApiException(404, "invalid_request_error", null,

@@ -7,8 +7,8 @@ public sealed class DueChangesService(Storage.SimStore store, PspSimOptions opti
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var consumed = DueChanges.RunOnce(store, options.MaxDueChangesPerTick);
-            if (consumed > 0) log.LogInformation("{Count} due changes made (async refunds, expired authorizations)", consumed);
+            var consumed = DueChanges.RunOnce(store, options.MaxDueChangesPerTick, options);
+            if (consumed > 0) log.LogInformation("{Count} due changes made (async refunds and cards, expired authorizations)", consumed);
             // A full round may have left more due: go again at once.
             if (consumed == options.MaxDueChangesPerTick) continue;
             try { await Task.Delay(options.DueChangesTickMs, stoppingToken); }

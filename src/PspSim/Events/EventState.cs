@@ -15,4 +15,14 @@ public sealed class EventState : IStored
     public string? PreviousAttributes { get; init; }
     public string? RequestId { get; init; }
     public string? IdempotencyKey { get; init; }
+
+    private int _pendingWebhooks;
+    /// <summary>
+    /// Stripe's pending_webhooks: endpoints this event is still to be delivered to (2xx not yet received). In memory
+    /// only: deliveries do not survive a restart, so a replayed event has none pending.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int PendingWebhooks => Volatile.Read(ref _pendingWebhooks);
+    public void AddPendingWebhook() => Interlocked.Increment(ref _pendingWebhooks);
+    public void WebhookDelivered() => Interlocked.Decrement(ref _pendingWebhooks);
 }

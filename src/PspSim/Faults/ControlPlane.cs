@@ -5,12 +5,14 @@ using PspSim.PaymentIntents;
 using PspSim.Refunds;
 using PspSim.Storage;
 using PspSim.Stripe;
+using PspSim.ThreeDSecure;
+using PspSim.Webhooks;
 
 namespace PspSim.Faults;
 
 /// <summary>
 /// The sandbox's own control plane under /_sim (not Stripe's API; no API key): latency, faults,
-/// reset, and completing a 3-D Secure step. Bad input → 400 application/problem+json.
+/// reset, completing a 3-D Secure step (also /_sim/3ds), webhook delivery faults and attempts (/_sim/webhooks). Bad input → 400 application/problem+json.
 /// </summary>
 public static class ControlPlane
 {
@@ -79,10 +81,12 @@ public static class ControlPlane
             var l = board.Latency;
             return Results.Ok(new { faults = board.Active().Select(Render), latency = new { fixed_ms = l.FixedMs, jitter_ms = l.JitterMs } });
         });
-        sim.MapPost("/reset", (FaultBoard board, ILogger<FaultBoard> log) =>
+        sim.MapPost("/reset", (FaultBoard board, DeliveryFaultBoard deliveryFaults, WebhookDelivery webhooks, ILogger<FaultBoard> log) =>
         {
             board.Reset();
-            log.LogInformation("faults and latency reset");
+            deliveryFaults.Reset();
+            webhooks.ReleaseHeld();
+            log.LogInformation("faults, delivery faults and latency reset");
             return Results.Ok(new { faults = Array.Empty<object>(), latency = new { fixed_ms = 0, jitter_ms = 0 } });
         });
         sim.MapPost("/payment_intents/{id}/authenticate", (HttpContext ctx, string id, SimStore store, PspSimOptions options) =>
@@ -90,6 +94,8 @@ public static class ControlPlane
         sim.MapPost("/payment_intents/{id}/settle", (HttpContext ctx, string id, SimStore store, PspSimOptions options) =>
             CompleteAsync(ctx, id, store, options, PiStatus.Processing));
         sim.MapPost("/refunds/{id}/settle", SettleRefundAsync);
+        WebhookControlPlane.Map(sim);
+        ThreeDSecurePage.Map(sim);
         sim.MapGet("/clock", (SimClock clock) => Results.Ok(new { now = clock.GetUtcNow().ToUnixTimeSeconds(), offset_seconds = clock.OffsetSeconds }));
         sim.MapPost("/clock/advance", async (HttpContext ctx, SimClock clock, SimStore store, PspSimOptions options, ILogger<FaultBoard> log) =>
         {
@@ -100,7 +106,7 @@ public static class ControlPlane
                 return Problem($"seconds must be an integer from 1 to {SimClock.MaxAdvanceSeconds}");
             clock.Advance(seconds);
             // What fell due in the skipped time happens before the answer, so a test sees it at once.
-            var changed = DueChanges.RunAll(store, options.MaxDueChangesPerTick);
+            var changed = DueChanges.RunAll(store, options.MaxDueChangesPerTick, options);
             log.LogInformation("clock advanced {Seconds} s (offset {Offset} s), {Changed} due changes", seconds, clock.OffsetSeconds, changed);
             return Results.Ok(new { now = clock.GetUtcNow().ToUnixTimeSeconds(), offset_seconds = clock.OffsetSeconds });
         });
@@ -149,10 +155,10 @@ public static class ControlPlane
         duration_ms = f.DurationMs,
     };
 
-    private static IResult Problem(string detail) => Results.Problem(
+    internal static IResult Problem(string detail) => Results.Problem(
         detail: detail, statusCode: 400, title: "Invalid control-plane request", type: "https://payrail.dev/problems/pspsim-invalid-control-request");
 
-    private static async Task<(JsonElement Json, IResult? Problem)> ReadObjectAsync(HttpContext ctx, IReadOnlySet<string> allowed, bool allowEmpty = false)
+    internal static async Task<(JsonElement Json, IResult? Problem)> ReadObjectAsync(HttpContext ctx, IReadOnlySet<string> allowed, bool allowEmpty = false)
     {
         if (ctx.Request.ContentLength > MaxBodyBytes) return (default, Problem($"body larger than {MaxBodyBytes} bytes"));
         using var reader = new StreamReader(ctx.Request.Body);
@@ -170,7 +176,7 @@ public static class ControlPlane
         return (json, null);
     }
 
-    private static int? Int(JsonElement json, string name, int min, int max, out IResult? problem)
+    internal static int? Int(JsonElement json, string name, int min, int max, out IResult? problem)
     {
         problem = null;
         if (!json.TryGetProperty(name, out var el) || el.ValueKind == JsonValueKind.Null) return null;

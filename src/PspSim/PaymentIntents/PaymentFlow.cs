@@ -33,12 +33,14 @@ public static class PaymentFlow
                 return Decline(tx, pi, paymentMethod, AuthenticationRequired(card));
             case CardOutcome.RequireAction:
                 pi.Status = PiStatus.RequiresAction;
-                pi.NextActionUrl = $"{baseUrl}/_sim/payment_intents/{pi.Id}/authenticate";
+                pi.NextActionUrl = ThreeDSecure.ThreeDSecurePage.UrlFor(baseUrl, pi.Id);
                 tx.Save(pi);
                 tx.Emit("payment_intent.requires_action", StripeJson.PaymentIntent(pi));
                 return ApiResult.Ok(StripeJson.PaymentIntent(pi));
-            case CardOutcome.Processing:
+            case CardOutcome.Processing or CardOutcome.ProcessingThenSucceeds or CardOutcome.ProcessingThenDeclines:
                 pi.Status = PiStatus.Processing;
+                // The bank answers later, on the due-changes clock (whole sim-clock seconds, rounded up).
+                pi.SettleAt = card.Outcome == CardOutcome.Processing ? null : tx.Now + (options.AsyncDelayMs + 999) / 1_000;
                 tx.Save(pi);
                 tx.Emit("payment_intent.processing", StripeJson.PaymentIntent(pi));
                 return ApiResult.Ok(StripeJson.PaymentIntent(pi));
@@ -46,6 +48,18 @@ public static class PaymentFlow
                 Authorize(tx, pi, paymentMethod, card, options);
                 return ApiResult.Ok(StripeJson.PaymentIntent(pi));
         }
+    }
+
+    /// <summary>
+    /// An asynchronous test card's bank answers (pm_card_async_success / pm_card_async_declined): the intent is authorized
+    /// (or captured) or declined, if it is still the processing attempt scheduled for <paramref name="dueAt"/>.
+    /// </summary>
+    public static void SettleDue(SimStore.WriteTx tx, PaymentIntentState pi, long dueAt, PspSimOptions options)
+    {
+        if (pi.Status != PiStatus.Processing || pi.SettleAt != dueAt || pi.PaymentMethod is not { } pm || TestCards.Find(pm) is not { } card) return;
+        pi.SettleAt = null;
+        if (card.Outcome == CardOutcome.ProcessingThenSucceeds) Authorize(tx, pi, pm, card, options);
+        else Decline(tx, pi, pm, card with { Code = "card_declined", DeclineCode = "generic_decline", Message = "Your card was declined.", Param = null });
     }
 
     public static void Authorize(SimStore.WriteTx tx, PaymentIntentState pi, string paymentMethod, TestCard card, PspSimOptions options)
@@ -63,7 +77,7 @@ public static class PaymentFlow
         {
             pi.Status = PiStatus.RequiresCapture;
             pi.AmountCapturable = pi.Amount;
-            charge.CaptureBefore = tx.Now + options.AuthorizationValidityDays * 86_400L;
+            charge.CaptureBefore = tx.Now + options.AuthorizationValiditySeconds;
             tx.Save(charge);
             tx.Save(pi);
             tx.Emit("charge.succeeded", StripeJson.Charge(charge));

@@ -40,6 +40,8 @@ public sealed class PaymentIntentState : IStored
     /// <summary>The Stripe error object of the last failed attempt, as JSON text.</summary>
     public string? LastPaymentError { get; set; }
     public string? NextActionUrl { get; set; }
+    /// <summary>Asynchronous test cards: the sim-clock second the bank answers a processing attempt.</summary>
+    public long? SettleAt { get; set; }
     public long? CanceledAt { get; set; }
     public string? CancellationReason { get; set; }
 }

@@ -1,7 +1,16 @@
 namespace PspSim.PaymentIntents;
 
 /// <summary>What a test card does when confirmed.</summary>
-public enum CardOutcome { Succeed, Decline, RequireAction, Processing }
+public enum CardOutcome
+{
+    Succeed, Decline, RequireAction,
+    /// <summary>Processing until a test settles it (/_sim/payment_intents/{id}/settle).</summary>
+    Processing,
+    /// <summary>Processing for PspSim:AsyncDelayMs, then succeeds (or requires capture).</summary>
+    ProcessingThenSucceeds,
+    /// <summary>Processing for PspSim:AsyncDelayMs, then declined (generic_decline).</summary>
+    ProcessingThenDeclines,
+}
 
 /// <summary>What a refund of the card's charge does (docs.stripe.com/testing#refunds).</summary>
 public enum RefundBehavior
@@ -41,6 +50,10 @@ public static class TestCards
         ["pm_card_threeDSecure2Required"] = new("visa", "3220", CardOutcome.RequireAction),
         // Sandbox-only (not a Stripe token): stays in processing until POST /_sim/payment_intents/{id}/settle.
         ["pm_card_sim_processing"] = new("visa", "4242", CardOutcome.Processing),
+        // Sandbox-only (not Stripe tokens; Stripe's cards answer at once): the bank answers after PspSim:AsyncDelayMs,
+        // so the outcome reaches the merchant only by webhook (payment_intent.processing first).
+        ["pm_card_async_success"] = new("visa", "4242", CardOutcome.ProcessingThenSucceeds),
+        ["pm_card_async_declined"] = new("visa", "0002", CardOutcome.ProcessingThenDeclines),
     };
 
     public static TestCard? Find(string paymentMethod) => Cards.GetValueOrDefault(paymentMethod);

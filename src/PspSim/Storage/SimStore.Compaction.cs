@@ -123,6 +123,7 @@ public sealed partial class SimStore
             [
                 ("pi", PaymentIntents.CopyRows()), ("ch", Charges.CopyRows()), ("re", Refunds.CopyRows()),
                 ("txn", BalanceTransactions.CopyRows()), ("evt", Events.CopyRows()),
+                ("we", WebhookEndpoints.CopyRows()),
             ];
         }
         var longestHold = hold.Elapsed.TotalMilliseconds;

@@ -5,6 +5,7 @@ using PspSim.Events;
 using PspSim.PaymentIntents;
 using PspSim.Refunds;
 using PspSim.Stripe;
+using PspSim.Webhooks;
 
 namespace PspSim.Storage;
 
@@ -29,6 +30,10 @@ public sealed partial class SimStore : IDisposable
     public Table<RefundState> Refunds { get; } = new();
     public Table<BalanceTransactionState> BalanceTransactions { get; } = new();
     public Table<EventState> Events { get; }
+    /// <summary>Where events are delivered (at most <see cref="WebhookEndpointState.MaxEndpoints"/>, as Stripe's 16).</summary>
+    public Table<WebhookEndpointState> WebhookEndpoints { get; } = new();
+    /// <summary>Receives each committed write's deliveries once its journal lines reached the OS (none before it is set).</summary>
+    public IWebhookSink? Webhooks { get; set; }
     public Idempotency.IdempotencyKeys IdempotencyKeys { get; }
     /// <summary>What a search sees of each PaymentIntent, with Stripe's indexing lag (see PaymentIntentSearchIndex).</summary>
     public PaymentIntentSearchIndex PaymentIntentSearch { get; } = new();
@@ -71,11 +76,18 @@ public sealed partial class SimStore : IDisposable
                 var pi = v.Deserialize<PaymentIntentState>(o)!;
                 PaymentIntents.Upsert(pi);
                 PaymentIntentSearch.Record(pi, writtenAtMs: 0); // replayed: searchable at once
+                Schedule(pi);
                 break;
             case "ch": var ch = v.Deserialize<ChargeState>(o)!; Charges.Upsert(ch); Schedule(ch); break;
             case "re": var re = v.Deserialize<RefundState>(o)!; Refunds.Upsert(re); Schedule(re); break;
             case "txn": BalanceTransactions.Upsert(v.Deserialize<BalanceTransactionState>(o)!); break;
             case "evt": Events.Upsert(v.Deserialize<EventState>(o)!); break;
+            case "we":
+                var we = v.Deserialize<WebhookEndpointState>(o)!;
+                // A deletion is journaled as a tombstone of the endpoint.
+                if (we.Deleted) WebhookEndpoints.RemoveAll(e => e.Id == we.Id);
+                else WebhookEndpoints.Upsert(we);
+                break;
             case "idem": IdempotencyKeys.Restore(v.Deserialize<Idempotency.StoredResponse>(o)!); break;
         }
     }
@@ -83,6 +95,11 @@ public sealed partial class SimStore : IDisposable
     private void Schedule(ChargeState ch)
     {
         if (ch.CaptureBefore is { } at && !ch.Captured) Due.Add((at, ch.Id));
+    }
+
+    private void Schedule(PaymentIntentState pi)
+    {
+        if (pi.SettleAt is { } at && pi.Status == PiStatus.Processing) Due.Add((at, pi.Id));
     }
 
     private void Schedule(RefundState re)
@@ -101,11 +118,12 @@ public sealed partial class SimStore : IDisposable
     /// </summary>
     public T Write<T>(RequestInfo request, Func<WriteTx, T> change)
     {
+        WriteTx? tx = null;
         try
         {
             lock (_gate)
             {
-                var tx = new WriteTx(this, request, Now());
+                tx = new WriteTx(this, request, Now());
                 try { return change(tx); }
                 finally { tx.Commit(); }
             }
@@ -116,6 +134,8 @@ public sealed partial class SimStore : IDisposable
         {
             _journal.Flush();
             CompactIfDue();
+            // Only now: a webhook never announces an event a crash could still take back.
+            if (tx?.Deliveries is { Count: > 0 } deliveries) Webhooks?.Enqueue(deliveries);
         }
     }
 
@@ -124,6 +144,8 @@ public sealed partial class SimStore : IDisposable
         // Rows saved by this change in order; a row saved twice is journaled once, in its final state.
         private readonly List<(string Kind, object Row)> _saved = [];
         private readonly HashSet<object> _savedRows = new(ReferenceEqualityComparer.Instance);
+        /// <summary>(event, endpoint) pairs this write's events go to, handed to <see cref="Webhooks"/> after the journal flush.</summary>
+        internal List<PendingDelivery>? Deliveries { get; private set; }
         public SimStore Store => store;
         public long Now => now;
         public RequestInfo Request => request;
@@ -131,12 +153,22 @@ public sealed partial class SimStore : IDisposable
         public void Save(PaymentIntentState pi)
         {
             store.PaymentIntents.Upsert(pi);
+            store.Schedule(pi);
             store.PaymentIntentSearch.Record(pi, store.NowMs());
             Track("pi", pi);
         }
         public void Save(ChargeState ch) { store.Charges.Upsert(ch); store.Schedule(ch); Track("ch", ch); }
         public void Save(RefundState re) { store.Refunds.Upsert(re); store.Schedule(re); Track("re", re); }
         public void Save(BalanceTransactionState txn) { store.BalanceTransactions.Upsert(txn); Track("txn", txn); }
+        public void Save(WebhookEndpointState we) { store.WebhookEndpoints.Upsert(we); Track("we", we); }
+
+        /// <summary>Removes the endpoint; the journal keeps a tombstone so a replay removes it too.</summary>
+        public void Delete(WebhookEndpointState we)
+        {
+            store.WebhookEndpoints.RemoveAll(e => e.Id == we.Id);
+            we.Deleted = true;
+            Track("we", we);
+        }
 
         private void Track(string kind, object row)
         {
@@ -158,6 +190,14 @@ public sealed partial class SimStore : IDisposable
             };
             store.Events.Upsert(evt);
             _saved.Add(("evt", evt));
+            // The endpoints enabled for it now get it (Stripe: pending_webhooks counts them until each answers 2xx).
+            for (var i = 0; i < store.WebhookEndpoints.Count; i++)
+            {
+                var endpoint = store.WebhookEndpoints[i];
+                if (!endpoint.Wants(type)) continue;
+                (Deliveries ??= []).Add(new PendingDelivery(evt, endpoint.Id));
+                evt.AddPendingWebhook();
+            }
         }
 
         internal void Commit()
@@ -171,6 +211,7 @@ public sealed partial class SimStore : IDisposable
                     case RefundState re: store._journal.Append(kind, re); break;
                     case BalanceTransactionState txn: store._journal.Append(kind, txn); break;
                     case EventState evt: store._journal.Append(kind, evt); break;
+                    case WebhookEndpointState we: store._journal.Append(kind, we); break;
                 }
             }
             _saved.Clear();

@@ -207,7 +207,7 @@ public static class StripeJson
             ? new JsonObject { ["object"] = JsonNode.Parse(e.Object) }
             : new JsonObject { ["object"] = JsonNode.Parse(e.Object), ["previous_attributes"] = JsonNode.Parse(e.PreviousAttributes) },
         ["livemode"] = false,
-        ["pending_webhooks"] = 0,
+        ["pending_webhooks"] = e.PendingWebhooks,
         ["request"] = new JsonObject { ["id"] = e.RequestId, ["idempotency_key"] = e.IdempotencyKey },
         ["type"] = e.Type,
     };
