@@ -83,6 +83,11 @@ internal sealed class PlatformCommands
     public async Task<int> Worker(CancellationToken cancellationToken) =>
         await Payrail.Worker.WorkerCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
 
+    /// <summary>Run the API gateway (JWT, per-caller rate limit in Redis, limits) on Gateway:Urls until Ctrl-C.</summary>
+    [Command("gateway")]
+    public async Task<int> Gateway(CancellationToken cancellationToken) =>
+        await Payrail.Gateway.GatewayCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
+
     /// <summary>Print a development JWT (alone on the last line of stdout).</summary>
     /// <param name="role">buyer, merchant or ops.</param>
     /// <param name="sub">The subject: buyer id, merchant user id or operator id.</param>
