@@ -43,6 +43,7 @@ public class GatewayStack : IAsyncLifetime
     protected virtual int ApiInstances => 1;
     protected virtual int GatewayInstances => 1;
     protected virtual IEnumerable<KeyValuePair<string, string?>> GatewaySettings => [];
+    protected virtual IEnumerable<KeyValuePair<string, string?>> ApiSettings => [];
 
     public async Task InitializeAsync()
     {
@@ -76,6 +77,7 @@ public class GatewayStack : IAsyncLifetime
         settings["Api:ManagementUrls"] = $"http://127.0.0.1:{FreePort.Next()}";
         settings["Stripe:BaseUrl"] = PspSim.BaseUrl;
         settings["Stripe:ApiKey"] = PspSim.ApiKey;
+        foreach (var (key, value) in ApiSettings) settings[key] = value;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         Auth = AuthOptions.From(configuration);
         var arrivals = new ApiArrivals();
@@ -108,8 +110,29 @@ public class GatewayStack : IAsyncLifetime
     /// <summary>Stops API instance <paramref name="index"/> for good: its port refuses connections from now on.</summary>
     public async Task KillApiAsync(int index)
     {
-        await _apis[index].StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+        // No grace: requests in flight are cut, as by kill -9 (their handlers may still run in the background).
+        using var now = new CancellationTokenSource();
+        await now.CancelAsync();
+        await _apis[index].StopAsync(now.Token);
         await _apis[index].DisposeAsync();
+    }
+
+    /// <summary>pspsim's PaymentIntents created for one payment (found by the metadata Payrail sends).</summary>
+    public async Task<int> PaymentIntentCountAsync(string paymentId)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(PspSim.BaseUrl) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PspSim.ApiKey);
+        using var list = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/v1/payment_intents?limit=100"));
+        return list.RootElement.GetProperty("data").EnumerateArray().Count(intent =>
+            intent.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == System.Text.Json.JsonValueKind.Object
+            && metadata.TryGetProperty("payrail_payment_id", out var id) && id.GetString() == paymentId);
+    }
+
+    public async Task<long> PaymentRowsAsync()
+    {
+        await using var connection = await Postgres.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM payments", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     public int ArrivedCount => Arrivals.Sum(a => a.Count);
