@@ -104,10 +104,12 @@ internal sealed class PlatformCommands
     /// <param name="url">API base URL (default: Api:Urls).</param>
     /// <param name="merchant">Merchant paid by every request.</param>
     /// <param name="skipPgbench">Skip the pgbench baseline after the payments run.</param>
+    /// <param name="via">gateway: the same load straight to the API, then through the gateway (Gateway:Urls); prints the throughput ratio and added p99.</param>
     [Command("bench")]
     public async Task<int> Bench(int concurrency = 16, int seconds = 20, int? rate = null, string? url = null,
-        string merchant = "m_demo", bool skipPgbench = false, CancellationToken cancellationToken = default) =>
-        await Payrail.Bench.BenchCommand.RunAsync(PayrailConfiguration.Load(), concurrency, seconds, rate, url, merchant, !skipPgbench, cancellationToken);
+        string merchant = "m_demo", bool skipPgbench = false, string? via = null, CancellationToken cancellationToken = default) =>
+        await Payrail.Bench.BenchCommand.RunAsync(PayrailConfiguration.Load(), concurrency, seconds, rate, url, merchant, !skipPgbench,
+            cancellationToken, via);
     /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
     /// <param name="messages">Number of messages to produce.</param>

@@ -107,6 +107,7 @@ public static class LocalPlatform
             TimeSpan.FromMilliseconds(options.DependencyWaitMs), shutdown);
         foreach (var api in PlatformRoles.ApiSpecs(configuration, environment)) supervisor.Start(api);
         supervisor.Start(PlatformRoles.WorkerSpec(configuration, environment));
+        supervisor.Start(PlatformRoles.GatewaySpec(configuration, environment));
         Console.WriteLine("Payrail is up. Ctrl-C or `./payrail down` stops everything; `./payrail status` shows each role.");
         try
         {
