@@ -75,6 +75,11 @@ public static class BenchCommand
             $"bench_{run}_{i}", null, TimeSpan.FromSeconds(2 * seconds + 600), TimeProvider.System.GetUtcNow())).ToList();
         Console.WriteLine($"POST /v1/payments for {seconds} s straight to {apiUrl}, then {seconds} s through {gatewayUrl}, " +
             (rate is { } r ? $"open loop at {r}/s" : $"closed loop with {concurrency} clients") + $", {GatewayBenchBuyers} buyers in turn");
+        // Unrecorded warm-up of both paths (JIT, connection pools): otherwise whichever runs first looks slower.
+        var warmUp = TimeSpan.FromSeconds(Math.Min(5, seconds));
+        foreach (var target in new[] { apiUrl, gatewayUrl })
+            await PaymentsBench.RunAsync(new PaymentsBenchOptions(target, tokens, merchant, concurrency, warmUp, rate, RequestTimeoutMs: 30_000,
+                Label: "warm-up"), cancellationToken);
         var direct = await PaymentsBench.RunAsync(new PaymentsBenchOptions(apiUrl, tokens, merchant, concurrency,
             TimeSpan.FromSeconds(seconds), rate, RequestTimeoutMs: 30_000, Label: "direct"), cancellationToken);
         var viaGateway = await PaymentsBench.RunAsync(new PaymentsBenchOptions(gatewayUrl, tokens, merchant, concurrency,
