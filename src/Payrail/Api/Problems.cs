@@ -40,6 +40,14 @@ public static class Problems
     public const string WebhookMalformed = Base + "webhook-malformed";
     /// <summary>A PSP webhook whose effect could not be decided now (the PSP did not answer the re-read in time); nothing recorded (503).</summary>
     public const string WebhookRetryLater = Base + "webhook-retry-later";
+    /// <summary>The gateway's per-caller rate limit (429, with Retry-After).</summary>
+    public const string RateLimited = Base + "rate-limited";
+    /// <summary>The gateway reached no payment-service instance (503, with Retry-After): nothing was sent.</summary>
+    public const string ServiceUnavailable = Base + "service-unavailable";
+    /// <summary>The gateway lost the payment service's answer (502): the outcome is unknown, a retry with the same key is safe.</summary>
+    public const string UpstreamFailed = Base + "upstream-failed";
+    /// <summary>The payment service did not answer within the gateway's request timeout (504).</summary>
+    public const string UpstreamTimeout = Base + "upstream-timeout";
 
     public const string ContentType = "application/problem+json";
 

@@ -17,12 +17,13 @@ public static class AuthExtensions
                 ValidIssuer = options.Issuer,
                 ValidAudience = options.Audience,
                 IssuerSigningKey = options.SigningKey,
-                ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                ValidAlgorithms = [options.JwksUrl is null ? SecurityAlgorithms.HmacSha256 : SecurityAlgorithms.RsaSha256],
                 NameClaimType = Caller.SubjectClaim,
                 RoleClaimType = Caller.RoleClaim,
                 ClockSkew = TimeSpan.FromSeconds(30),
                 RequireExpirationTime = true,
             };
+            if (options.JwksUrl is { } jwks) jwt.ConfigurationManager = JwksKeys.Manager(jwks);
             jwt.Events = new JwtBearerEvents
             {
                 OnTokenValidated = context =>

@@ -10,8 +10,11 @@ namespace Payrail.Auth;
 /// <c>Auth:SigningKey</c>: an empty one used to become a generated key that anyone who can read
 /// <c>.payrail/secrets/</c> could use to mint ops tokens. The generated development key is used only by the local
 /// dev platform (`payrail up` sets <c>Auth:AllowDevKey</c>) or with an explicit <c>Auth:AllowDevKey=true</c>.
+/// In production an identity provider signs with RS256 and publishes its keys: <c>Auth:JwksUrl</c> makes the API and
+/// the gateway accept RS256 tokens checked against that key set (fetched, cached and refreshed), and HS256 no longer.
 /// </summary>
-public sealed record AuthOptions(string Issuer, string Audience, SymmetricSecurityKey SigningKey)
+/// <param name="SigningKey">The HS256 key; null when <paramref name="JwksUrl"/> is set.</param>
+public sealed record AuthOptions(string Issuer, string Audience, SymmetricSecurityKey? SigningKey, Uri? JwksUrl = null)
 {
     public const string SectionName = "Auth";
     public const string DevSecretName = "jwt-signing-key";
@@ -21,6 +24,13 @@ public sealed record AuthOptions(string Issuer, string Audience, SymmetricSecuri
     public static AuthOptions From(IConfiguration configuration, DevSecrets? devSecrets = null)
     {
         var section = configuration.GetSection(SectionName);
+        if (section["JwksUrl"] is { Length: > 0 } jwks)
+        {
+            // https only, except on loopback (a local identity provider in development and tests).
+            if (!Uri.TryCreate(jwks, UriKind.Absolute, out var jwksUrl) || !(jwksUrl.Scheme == "https" || (jwksUrl.Scheme == "http" && jwksUrl.IsLoopback)))
+                throw new InvalidSettingsException("Auth:JwksUrl must be an absolute https URL (http only on loopback).");
+            return new AuthOptions(IssuerOf(section), AudienceOf(section), null, jwksUrl);
+        }
         var key = section["SigningKey"] is { Length: > 0 } configured ? configured
             : AllowsDevKey(section) ? (devSecrets ?? DevSecrets.ForProject()).GetOrCreate(DevSecretName)
             : throw new InvalidSettingsException(
@@ -53,9 +63,10 @@ public sealed record AuthOptions(string Issuer, string Audience, SymmetricSecuri
         var keyBytes = Encoding.UTF8.GetBytes(key);
         if (keyBytes.Length < MinKeyBytes)
             throw new InvalidSettingsException($"Auth:SigningKey must be at least {MinKeyBytes} bytes for HS256.");
-        return new AuthOptions(
-            section["Issuer"] is { Length: > 0 } issuer ? issuer : "payrail-dev",
-            section["Audience"] is { Length: > 0 } audience ? audience : "payrail-api",
-            new SymmetricSecurityKey(keyBytes));
+        return new AuthOptions(IssuerOf(section), AudienceOf(section), new SymmetricSecurityKey(keyBytes));
     }
+
+    private static string IssuerOf(IConfigurationSection section) => section["Issuer"] is { Length: > 0 } issuer ? issuer : "payrail-dev";
+
+    private static string AudienceOf(IConfigurationSection section) => section["Audience"] is { Length: > 0 } audience ? audience : "payrail-api";
 }

@@ -19,7 +19,9 @@ public static class DevTokens
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = now.Add(lifetime).UtcDateTime,
-            SigningCredentials = new SigningCredentials(options.SigningKey, SecurityAlgorithms.HmacSha256),
+            SigningCredentials = new SigningCredentials(options.SigningKey ?? throw new InvalidOperationException(
+                "development tokens are HS256: set Auth:SigningKey (with Auth:JwksUrl, tokens come from the identity provider)"),
+                SecurityAlgorithms.HmacSha256),
         };
         return new JsonWebTokenHandler().CreateToken(descriptor);
     }

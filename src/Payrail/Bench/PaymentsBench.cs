@@ -6,14 +6,17 @@ using Spectre.Console;
 
 namespace Payrail.Bench;
 
+/// <param name="BearerTokens">Used in turn, one per request: many buyers keep a gateway's per-buyer limit out of the measurement.</param>
+/// <param name="Label">The run's name in the report.</param>
 public sealed record PaymentsBenchOptions(
     Uri ApiBaseUrl,
-    string BearerToken,
+    IReadOnlyList<string> BearerTokens,
     string MerchantId,
     int Concurrency,
     TimeSpan Duration,
     int? ArrivalRatePerSecond,
-    int RequestTimeoutMs);
+    int RequestTimeoutMs,
+    string Label = PaymentsBench.Target);
 
 /// <summary>
 /// Load generator for POST /v1/payments with a fresh idempotency key per request. Closed loop:
@@ -37,7 +40,7 @@ public static class PaymentsBench
             BaseAddress = options.ApiBaseUrl,
             Timeout = TimeSpan.FromMilliseconds(options.RequestTimeoutMs),
         };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.BearerToken);
+        var tokens = new TokenRotation(options.BearerTokens);
 
         var recorder = new LatencyRecorder();
         var clock = Stopwatch.StartNew();
@@ -51,8 +54,8 @@ public static class PaymentsBench
                 var bar = progress.AddTask(options.ArrivalRatePerSecond is { } rate
                     ? $"open loop, {rate}/s" : $"closed loop, {options.Concurrency} clients", maxValue: end.TotalMilliseconds);
                 var work = options.ArrivalRatePerSecond is { } r
-                    ? OpenLoop.RunAsync(ct => SendOneAsync(http, options.MerchantId, ct), r, recorder, clock, end, cancellationToken)
-                    : ClosedLoopAsync(http, options, recorder, clock, end, cancellationToken);
+                    ? OpenLoop.RunAsync(ct => SendOneAsync(http, tokens.Next(), options.MerchantId, ct), r, recorder, clock, end, cancellationToken)
+                    : ClosedLoopAsync(http, tokens, options, recorder, clock, end, cancellationToken);
                 while (!work.IsCompleted)
                 {
                     bar.Value = Math.Min(clock.Elapsed.TotalMilliseconds, end.TotalMilliseconds);
@@ -63,10 +66,10 @@ public static class PaymentsBench
             });
 
         var seconds = Math.Min(clock.Elapsed.TotalSeconds, end.TotalSeconds + options.RequestTimeoutMs / 1000.0);
-        return recorder.ToReport(Target, Math.Max(seconds, 0.001));
+        return recorder.ToReport(options.Label, Math.Max(seconds, 0.001));
     }
 
-    private static async Task ClosedLoopAsync(HttpClient http, PaymentsBenchOptions options, LatencyRecorder recorder,
+    private static async Task ClosedLoopAsync(HttpClient http, TokenRotation tokens, PaymentsBenchOptions options, LatencyRecorder recorder,
         Stopwatch clock, TimeSpan end, CancellationToken cancellationToken)
     {
         var clients = Enumerable.Range(0, options.Concurrency).Select(async _ =>
@@ -74,7 +77,7 @@ public static class PaymentsBench
             while (clock.Elapsed < end && !cancellationToken.IsCancellationRequested)
             {
                 var handle = recorder.Begin(clock.Elapsed);
-                var outcome = await SendOneAsync(http, options.MerchantId, cancellationToken);
+                var outcome = await SendOneAsync(http, tokens.Next(), options.MerchantId, cancellationToken);
                 recorder.Complete(handle, outcome, clock.Elapsed);
             }
         });
@@ -82,7 +85,7 @@ public static class PaymentsBench
     }
 
     /// <summary>Returns null on success, otherwise the kind of failure.</summary>
-    private static async Task<string?> SendOneAsync(HttpClient http, string merchantId, CancellationToken cancellationToken)
+    private static async Task<string?> SendOneAsync(HttpClient http, string token, string merchantId, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/payments")
         {
@@ -91,6 +94,7 @@ public static class PaymentsBench
                 Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString("N"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         try
         {
             using var response = await http.SendAsync(request, cancellationToken);
@@ -105,4 +109,12 @@ public static class PaymentsBench
             return $"transport: {e.HttpRequestError}";
         }
     }
+}
+
+/// <summary>The bench's tokens, one per request in turn.</summary>
+internal sealed class TokenRotation(IReadOnlyList<string> tokens)
+{
+    private long _next = -1;
+
+    public string Next() => tokens[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)tokens.Count)];
 }

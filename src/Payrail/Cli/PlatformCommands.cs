@@ -83,6 +83,11 @@ internal sealed class PlatformCommands
     public async Task<int> Worker(CancellationToken cancellationToken) =>
         await Payrail.Worker.WorkerCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
 
+    /// <summary>Run the API gateway (JWT, per-caller rate limit in Redis, limits) on Gateway:Urls until Ctrl-C.</summary>
+    [Command("gateway")]
+    public async Task<int> Gateway(CancellationToken cancellationToken) =>
+        await Payrail.Gateway.GatewayCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
+
     /// <summary>Print a development JWT (alone on the last line of stdout).</summary>
     /// <param name="role">buyer, merchant or ops.</param>
     /// <param name="sub">The subject: buyer id, merchant user id or operator id.</param>
@@ -99,10 +104,12 @@ internal sealed class PlatformCommands
     /// <param name="url">API base URL (default: Api:Urls).</param>
     /// <param name="merchant">Merchant paid by every request.</param>
     /// <param name="skipPgbench">Skip the pgbench baseline after the payments run.</param>
+    /// <param name="via">gateway: the same load straight to the API, then through the gateway (Gateway:Urls); prints the throughput ratio and added p99.</param>
     [Command("bench")]
     public async Task<int> Bench(int concurrency = 16, int seconds = 20, int? rate = null, string? url = null,
-        string merchant = "m_demo", bool skipPgbench = false, CancellationToken cancellationToken = default) =>
-        await Payrail.Bench.BenchCommand.RunAsync(PayrailConfiguration.Load(), concurrency, seconds, rate, url, merchant, !skipPgbench, cancellationToken);
+        string merchant = "m_demo", bool skipPgbench = false, string? via = null, CancellationToken cancellationToken = default) =>
+        await Payrail.Bench.BenchCommand.RunAsync(PayrailConfiguration.Load(), concurrency, seconds, rate, url, merchant, !skipPgbench,
+            cancellationToken, via);
     /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
     /// <param name="messages">Number of messages to produce.</param>

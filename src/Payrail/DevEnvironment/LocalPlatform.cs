@@ -108,6 +108,7 @@ public static class LocalPlatform
         var apiEnvironment = await WithWebhookSecretAsync(configuration, environment, shutdown);
         foreach (var api in PlatformRoles.ApiSpecs(configuration, apiEnvironment)) supervisor.Start(api);
         supervisor.Start(PlatformRoles.WorkerSpec(configuration, environment));
+        supervisor.Start(PlatformRoles.GatewaySpec(configuration, environment));
         Console.WriteLine("Payrail is up. Ctrl-C or `./payrail down` stops everything; `./payrail status` shows each role.");
         try
         {

@@ -5,13 +5,15 @@ namespace Payrail.DevEnvironment;
 /// <summary>
 /// The children of `up` and how each one is started: pspsim and devkafka (the stand-ins), <c>Api:Instances</c>
 /// instances of `payrail api` (instance i on the ports of Api:Urls and Api:ManagementUrls plus 100·i, so a second
-/// instance lands on 8181/9181, clear of DESIGN.md's 808x and 909x ports) and `payrail worker`.
+/// instance lands on 8181/9181, clear of DESIGN.md's 808x and 909x ports), `payrail worker` and `payrail gateway`
+/// (8080 and 9080) in front of the API instances.
 /// </summary>
 public static class PlatformRoles
 {
     public const string PspSim = "pspsim";
     public const string DevKafka = "devkafka";
     public const string Worker = "worker";
+    public const string Gateway = "gateway";
     public const int MaxApiInstances = 8;
     /// <summary>Port distance between API instances: 8 instances span 8081..8781, below the 9081 management port.</summary>
     public const int InstancePortStride = 100;
@@ -68,6 +70,26 @@ public static class PlatformRoles
     }
 
     /// <summary>
+    /// `payrail gateway` in front of the API instances this `up` starts (their first public URL each), unless
+    /// Gateway:ApiUrls names others. Ready when its management listener answers /readyz.
+    /// </summary>
+    public static RoleSpec GatewaySpec(IConfiguration configuration, IReadOnlyDictionary<string, string> environment)
+    {
+        var own = new Dictionary<string, string>(environment);
+        if (string.IsNullOrWhiteSpace(configuration["Gateway:ApiUrls"]) || configuration["Gateway:ApiUrls"] == DefaultGatewayApiUrls)
+            own["PAYRAIL__Gateway__ApiUrls"] = string.Join(';', ApiSpecs(configuration, environment).Select(a => FirstUrl(a.Environment["PAYRAIL__Api__Urls"])));
+        return new RoleSpec(Gateway, "dotnet", [PayrailDll, "gateway"], own, FirstUrl(GatewayManagementUrls(configuration)) + "/readyz");
+    }
+
+    private static string DefaultGatewayApiUrls => new Payrail.Gateway.GatewayOptions().ApiUrls;
+
+    private static string GatewayUrls(IConfiguration configuration) =>
+        configuration["Gateway:Urls"] is { Length: > 0 } g ? g : Payrail.Gateway.GatewayOptions.DefaultUrls;
+
+    private static string GatewayManagementUrls(IConfiguration configuration) =>
+        configuration["Gateway:ManagementUrls"] is { Length: > 0 } g ? g : Payrail.Hosting.PayrailRole.Gateway.ManagementDefaultUrls;
+
+    /// <summary>
     /// Two children on one port: the second would crash-loop on "address in use". With Api:Instances above 1 the
     /// instances' ports climb from Api:Urls and Api:ManagementUrls and may reach another role's configured port.
     /// </summary>
@@ -79,6 +101,10 @@ public static class PlatformRoles
             ("Kafka:BootstrapServers", PortOf("tcp://" + (configuration["Kafka:BootstrapServers"] is { Length: > 0 } k ? k : "127.0.0.1:9092"))),
             ("Worker:ManagementUrls", PortOf(FirstUrl(configuration["Worker:ManagementUrls"] is { Length: > 0 } w ? w : DefaultWorkerManagementUrls))),
         };
+        foreach (var url in GatewayUrls(configuration).Split(';', StringSplitOptions.RemoveEmptyEntries))
+            listeners.Add(("Gateway:Urls", PortOf(url)));
+        foreach (var url in GatewayManagementUrls(configuration).Split(';', StringSplitOptions.RemoveEmptyEntries))
+            listeners.Add(("Gateway:ManagementUrls", PortOf(url)));
         foreach (var api in ApiSpecs(configuration, new Dictionary<string, string>()))
         {
             foreach (var url in api.Environment["PAYRAIL__Api__Urls"].Split(';', StringSplitOptions.RemoveEmptyEntries))

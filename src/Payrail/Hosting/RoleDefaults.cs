@@ -5,9 +5,12 @@ using Payrail.DevEnvironment;
 
 namespace Payrail.Hosting;
 
-/// <summary>What sets a role apart in the defaults: its name, its database pool, whether it uses Redis, its listeners.</summary>
+/// <summary>
+/// What sets a role apart in the defaults: its name, its database pool (null: the role never touches PostgreSQL),
+/// whether it uses Redis, its listeners.
+/// </summary>
 public sealed record PayrailRole(string Name, string ManagementDefaultUrls, bool UsesRedis,
-    Func<string, PostgresOptions, NpgsqlDataSource> CreatePool)
+    Func<string, PostgresOptions, NpgsqlDataSource>? CreatePool)
 {
     /// <summary>The payment service: public listener plus management on 9081, Redis in front of idempotency.</summary>
     public static readonly PayrailRole Api = new("api", ManagementListener.DefaultUrls, UsesRedis: true,
@@ -16,6 +19,12 @@ public sealed record PayrailRole(string Name, string ManagementDefaultUrls, bool
     /// <summary>Background loops: management listener only (9082, free in DESIGN.md's table), no Redis yet.</summary>
     public static readonly PayrailRole Worker = new("worker", "http://127.0.0.1:9082", UsesRedis: false,
         (connectionString, postgres) => PostgresPool.ForWorker(connectionString, postgres.Worker));
+
+    /// <summary>
+    /// The API gateway: public 8080 (DESIGN.md) plus management on 9080 (free in DESIGN.md's table), Redis for the shared
+    /// rate limit, no database: it decides from the token and Redis alone, so a database outage never closes the door.
+    /// </summary>
+    public static readonly PayrailRole Gateway = new("gateway", "http://127.0.0.1:9080", UsesRedis: true, CreatePool: null);
 
     /// <summary>Configuration section of the role's own settings (<c>Api</c>, <c>Worker</c>).</summary>
     public string Section => char.ToUpperInvariant(Name[0]) + Name[1..];
@@ -51,7 +60,7 @@ public static class RoleDefaults
         var kafka = InvalidSettingsException.Bind<KafkaOptions>(configuration, KafkaOptions.SectionName);
         InvalidSettingsException.ThrowIfAny(
             [.. postgres.Problems(), .. redis.Problems(), .. kafka.Problems(), .. RoleLogging.Problems(configuration)]);
-        var connectionString = postgres.ResolveConnectionString(configuration);
+        var connectionString = role.CreatePool is null ? null : postgres.ResolveConnectionString(configuration);
         var management = ManagementListener.From(configuration, role.Section, role.ManagementDefaultUrls, publicUrls);
 
         builder.WebHost.UseUrls(publicUrls is null ? management.Urls : $"{publicUrls};{management.Urls}");
@@ -64,8 +73,11 @@ public static class RoleDefaults
         services.AddSingleton(kafka);
         if (role.UsesRedis) services.AddSingleton(new RedisEndpoint(redis.ResolveConfiguration(configuration, DevSecrets.ForProject())));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<NpgsqlDataSource>(_ => role.CreatePool(connectionString, postgres));
-        services.AddSingleton(sp => ReadinessComponent.Postgres(sp.GetRequiredService<NpgsqlDataSource>()));
+        if (role.CreatePool is { } createPool)
+        {
+            services.TryAddSingleton<NpgsqlDataSource>(_ => createPool(connectionString!, postgres));
+            services.AddSingleton(sp => ReadinessComponent.Postgres(sp.GetRequiredService<NpgsqlDataSource>()));
+        }
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddAspNetCoreInstrumentation()
             // .NET's own meter: GC pause time and counts, heap sizes, thread-pool queue (what a latency stall is made of).

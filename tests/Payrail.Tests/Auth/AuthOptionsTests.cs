@@ -64,8 +64,8 @@ public sealed class AuthOptionsTests : IDisposable
         var first = AuthOptions.From(Settings("", "true"), new DevSecrets(_secretsDirectory));
         var second = AuthOptions.From(Settings("", "true"), new DevSecrets(_secretsDirectory));
 
-        Assert.Equal(Encoding.UTF8.GetBytes(File.ReadAllText(DevKeyPath)), first.SigningKey.Key);
-        Assert.Equal(first.SigningKey.Key, second.SigningKey.Key);
+        Assert.Equal(Encoding.UTF8.GetBytes(File.ReadAllText(DevKeyPath)), first.SigningKey!.Key);
+        Assert.Equal(first.SigningKey!.Key, second.SigningKey!.Key);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class AuthOptionsTests : IDisposable
 
         var options = AuthOptions.From(Settings(key, "true"), new DevSecrets(_secretsDirectory));
 
-        Assert.Equal(Encoding.UTF8.GetBytes(key), options.SigningKey.Key);
+        Assert.Equal(Encoding.UTF8.GetBytes(key), options.SigningKey!.Key);
         Assert.False(File.Exists(DevKeyPath));
     }
 
@@ -96,7 +96,7 @@ public sealed class AuthOptionsTests : IDisposable
 
         var tool = AuthOptions.ForDevTool(Settings(""), new DevSecrets(_secretsDirectory));
 
-        Assert.Equal(platform.SigningKey.Key, tool.SigningKey.Key);
+        Assert.Equal(platform.SigningKey!.Key, tool.SigningKey!.Key);
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class AuthOptionsTests : IDisposable
 
         var tool = AuthOptions.ForDevTool(Settings(key), new DevSecrets(_secretsDirectory));
 
-        Assert.Equal(Encoding.UTF8.GetBytes(key), tool.SigningKey.Key);
+        Assert.Equal(Encoding.UTF8.GetBytes(key), tool.SigningKey!.Key);
     }
 
     public void Dispose()

@@ -162,7 +162,7 @@ public sealed class JwtValidationTests(PaymentsApiFixture api) : IClassFixture<P
     private string Sign(JsonObject claims, string algorithm = "HS256")
     {
         var signingInput = $"{Encode(new JsonObject { ["alg"] = algorithm, ["typ"] = "JWT" })}.{Encode(claims)}";
-        var key = api.Auth.SigningKey.Key;
+        var key = api.Auth.SigningKey!.Key;
         var input = Encoding.ASCII.GetBytes(signingInput);
         var signature = algorithm switch
         {

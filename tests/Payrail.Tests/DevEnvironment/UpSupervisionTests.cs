@@ -32,6 +32,8 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
     private string RunPath => Path.Combine(_root, ".payrail", "run");
     private string ApiUrl => $"http://127.0.0.1:{_apiPort}";
     private string PspSimUrl => $"http://127.0.0.1:{_pspSimPort}";
+    private readonly int _gatewayPort = FreePort.Next();
+    private string GatewayUrl => $"http://127.0.0.1:{_gatewayPort}";
 
     public async Task InitializeAsync()
     {
@@ -45,6 +47,8 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
         _environment["PAYRAIL__Api__Urls"] = ApiUrl;
         _environment["PAYRAIL__Api__ManagementUrls"] = $"http://127.0.0.1:{FreePort.Next()}";
         _environment["PAYRAIL__Worker__ManagementUrls"] = $"http://127.0.0.1:{FreePort.Next()}";
+        _environment["PAYRAIL__Gateway__Urls"] = GatewayUrl;
+        _environment["PAYRAIL__Gateway__ManagementUrls"] = $"http://127.0.0.1:{FreePort.Next()}";
         // The payment cut by the kill is taken over by its retry once its lease expired: 2 s instead of 30 s.
         _environment["PAYRAIL__Idempotency__LeaseMs"] = "2000";
     }
@@ -109,7 +113,14 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
         CliRun status = new(-1, "");
         await Eventually.TrueAsync(async () => (status = await RunAsync(cancel, "status")).ExitCode == 0, TimeSpan.FromSeconds(20),
             "status exits 0 once every role is up");
-        foreach (var role in new[] { "pspsim", "devkafka", "api-0", "worker" }) Assert.Contains(role, status.Output);
+        foreach (var role in new[] { "pspsim", "devkafka", "api-0", "worker", "gateway" }) Assert.Contains(role, status.Output);
+        // The README's traffic goes through the gateway `up` started, in front of the API instance it started.
+        using (var viaGateway = new HttpRequestMessage(HttpMethod.Get, $"{GatewayUrl}/v1/payments/{paymentId}"))
+        {
+            viaGateway.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var answer = await http.SendAsync(viaGateway, cancel);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
 
         var down = await RunAsync(cancel, "down");
         Assert.Equal(0, down.ExitCode);
