@@ -1,0 +1,234 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Payrail.Hosting;
+
+namespace Payrail.Outbox;
+
+/// <summary>Where a test stops a relay as a crash would: after Kafka acknowledged a round, before it was marked published.</summary>
+public sealed class RelayCrashPoints
+{
+    public Action<IReadOnlyList<Guid>>? AfterDeliveredBeforeMarked { get; set; }
+}
+
+/// <summary>
+/// The outbox relay (DESIGN.md "Events and Kafka", README "The outbox relay"): on its own session connection it owns
+/// some ownership partitions (<see cref="RelayOwnership"/>), reads their unpublished rows oldest first in bounded
+/// batches (<see cref="OutboxReads"/>), produces them with an idempotent producer (acks=all, key = payment id), waits
+/// for every delivery report and only then marks the acknowledged rows published. A crash between the two sends the
+/// same events again (at least once; the consumers dedupe by event id); it never loses one. Kafka down: rounds fail,
+/// rows wait in the outbox and the relay backs off; payments never notice.
+/// </summary>
+public sealed class OutboxRelay(NpgsqlDataSource database, IOptions<RelayOptions> options, KafkaOptions kafka, RelayMetrics metrics,
+    RelayCrashPoints crashPoints, TimeProvider clock, ILogger<OutboxRelay> logger) : BackgroundService
+{
+    private readonly RelayOptions _options = options.Value;
+    private readonly RelayOwnership _ownership = new(options.Value.OwnershipPartitions, options.Value.DatabaseTimeoutSeconds);
+    private int _failureBackoffMs = options.Value.FailureBackoffMs;
+    private bool _topicsReady;
+
+    /// <summary>The partitions this relay publishes right now (tests watch ownership move).</summary>
+    public IReadOnlyCollection<int> OwnedPartitions => _ownership.Owned.ToArray();
+
+    /// <summary>One round's outcome: rows acknowledged and marked, rows Kafka did not acknowledge.</summary>
+    public readonly record struct Round(int Published, int Failed);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunSessionAsync(stoppingToken);
+            }
+            catch (Exception e) when (IsTransient(e) && !stoppingToken.IsCancellationRequested)
+            {
+                // The session (and with it every partition lock) or the producer is gone: start both afresh.
+                metrics.RoundFailed();
+                logger.LogWarning("Outbox relay round failed, starting a new session: {Reason}", e.Message);
+            }
+            finally
+            {
+                _ownership.Lost();
+                metrics.OwnedPartitions = 0;
+            }
+            if (!await BackOffAsync(stoppingToken)) return;
+        }
+    }
+
+    private static bool IsTransient(Exception e) => e is NpgsqlException or KafkaException or TimeoutException;
+
+    /// <summary>One session: joins the relays, then rounds until cancelled or a round throws.</summary>
+    private async Task RunSessionAsync(CancellationToken cancellationToken)
+    {
+        await using var session = await database.OpenConnectionAsync(cancellationToken);
+        await KeepSessionAliveAsync(session, cancellationToken);
+        await _ownership.JoinAsync(session, cancellationToken);
+        using var producer = BuildProducer();
+        var nextOwnershipCheck = DateTimeOffset.MinValue;
+        var idleMs = _options.MinPollMs;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (clock.GetUtcNow() >= nextOwnershipCheck)
+            {
+                metrics.OwnedPartitions = await _ownership.RebalanceAsync(session, cancellationToken);
+                nextOwnershipCheck = clock.GetUtcNow().AddMilliseconds(_options.OwnershipCheckIntervalMs);
+            }
+            if (!await EnsureTopicsAsync(cancellationToken))
+            {
+                if (!await BackOffAsync(cancellationToken)) return;
+                continue;
+            }
+
+            var round = await RunRoundAsync(session, producer, cancellationToken);
+            metrics.Round(round.Published, round.Failed);
+            if (round.Failed > 0)
+            {
+                if (!await BackOffAsync(cancellationToken)) return;
+                continue;
+            }
+            _failureBackoffMs = _options.FailureBackoffMs;
+            if (round.Published >= _options.BatchSize) continue; // more waits: no pause
+            // Poll with backoff instead of LISTEN/NOTIFY: NOTIFY takes a cluster-wide lock at every commit that sends one.
+            idleMs = round.Published > 0 ? _options.MinPollMs : Math.Min(idleMs * 2, _options.MaxIdlePollMs);
+            if (!await DelayAsync(idleMs, cancellationToken)) return;
+        }
+    }
+
+    /// <summary>Reads, produces, awaits every ack, then marks: the order that makes a crash duplicate rather than lose.</summary>
+    internal async Task<Round> RunRoundAsync(NpgsqlConnection session, IProducer<string, byte[]> producer, CancellationToken cancellationToken)
+    {
+        var owned = _ownership.Owned;
+        if (owned.Count == 0) return default;
+        var rows = await OutboxReads.ReadUnpublishedAsync(session, owned, _options.OwnershipPartitions, _options.BatchSize,
+            _options.DatabaseTimeoutSeconds, cancellationToken);
+        if (rows.Count == 0) return default;
+
+        var delivered = await ProduceAsync(producer, rows, cancellationToken);
+        var acknowledged = new List<Guid>(rows.Count);
+        var failed = new List<Guid>();
+        for (var i = 0; i < rows.Count; i++) (delivered[i] ? acknowledged : failed).Add(rows[i].Id);
+        crashPoints.AfterDeliveredBeforeMarked?.Invoke(acknowledged);
+
+        await OutboxReads.MarkPublishedAsync(session, acknowledged, _options.DatabaseTimeoutSeconds, cancellationToken);
+        await OutboxReads.CountFailedAttemptAsync(session, failed, _options.DatabaseTimeoutSeconds, cancellationToken);
+        if (failed.Count > 0)
+            logger.LogWarning("Kafka acknowledged {Published} of {Rows} outbox events; the rest stay unpublished", acknowledged.Count, rows.Count);
+        return new Round(acknowledged.Count, failed.Count);
+    }
+
+    /// <summary>
+    /// Produces the rows in order and waits for every delivery report (bounded by message.timeout.ms plus a margin).
+    /// Returns, per row, whether Kafka acknowledged it. A fatal producer error throws: the producer must be rebuilt.
+    /// </summary>
+    private async Task<bool[]> ProduceAsync(IProducer<string, byte[]> producer, IReadOnlyList<OutboxRow> rows, CancellationToken cancellationToken)
+    {
+        var delivered = new bool[rows.Count];
+        var pending = rows.Count;
+        Error? fatal = null;
+        var allReported = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Reported(int index, Error error)
+        {
+            if (error.IsFatal) fatal = error;
+            delivered[index] = error.Code == ErrorCode.NoError;
+            if (Interlocked.Decrement(ref pending) == 0) allReported.TrySetResult();
+        }
+
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var index = i;
+            var message = PaymentsTopicMessage.For(rows[i]);
+            try
+            {
+                producer.Produce(_options.Topic, message, report => Reported(index, report.Error));
+            }
+            catch (ProduceException<string, byte[]> e)
+            {
+                // Refused locally (e.g. the producer is in a fatal state): this row and every later one count as failed.
+                for (var rest = i; rest < rows.Count; rest++) Reported(rest, e.Error);
+                break;
+            }
+        }
+        var deadline = TimeSpan.FromMilliseconds(_options.DeliveryTimeoutMs + _options.SocketTimeoutMs);
+        await allReported.Task.WaitAsync(deadline, clock, cancellationToken);
+        if (fatal is { } error) throw new KafkaException(error);
+        return delivered;
+    }
+
+    private IProducer<string, byte[]> BuildProducer() =>
+        new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers,
+            ClientId = "payrail-relay",
+            // Idempotence: no duplicates from the producer's own retries, and in-order per partition with up to 5 in flight.
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            MaxInFlight = 5,
+            MessageTimeoutMs = _options.DeliveryTimeoutMs,
+            SocketTimeoutMs = _options.SocketTimeoutMs,
+            RequestTimeoutMs = Math.Min(_options.SocketTimeoutMs, 30_000),
+            LingerMs = _options.LingerMs,
+            BatchSize = 1024 * 1024,
+            // A round's rows all fit in the local queue: Produce never blocks on a full queue.
+            QueueBufferingMaxMessages = Math.Max(100_000, _options.BatchSize * 2),
+            DeliveryReportFields = "status",
+        })
+        .SetErrorHandler((_, error) =>
+        {
+            // Brokers down show up here every few seconds; the rounds' failures are what the metrics count.
+            if (error.IsFatal) logger.LogError("Kafka producer fatal error: {Reason}", error.Reason);
+            else logger.LogDebug("Kafka producer: {Reason}", error.Reason);
+        })
+        .SetLogHandler((_, message) => logger.LogDebug("librdkafka {Facility}: {Message}", message.Facility, message.Message))
+        .Build();
+
+    /// <summary>Creates the topics once per process; false (and a back-off) while Kafka cannot be reached.</summary>
+    private async Task<bool> EnsureTopicsAsync(CancellationToken cancellationToken)
+    {
+        if (_topicsReady) return true;
+        try
+        {
+            await OutboxTopics.EnsureAsync(kafka.BootstrapServers, _options, cancellationToken);
+            _topicsReady = true;
+            return true;
+        }
+        catch (Exception e) when (e is KafkaException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            metrics.RoundFailed();
+            logger.LogWarning("Could not ensure topics {Topic} and {DeadLetterTopic}: {Reason}", _options.Topic, _options.DeadLetterTopic, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Server-side TCP keepalives on the session: if this worker's host vanishes without closing the connection,
+    /// PostgreSQL ends the session (and frees its partitions) within about 11 s instead of the kernel's 2 hours.
+    /// </summary>
+    private async Task KeepSessionAliveAsync(NpgsqlConnection session, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3", session)
+            { CommandTimeout = _options.DatabaseTimeoutSeconds };
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<bool> BackOffAsync(CancellationToken cancellationToken)
+    {
+        var waitMs = _failureBackoffMs;
+        _failureBackoffMs = Math.Min(_failureBackoffMs * 2, _options.MaxFailureBackoffMs);
+        return await DelayAsync(waitMs, cancellationToken);
+    }
+
+    private async Task<bool> DelayAsync(int milliseconds, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(milliseconds), clock, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}
