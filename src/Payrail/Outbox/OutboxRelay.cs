@@ -5,6 +5,12 @@ using Payrail.Hosting;
 
 namespace Payrail.Outbox;
 
+/// <summary>
+/// Where the relay's sessions come from: unpooled connections (<see cref="PostgresPool.ForSessions"/>), so that the end of
+/// a relay's session, by a crash or a lost connection, frees its partitions at once.
+/// </summary>
+public sealed record RelaySessions(NpgsqlDataSource Source);
+
 /// <summary>Where a test stops a relay as a crash would: after Kafka acknowledged a round, before it was marked published.</summary>
 public sealed class RelayCrashPoints
 {
@@ -19,7 +25,7 @@ public sealed class RelayCrashPoints
 /// same events again (at least once; the consumers dedupe by event id); it never loses one. Kafka down: rounds fail,
 /// rows wait in the outbox and the relay backs off; payments never notice.
 /// </summary>
-public sealed class OutboxRelay(NpgsqlDataSource database, IOptions<RelayOptions> options, KafkaOptions kafka, RelayMetrics metrics,
+public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> options, KafkaOptions kafka, RelayMetrics metrics,
     RelayCrashPoints crashPoints, TimeProvider clock, ILogger<OutboxRelay> logger) : BackgroundService
 {
     private readonly RelayOptions _options = options.Value;
@@ -61,7 +67,7 @@ public sealed class OutboxRelay(NpgsqlDataSource database, IOptions<RelayOptions
     /// <summary>One session: joins the relays, then rounds until cancelled or a round throws.</summary>
     private async Task RunSessionAsync(CancellationToken cancellationToken)
     {
-        await using var session = await database.OpenConnectionAsync(cancellationToken);
+        await using var session = await sessions.Source.OpenConnectionAsync(cancellationToken);
         await KeepSessionAliveAsync(session, cancellationToken);
         await _ownership.JoinAsync(session, cancellationToken);
         using var producer = BuildProducer();

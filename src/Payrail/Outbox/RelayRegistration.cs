@@ -15,6 +15,8 @@ public static class RelayRegistration
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(RelayMetrics.MeterName));
         if (!configuration.GetValue(RelayOptions.SectionName + ":" + nameof(RelayOptions.Enabled), true)) return services;
 
+        services.AddSingleton(sp => new RelaySessions(PostgresPool.ForSessions(
+            sp.GetRequiredService<PostgresOptions>().ResolveConnectionString(configuration), "payrail-relay")));
         services.AddSingleton<RelayCrashPoints>();
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
