@@ -68,7 +68,7 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
     private async Task RunSessionAsync(CancellationToken cancellationToken)
     {
         await using var session = await sessions.Source.OpenConnectionAsync(cancellationToken);
-        await KeepSessionAliveAsync(session, cancellationToken);
+        await ConfigureSessionAsync(session, cancellationToken);
         await _ownership.JoinAsync(session, cancellationToken);
         using var producer = BuildProducer();
         var nextOwnershipCheck = DateTimeOffset.MinValue;
@@ -207,14 +207,17 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
     }
 
     /// <summary>
-    /// Server-side TCP keepalives on the session: if this worker's host vanishes without closing the connection,
-    /// PostgreSQL ends the session (and frees its partitions) within about 11 s instead of the kernel's 2 hours.
+    /// The session's own settings (it is unpooled: they die with it). Server-side TCP keepalives: if this worker's host
+    /// vanishes without closing the connection, PostgreSQL ends the session (and frees its partitions) within about
+    /// 11 s instead of the kernel's 2 hours. No wait for the WAL flush at commit: the session only ever marks rows
+    /// published (or counts attempts), and a mark lost in a database crash only sends those events again, which
+    /// at-least-once allows; it spares each round a commit flush (measured: README "The outbox relay").
     /// </summary>
-    private async Task KeepSessionAliveAsync(NpgsqlConnection session, CancellationToken cancellationToken)
+    private async Task ConfigureSessionAsync(NpgsqlConnection session, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3", session)
-            { CommandTimeout = _options.DatabaseTimeoutSeconds };
+            "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; SET synchronous_commit = off",
+            session) { CommandTimeout = _options.DatabaseTimeoutSeconds };
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
