@@ -41,6 +41,10 @@ public sealed class OutboxHousekeeping(NpgsqlDataSource database, IOptions<Relay
                     nextPrune = clock.GetUtcNow().AddMilliseconds(_options.PruneIntervalMs);
                 }
             }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
             catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
             {
                 logger.LogWarning("Outbox housekeeping failed: {Reason}", e.Message);

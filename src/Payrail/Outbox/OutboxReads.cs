@@ -24,7 +24,7 @@ public static class OutboxReads
     private static readonly string ReadOwnedSql = $"""
         SELECT id, seq, aggregate_id, event_type, payload::text, occurred_at
         FROM outbox
-        WHERE published_at IS NULL AND {PartitionOf} = ANY(@owned)
+        WHERE published_at IS NULL AND {PartitionOf} = ANY(@owned) AND seq <> ALL(@in_flight)
         ORDER BY seq
         LIMIT @batch_size
         """;
@@ -33,7 +33,7 @@ public static class OutboxReads
     private const string ReadAllSql = """
         SELECT id, seq, aggregate_id, event_type, payload::text, occurred_at
         FROM outbox
-        WHERE published_at IS NULL
+        WHERE published_at IS NULL AND seq <> ALL(@in_flight)
         ORDER BY seq
         LIMIT @batch_size
         """;
@@ -45,13 +45,18 @@ public static class OutboxReads
 
     private const string CountFailedAttemptSql = "UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY(@ids) AND published_at IS NULL";
 
-    /// <summary>Up to <paramref name="batchSize"/> unpublished rows of the <paramref name="owned"/> partitions, oldest first.</summary>
+    /// <summary>
+    /// Up to <paramref name="batchSize"/> unpublished rows of the <paramref name="owned"/> partitions, oldest first,
+    /// leaving out the batch still in flight (produced, not yet marked). Exactly those rows, by seq, never a range: a
+    /// row that committed late inside the range of the batch in flight is read now, in its place.
+    /// </summary>
     public static async Task<IReadOnlyList<OutboxRow>> ReadUnpublishedAsync(NpgsqlConnection session, IReadOnlyCollection<int> owned,
-        int partitions, int batchSize, int timeoutSeconds, CancellationToken cancellationToken)
+        int partitions, int batchSize, long[] inFlight, int timeoutSeconds, CancellationToken cancellationToken)
     {
         var all = owned.Count == partitions;
         await using var command = new NpgsqlCommand(all ? ReadAllSql : ReadOwnedSql, session) { CommandTimeout = timeoutSeconds };
         command.Parameters.AddWithValue("batch_size", batchSize);
+        command.Parameters.Add(new NpgsqlParameter("in_flight", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = inFlight });
         if (!all)
         {
             command.Parameters.AddWithValue("partitions", partitions);

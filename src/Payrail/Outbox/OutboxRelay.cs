@@ -47,6 +47,10 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
             {
                 await RunSessionAsync(stoppingToken);
             }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return; // stopping: an unmarked batch goes out again from the next owner
+            }
             catch (Exception e) when (IsTransient(e) && !stoppingToken.IsCancellationRequested)
             {
                 // The session (and with it every partition lock) or the producer is gone: start both afresh.
@@ -64,7 +68,11 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
 
     private static bool IsTransient(Exception e) => e is NpgsqlException or KafkaException or TimeoutException;
 
-    /// <summary>One session: joins the relays, then rounds until cancelled or a round throws.</summary>
+    /// <summary>
+    /// One session: joins the relays, then rounds until cancelled or a round throws. Rounds overlap two deep: while
+    /// Kafka acknowledges one batch, the next is read (without the rows in flight) and produced, then the first is
+    /// marked. Partitions are rebalanced only with nothing in flight.
+    /// </summary>
     private async Task RunSessionAsync(CancellationToken cancellationToken)
     {
         await using var session = await sessions.Source.OpenConnectionAsync(cancellationToken);
@@ -73,10 +81,14 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
         using var producer = BuildProducer();
         var nextOwnershipCheck = DateTimeOffset.MinValue;
         var idleMs = _options.MinPollMs;
+        InFlight? inFlight = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             if (clock.GetUtcNow() >= nextOwnershipCheck)
             {
+                var drained = await CompleteAsync(session, inFlight, cancellationToken);
+                inFlight = null;
+                metrics.Round(drained.Published, drained.Failed);
                 metrics.OwnedPartitions = await _ownership.RebalanceAsync(session, cancellationToken);
                 nextOwnershipCheck = clock.GetUtcNow().AddMilliseconds(_options.OwnershipCheckIntervalMs);
             }
@@ -86,31 +98,48 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
                 continue;
             }
 
-            var round = await RunRoundAsync(session, producer, cancellationToken);
+            var rows = await ReadAsync(session, inFlight, cancellationToken);
+            var next = rows.Count == 0 ? null : new InFlight(rows, ProduceAsync(producer, rows, cancellationToken));
+            var round = await CompleteAsync(session, inFlight, cancellationToken);
+            inFlight = next;
             metrics.Round(round.Published, round.Failed);
             if (round.Failed > 0)
             {
+                // Let the batch behind it finish too before pausing: nothing stays in flight across a back-off.
+                metrics.Round(0, (await CompleteAsync(session, inFlight, cancellationToken)).Failed);
+                inFlight = null;
                 if (!await BackOffAsync(cancellationToken)) return;
                 continue;
             }
             _failureBackoffMs = _options.FailureBackoffMs;
-            if (round.Published >= _options.BatchSize) continue; // more waits: no pause
+            if (rows.Count >= _options.BatchSize) continue; // more waits: no pause
+            if (inFlight is not null) idleMs = _options.MinPollMs;
+            else if (round.Published == 0) idleMs = Math.Min(idleMs * 2, _options.MaxIdlePollMs);
             // Poll with backoff instead of LISTEN/NOTIFY: NOTIFY takes a cluster-wide lock at every commit that sends one.
-            idleMs = round.Published > 0 ? _options.MinPollMs : Math.Min(idleMs * 2, _options.MaxIdlePollMs);
             if (!await DelayAsync(idleMs, cancellationToken)) return;
         }
     }
 
-    /// <summary>Reads, produces, awaits every ack, then marks: the order that makes a crash duplicate rather than lose.</summary>
-    internal async Task<Round> RunRoundAsync(NpgsqlConnection session, IProducer<string, byte[]> producer, CancellationToken cancellationToken)
+    /// <summary>A batch produced and not yet marked: its rows and the task of its delivery reports.</summary>
+    private sealed record InFlight(IReadOnlyList<OutboxRow> Rows, Task<bool[]> Deliveries)
+    {
+        public long[] Seqs => Rows.Select(r => r.Seq).ToArray();
+    }
+
+    private async Task<IReadOnlyList<OutboxRow>> ReadAsync(NpgsqlConnection session, InFlight? inFlight, CancellationToken cancellationToken)
     {
         var owned = _ownership.Owned;
-        if (owned.Count == 0) return default;
-        var rows = await OutboxReads.ReadUnpublishedAsync(session, owned, _options.OwnershipPartitions, _options.BatchSize,
+        if (owned.Count == 0) return [];
+        return await OutboxReads.ReadUnpublishedAsync(session, owned, _options.OwnershipPartitions, _options.BatchSize, inFlight?.Seqs ?? [],
             _options.DatabaseTimeoutSeconds, cancellationToken);
-        if (rows.Count == 0) return default;
+    }
 
-        var delivered = await ProduceAsync(producer, rows, cancellationToken);
+    /// <summary>Awaits every ack of a batch, then marks the acknowledged rows: the order that makes a crash duplicate, never lose.</summary>
+    private async Task<Round> CompleteAsync(NpgsqlConnection session, InFlight? inFlight, CancellationToken cancellationToken)
+    {
+        if (inFlight is null) return default;
+        var (rows, deliveries) = (inFlight.Rows, inFlight.Deliveries);
+        var delivered = await deliveries;
         var acknowledged = new List<Guid>(rows.Count);
         var failed = new List<Guid>();
         for (var i = 0; i < rows.Count; i++) (delivered[i] ? acknowledged : failed).Add(rows[i].Id);
