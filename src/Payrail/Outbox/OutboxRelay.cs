@@ -184,7 +184,8 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
                 break;
             }
         }
-        var deadline = TimeSpan.FromMilliseconds(_options.DeliveryTimeoutMs + _options.SocketTimeoutMs);
+        // librdkafka looks for timed-out messages about once a second: a report may come that much after its timeout.
+        var deadline = TimeSpan.FromMilliseconds(_options.DeliveryTimeoutMs + _options.SocketTimeoutMs + 2_000);
         await allReported.Task.WaitAsync(deadline, clock, cancellationToken);
         if (fatal is { } error) throw new KafkaException(error);
         return delivered;

@@ -34,6 +34,7 @@ public sealed class RelayKafkaOutageTests(PaymentsApiFixture api, DevKafkaFixtur
             ["Relay:TopicPartitions"] = "2",
             ["Relay:DeliveryTimeoutMs"] = "1000",
             ["Relay:SocketTimeoutMs"] = "1000",
+            ["Relay:AdminTimeoutMs"] = "1000",
             ["Relay:MaxFailureBackoffMs"] = "300",
             ["Relay:BacklogIntervalMs"] = "100",
             ["Logging:LogLevel:Default"] = "Error",
@@ -48,14 +49,21 @@ public sealed class RelayKafkaOutageTests(PaymentsApiFixture api, DevKafkaFixtur
     {
         var token = api.BuyerToken("b_outage");
         await Eventually.TrueAsync(async () => (await LoopsAsync()).Contains("partitions 16/16"), Deadline, "the worker's relay owns every partition");
+        Assert.Equal(201, (await api.PostPaymentAsync(token, Guid.NewGuid().ToString(), PaymentsApiFixture.Body())).Status);
+        await Eventually.TrueAsync(async () => await api.ScalarAsync("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0,
+            Deadline, "the relay publishes while Kafka is up");
+        var before = await api.ScalarAsync("SELECT count(*) FROM outbox");
         await kafka.StopAsync();
 
         for (var i = 0; i < 5; i++)
             Assert.Equal(201, (await api.PostPaymentAsync(token, Guid.NewGuid().ToString(), PaymentsApiFixture.Body())).Status);
-        var events = await api.ScalarAsync("SELECT count(*) FROM outbox");
+        var events = await api.ScalarAsync("SELECT count(*) FROM outbox") - before;
         Assert.True(events >= 5);
         await Eventually.TrueAsync(async () => (await LoopsAsync()).Contains($"backlog {events},"), Deadline,
             "the backlog is reported in the worker's loops while Kafka is down");
+        await Eventually.TrueAsync(async () => await api.ScalarAsync("SELECT count(*) FROM outbox WHERE attempts = 0") == 0, Deadline,
+            "the relay tried every row while Kafka was down, and counted each failed delivery");
+        Assert.True(await FailedRoundsAsync());
         Assert.Equal(events, await api.ScalarAsync("SELECT count(*) FROM outbox WHERE published_at IS NULL"));
 
         await kafka.StartAsync();
@@ -66,6 +74,13 @@ public sealed class RelayKafkaOutageTests(PaymentsApiFixture api, DevKafkaFixtur
         Assert.Contains("payrail_outbox_backlog", metrics);
         Assert.Contains("payrail_outbox_oldest_unpublished_age", metrics);
         Assert.Contains("payrail_outbox_delivery_failures", metrics);
+    }
+
+    private async Task<bool> FailedRoundsAsync()
+    {
+        var metrics = await _management.GetStringAsync("/metrics");
+        return metrics.Split('\n').Any(line => line.StartsWith("payrail_outbox_relay_rounds", StringComparison.Ordinal)
+            && line.Contains("outcome=\"failed\"", StringComparison.Ordinal));
     }
 
     private async Task<string> LoopsAsync() =>
