@@ -99,7 +99,8 @@ internal sealed class RelayTestBed(string connectionString, string bootstrapServ
     /// </summary>
     public async Task<IReadOnlyList<WireMessage>> ReadTopicAsync(int atLeast, TimeSpan deadline, bool distinctEvents = false)
     {
-        return await Task.Run(() =>
+        // A thread of its own: Consume blocks, and a blocked pool thread would slow every other test class running beside.
+        return await Task.Factory.StartNew(() =>
         {
             using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
             {
@@ -123,7 +124,7 @@ internal sealed class RelayTestBed(string connectionString, string bootstrapServ
             }
             consumer.Close();
             return messages;
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     public async ValueTask DisposeAsync()
