@@ -117,4 +117,21 @@ internal sealed class PlatformCommands
     [Command("bench kafka")]
     public async Task<int> BenchKafka(string? bootstrap = null, int messages = 200_000, int size = 1024, CancellationToken cancellationToken = default) =>
         await KafkaBench.RunAsync(bootstrap, messages, size, cancellationToken);
+
+    /// <summary>Benchmark the outbox relay: pre-fill N outbox rows in a scratch database, time the relay draining them to Kafka.</summary>
+    /// <param name="events">Outbox rows to pre-fill and relay.</param>
+    /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
+    /// <param name="relays">Relays draining the outbox together (each its own session and producer).</param>
+    /// <param name="batch">Relay:BatchSize for the run.</param>
+    [Command("bench outbox")]
+    public async Task<int> BenchOutbox(int events = 200_000, string? bootstrap = null, int relays = 1, int batch = 2_000,
+        CancellationToken cancellationToken = default)
+    {
+        var configuration = PayrailConfiguration.Load();
+        // A scratch database needs CREATE DATABASE: a configured server's role must allow it, the local cluster's superuser does.
+        var admin = LocalServers.IsPostgresConfigured(configuration)
+            ? LocalServers.PostgresConnectionString(configuration)
+            : LocalServers.Postgres(configuration, DevSecrets.ForProject()).SuperuserConnectionString();
+        return await OutboxBench.RunAsync(admin, bootstrap, events, relays, batch, cancellationToken);
+    }
 }

@@ -35,6 +35,21 @@ public static class PostgresPool
         return source.Build();
     }
 
+    /// <summary>
+    /// Unpooled connections, each one PostgreSQL session from open to close: for a loop whose session state is its
+    /// meaning (the outbox relay's advisory locks). Closing ends the session at once, so its locks go with it; a pooled
+    /// connection would keep them while it idles in the pool (Npgsql sends its reset with the next borrower's query).
+    /// </summary>
+    public static NpgsqlDataSource ForSessions(string connectionString, string applicationName)
+    {
+        var source = new NpgsqlDataSourceBuilder(connectionString);
+        source.ConnectionStringBuilder.Pooling = false;
+        // Client-side keepalive: a server that vanished without closing is noticed, not waited on forever.
+        if (source.ConnectionStringBuilder.KeepAlive == 0) source.ConnectionStringBuilder.KeepAlive = 5;
+        if (string.IsNullOrEmpty(source.ConnectionStringBuilder.ApplicationName)) source.ConnectionStringBuilder.ApplicationName = applicationName;
+        return source.Build();
+    }
+
     private static void Apply(NpgsqlConnectionStringBuilder builder, PostgresPoolOptions pool, string applicationName)
     {
         builder.MaxPoolSize = pool.MaxPoolSize;

@@ -1,5 +1,6 @@
 using Payrail.Hosting;
 using Payrail.Idempotency;
+using Payrail.Outbox;
 
 namespace Payrail.Worker;
 
@@ -14,10 +15,12 @@ public static class WorkerHost
     {
         var builder = RoleDefaults.CreateBuilder(configuration, PayrailRole.Worker, publicUrls: null);
         builder.Services.AddIdempotencyKeyPurge(configuration);
+        builder.Services.AddOutboxRelay(configuration);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UsePayrailManagement();
+        app.MapWorkerLoops();
         return app;
     }
 

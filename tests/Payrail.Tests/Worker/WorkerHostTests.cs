@@ -21,6 +21,8 @@ public sealed class WorkerHostTests(PostgresFixture postgres) : IClassFixture<Po
             ["Postgres:ConnectionString"] = postgres.ConnectionString,
             ["Worker:ManagementUrls"] = _managementUrl,
             ["Idempotency:Purge:IntervalMs"] = "50",
+            // No broker in this test: the relay has its own tests (Outbox/).
+            ["Relay:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         }).Build();
         _worker = WorkerHost.Build(configuration);

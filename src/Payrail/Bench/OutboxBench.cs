@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using DevKafka.Broker;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+using Payrail.Database;
+using Payrail.Hosting;
+using Payrail.Outbox;
+
+namespace Payrail.Bench;
+
+/// <summary>
+/// `payrail bench outbox` (issue 10 "Performance"), not a test. Its relay half: pre-fill N outbox rows in a scratch
+/// database of its own (never the platform's outbox, whose events the running worker would publish to the consumers),
+/// then time the real <see cref="OutboxRelay"/> draining them into Kafka: events relayed per second. Target ≥ 15,000/s.
+/// The consumers' half (commit → effect lag p50/p99 per consumer while payments run) is <see cref="ConsumerLagAsync"/>.
+/// </summary>
+public static class OutboxBench
+{
+    private const string Database = "payrail_bench_outbox";
+    private const int MaxEvents = 10_000_000;
+    private const int EventsPerPayment = 5;
+
+    public static async Task<int> RunAsync(string adminConnectionString, string? bootstrap, int events, int relays, int batchSize,
+        CancellationToken cancellationToken)
+    {
+        if (events is < 1 or > MaxEvents || relays is < 1 or > 8 || batchSize is < 1 or > 50_000)
+        {
+            Console.Error.WriteLine($"--events 1-{MaxEvents}, --relays 1-8, --batch 1-50000");
+            return 2;
+        }
+        DevKafkaBroker? broker = null;
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "payrail-bench-outbox-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            if (bootstrap is null)
+            {
+                broker = await DevKafkaBroker.StartAsync(new DevKafkaOptions { Port = 0, DataDirectory = dataDirectory, Log = _ => { } });
+                bootstrap = broker.BootstrapServers;
+                Console.WriteLine($"in-process devkafka at {bootstrap} (fsync before acks=all)");
+            }
+            var connectionString = await CreateScratchDatabaseAsync(adminConnectionString, cancellationToken);
+            Console.WriteLine($"pre-filling {events:N0} outbox rows ({events / EventsPerPayment:N0} payments) in database {Database} ...");
+            await PrefillAsync(connectionString, events, cancellationToken);
+            var relayed = await RelayThroughputAsync(connectionString, bootstrap, events, relays, batchSize, cancellationToken);
+            await ConsumerLagAsync(cancellationToken);
+            return relayed ? 0 : 1;
+        }
+        finally
+        {
+            if (broker is not null) await broker.DisposeAsync();
+            if (Directory.Exists(dataDirectory)) Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    /// <summary>Starts <paramref name="relays"/> relays on the pre-filled outbox and times them until no row is unpublished.</summary>
+    private static async Task<bool> RelayThroughputAsync(string connectionString, string bootstrap, int events, int relays, int batchSize,
+        CancellationToken cancellationToken)
+    {
+        var options = new RelayOptions { Topic = $"bench-outbox-{Guid.NewGuid():N}"[..25], BatchSize = batchSize };
+        options.DeadLetterTopic = options.Topic + ".dlq";
+        await OutboxTopics.EnsureAsync(bootstrap, options, cancellationToken);
+        await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        await using var sessions = PostgresPool.ForSessions(connectionString, "payrail-bench-relay");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var started = Enumerable.Range(0, relays).Select(_ => new OutboxRelay(new RelaySessions(sessions),
+            Microsoft.Extensions.Options.Options.Create(options), new KafkaOptions { BootstrapServers = bootstrap }, new RelayMetrics(meters),
+            new RelayCrashPoints(), TimeProvider.System, NullLogger<OutboxRelay>.Instance)).ToList();
+
+        var clock = Stopwatch.StartNew();
+        foreach (var relay in started) await relay.StartAsync(stop.Token);
+        var left = (long)events;
+        var deadline = TimeSpan.FromMinutes(10);
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            while (left > 0 && clock.Elapsed < deadline)
+            {
+                await Task.Delay(50, cancellationToken);
+                await using var count = new NpgsqlCommand("SELECT count(*) FROM outbox WHERE published_at IS NULL", connection);
+                left = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+            }
+        }
+        var elapsed = clock.Elapsed;
+        await stop.CancelAsync();
+        foreach (var relay in started)
+        {
+            await relay.StopAsync(CancellationToken.None);
+            relay.Dispose();
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"relayed          {(events - left) / elapsed.TotalSeconds,10:N0} events/s  ({events - left:N0} events in {elapsed.TotalSeconds:N2} s, " +
+            $"{relays} relay(s), batch {batchSize}, acks=all, idempotent, marked published)"));
+        if (left > 0) Console.WriteLine($"not drained within {deadline.TotalMinutes:0} min: {left:N0} rows left");
+        return left == 0;
+    }
+
+    /// <summary>
+    /// The consumers' half of the benchmark (issue 10: commit → effect lag p50/p99 for each consumer while payments run
+    /// at half the closed-loop rate) belongs to the consumers' work and plugs in here; the relay half above stands alone.
+    /// </summary>
+    private static Task ConsumerLagAsync(CancellationToken cancellationToken)
+    {
+        _ = cancellationToken;
+        Console.WriteLine("consumer lag     not measured by this build (the consumers' half of the benchmark)");
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A fresh migrated database (dropped first if an earlier run left it); returns its connection string.</summary>
+    private static async Task<string> CreateScratchDatabaseAsync(string adminConnectionString, CancellationToken cancellationToken)
+    {
+        await using (var admin = new NpgsqlConnection(adminConnectionString))
+        {
+            await admin.OpenAsync(cancellationToken);
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", admin);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = Database }.ConnectionString;
+        DatabaseMigrator.Migrate(connectionString);
+        return connectionString;
+    }
+
+    /// <summary>N realistic rows (the contract's JSON, 5 events per payment, interleaved) by binary COPY, then VACUUM ANALYZE.</summary>
+    private static async Task PrefillAsync(string connectionString, int events, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        var payments = Enumerable.Range(0, Math.Max(1, events / EventsPerPayment)).Select(_ => Guid.NewGuid()).ToArray();
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "COPY outbox (id, aggregate_id, event_type, payload, occurred_at) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            var now = DateTimeOffset.UtcNow;
+            for (var i = 0; i < events; i++)
+            {
+                var payment = payments[i % payments.Length];
+                var snapshot = new PaymentSnapshot(payment, "captured", 1999, "EUR", "m_bench", "b_bench", "automatic", "stripe",
+                    "pi_bench", 1999, 0, null, null, now, now);
+                var e = new OutboxEvent(Guid.CreateVersion7(now), EventTypes.PaymentCaptured, payment, 1 + i / payments.Length, now,
+                    "authorized", snapshot);
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(e.Id, NpgsqlDbType.Uuid, cancellationToken);
+                await copy.WriteAsync(payment, NpgsqlDbType.Uuid, cancellationToken);
+                await copy.WriteAsync(e.Type, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(e.ToJson(), NpgsqlDbType.Jsonb, cancellationToken);
+                await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
+            }
+            await copy.CompleteAsync(cancellationToken);
+        }
+        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE outbox", connection) { CommandTimeout = 600 };
+        await vacuum.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,51 @@
+using CsCheck;
+using Payrail.Outbox;
+using Xunit;
+
+namespace Payrail.Tests.Outbox;
+
+/// <summary>The relay's pure decisions and its settings, without a database.</summary>
+public sealed class RelayDecisionTests
+{
+    [Fact]
+    public void Live_relays_taking_their_fair_share_cover_every_partition_and_none_keeps_more()
+    {
+        Gen.Select(Gen.Int[1, 1_024], Gen.Int[1, 64]).Sample((partitions, members) =>
+        {
+            var share = RelayOwnership.Change(0, members, partitions);
+            Assert.True(share * members >= partitions, "every partition has a taker");
+            Assert.True((share - 1) * members < partitions, "no relay keeps more than it needs");
+            Assert.True(RelayOwnership.Change(partitions, members, partitions) <= 0, "a relay holding everything gives back when others live");
+        });
+    }
+
+    [Theory]
+    [InlineData(16, 1, 0, 16)]
+    [InlineData(16, 2, 16, -8)]
+    [InlineData(16, 2, 0, 8)]
+    [InlineData(16, 3, 16, -10)]
+    [InlineData(16, 0, 0, 16)]
+    public void A_relay_gains_or_gives_back_to_reach_its_share(int partitions, int members, int owned, int change) =>
+        Assert.Equal(change, RelayOwnership.Change(owned, members, partitions));
+
+    [Fact]
+    public void The_default_relay_settings_are_valid_and_each_broken_one_is_named()
+    {
+        Assert.Empty(new RelayOptions().Problems());
+        var broken = new RelayOptions
+        {
+            BatchSize = 0, MaxIdlePollMs = 5_000, OwnershipPartitions = 0, DeliveryTimeoutMs = 0, Topic = "",
+            PublishedRetention = TimeSpan.FromDays(-1), PruneBatchSize = 0,
+        }.Problems().ToList();
+
+        foreach (var setting in new[] { "BatchSize", "MaxIdlePollMs", "OwnershipPartitions", "DeliveryTimeoutMs", "Topic", "PublishedRetention", "PruneBatchSize" })
+            Assert.Contains(broken, p => p.StartsWith($"Relay:{setting} ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_trace_id_of_an_event_is_its_id()
+    {
+        var id = Guid.Parse("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+        Assert.Equal("00-0193a1b2c3d47e5f8a9b0c1d2e3f4a5b-8a9b0c1d2e3f4a5b-01", PaymentsTopicMessage.TraceParent(id));
+    }
+}
