@@ -1,11 +1,12 @@
 using Payrail.Hosting;
 using Payrail.Idempotency;
+using Payrail.Sweeper;
 
 namespace Payrail.Worker;
 
 /// <summary>
 /// The worker's composition root (`payrail worker`): the background loops, each a small <see cref="BackgroundService"/>
-/// from its feature folder. Today the idempotency key purge; the outbox relay, the consumers and the sweeper go here.
+/// from its feature folder: the idempotency key purge and the stuck-payment sweeper; the outbox relay and the consumers go here.
 /// Its only listener is the management one (<c>Worker:ManagementUrls</c>): /healthz, /readyz, /metrics.
 /// </summary>
 public static class WorkerHost
@@ -14,10 +15,12 @@ public static class WorkerHost
     {
         var builder = RoleDefaults.CreateBuilder(configuration, PayrailRole.Worker, publicUrls: null);
         builder.Services.AddIdempotencyKeyPurge(configuration);
+        builder.Services.AddSweeper(configuration);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UsePayrailManagement();
+        WorkerLoops.MapWorkerLoops(app);
         return app;
     }
 

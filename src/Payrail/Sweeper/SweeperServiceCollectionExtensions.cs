@@ -1,0 +1,46 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Payrail.Hosting;
+using Payrail.Idempotency;
+using Payrail.Payments;
+using Payrail.Psp;
+using Payrail.Psp.Stripe;
+using Payrail.Worker;
+
+namespace Payrail.Sweeper;
+
+public static class SweeperServiceCollectionExtensions
+{
+    /// <summary>
+    /// The sweeper and what it shares with the API: the state path (<see cref="PaymentTransitions"/>), the 5xx resolution
+    /// and the PSP connector. Settings are checked at start, each broken one named. The loop runs in the worker when
+    /// <c>Sweeper:Enabled</c>; <see cref="Sweeper"/> itself is always there for `payrail sweep --once`.
+    /// </summary>
+    public static IServiceCollection AddSweeper(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SweeperOptions>().Bind(configuration.GetSection(SweeperOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SweeperOptions>>(new NamedProblemsValidation<SweeperOptions>(o => o.Problems()));
+        services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PaymentsOptions>>(
+            new NamedProblemsValidation<PaymentsOptions>(o => SweeperOptions.AuthorizationExpiryProblems(o.AuthorizationExpiry)));
+        services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName));
+
+        if (!services.Any(d => d.ServiceType == typeof(IPspConnector))) services.AddStripeConnector(configuration);
+        services.TryAddSingleton<PaymentMetrics>();
+        services.TryAddSingleton<PaymentStore>();
+        services.TryAddSingleton<PaymentTransitions>();
+        services.TryAddSingleton<PspOutcomeResolution>();
+        services.TryAddSingleton<WorkerLoops>();
+        services.AddSingleton<SweeperStore>();
+        services.AddSingleton<SweeperMetrics>();
+        services.AddSingleton<StuckPaymentCheck>();
+        services.AddSingleton<ExpiredAuthorizationVoid>();
+        services.AddSingleton<EventsCatchUp>();
+        services.AddSingleton<Sweeper>();
+        if (configuration.GetValue<bool?>($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}") ?? true)
+            services.AddHostedService<SweeperLoop>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SweeperMetrics.MeterName, PaymentMetrics.MeterName));
+        return services;
+    }
+}
