@@ -45,13 +45,13 @@ public interface IPspConnector
     TimeSpan SearchFreshness { get; }
 
     /// <summary>
-    /// One page of the PSP's events, oldest first, to catch up on webhooks that never arrived. With
-    /// <paramref name="afterEventId"/>: the <paramref name="limit"/> events right after it (HasMore: newer ones remain).
-    /// Without: the newest <paramref name="limit"/> events created at or after <paramref name="createdFrom"/> (HasMore:
-    /// older ones in that window were left out). An <paramref name="afterEventId"/> the PSP no longer holds is
-    /// <see cref="PspRequestRejectedException"/> with code <c>resource_missing</c>.
+    /// One page of the PSP's events created at or after <paramref name="createdFrom"/>, oldest first, to catch up on
+    /// webhooks that never arrived. With <paramref name="after"/>: the <paramref name="limit"/> events right after that
+    /// event (HasMore: newer ones remain). Else with <paramref name="before"/>: the <paramref name="limit"/> events right
+    /// before it (HasMore: older ones remain). Else the newest <paramref name="limit"/> (HasMore: older ones remain). A
+    /// cursor event the PSP no longer holds is <see cref="PspRequestRejectedException"/> with code <c>resource_missing</c>.
     /// </summary>
-    Task<PspEventPage> ListEventsAsync(string? afterEventId, DateTimeOffset createdFrom, int limit, CancellationToken cancellationToken);
+    Task<PspEventPage> ListEventsAsync(string? after, string? before, DateTimeOffset createdFrom, int limit, CancellationToken cancellationToken);
 
     /// <summary>The PSP's settlement report lines (balance transactions) created in [fromInclusive, toExclusive).</summary>
     IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(DateTimeOffset fromInclusive, DateTimeOffset toExclusive, CancellationToken cancellationToken);

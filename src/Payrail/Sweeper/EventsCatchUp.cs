@@ -43,40 +43,77 @@ public sealed class EventsCatchUp(
         }
     }
 
+    /// <summary>Forward from the cursor, page by page, the cursor moved after each applied page.</summary>
     private async Task<CatchUpResult> PageAsync(Guid owner, EventCursor cursor, CancellationToken cancellationToken)
     {
-        var (pages, read, applied) = (0, 0, 0);
-        var after = cursor.EventId;
-        var from = cursor.EventCreatedAt ?? clock.GetUtcNow() - _options.CatchUpLookback;
-        // Half the lease for paging: the rest is the margin before another worker may take the cursor.
-        var stopAt = clock.GetUtcNow() + _options.Lease / 2;
-        while (pages < _options.MaxEventPagesPerSweep && clock.GetUtcNow() < stopAt)
+        if (cursor.EventId is not { } after || cursor.EventCreatedAt is not { } from)
+            return await FirstRoundAsync(owner, clock.GetUtcNow() - _options.CatchUpLookback, cancellationToken);
+        var round = new Round(clock.GetUtcNow() + _options.Lease / 2);
+        while (round.MayRead(_options.MaxEventPagesPerSweep, clock.GetUtcNow()))
         {
-            var page = await ListAsync(after, from, cancellationToken);
-            pages++;
-            read += page.Events.Count;
-            applied += await ApplyPageAsync(page, cancellationToken);
+            PspEventPage page;
+            try
+            {
+                page = await psp.ListEventsAsync(after, null, from, _options.EventsPageSize, cancellationToken);
+            }
+            // The cursor's event is gone (the PSP keeps events 30 days): read back to its time instead.
+            catch (PspRequestRejectedException e) when (e.Code == "resource_missing")
+            {
+                logger.LogWarning("Events cursor {EventId} is no longer held by the PSP; reading events back to {From:O}", after, from);
+                return await FirstRoundAsync(owner, from, cancellationToken);
+            }
+            await round.ApplyAsync(page, this, cancellationToken);
             if (page.Events.Count == 0) break;
             var newest = page.Events[^1];
             await store.AdvanceCursorAsync(psp.Name, owner, newest.EventId, newest.CreatedAt, clock.GetUtcNow(), cancellationToken);
             (after, from) = (newest.EventId, newest.CreatedAt);
             if (!page.HasMore) break;
         }
-        if (applied > 0) logger.LogInformation("Events catch-up applied {Applied} missed outcomes from {Events} PSP events", applied, read);
-        return new CatchUpResult(pages, read, applied);
+        return round.Result(logger);
     }
 
-    private async Task<PspEventPage> ListAsync(string? after, DateTimeOffset from, CancellationToken cancellationToken)
+    /// <summary>
+    /// No cursor yet (or its event is gone): backward from the newest event to <paramref name="from"/>, bounded; then the
+    /// cursor is the newest event read. What the bound leaves out is older than a whole round's pages: the stuck-payment
+    /// scan finds those payments.
+    /// </summary>
+    private async Task<CatchUpResult> FirstRoundAsync(Guid owner, DateTimeOffset from, CancellationToken cancellationToken)
     {
-        try
+        var round = new Round(clock.GetUtcNow() + _options.Lease / 2);
+        string? before = null;
+        PspEventSummary? newest = null;
+        while (round.MayRead(_options.MaxEventPagesPerSweep, clock.GetUtcNow()))
         {
-            return await psp.ListEventsAsync(after, from, _options.EventsPageSize, cancellationToken);
+            var page = await psp.ListEventsAsync(null, before, from, _options.EventsPageSize, cancellationToken);
+            await round.ApplyAsync(page, this, cancellationToken);
+            if (page.Events.Count == 0) break;
+            newest ??= page.Events[^1];
+            before = page.Events[0].EventId;
+            if (!page.HasMore) break;
         }
-        // The cursor's event is gone (the PSP keeps events 30 days): read from its time on instead.
-        catch (PspRequestRejectedException e) when (after is not null && e.Code == "resource_missing")
+        if (newest is not null)
+            await store.AdvanceCursorAsync(psp.Name, owner, newest.EventId, newest.CreatedAt, clock.GetUtcNow(), cancellationToken);
+        return round.Result(logger);
+    }
+
+    /// <summary>One round's counts and bounds: pages read, and half the lease for reading (the rest is the margin).</summary>
+    private sealed class Round(DateTimeOffset stopAt)
+    {
+        private int _pages, _events, _applied;
+
+        public bool MayRead(int maxPages, DateTimeOffset now) => _pages < maxPages && now < stopAt;
+
+        public async Task ApplyAsync(PspEventPage page, EventsCatchUp catchUp, CancellationToken cancellationToken)
         {
-            logger.LogWarning("Events cursor {EventId} is no longer held by the PSP; reading events from {From:O}", after, from);
-            return await psp.ListEventsAsync(null, from, _options.EventsPageSize, cancellationToken);
+            _pages++;
+            _events += page.Events.Count;
+            _applied += await catchUp.ApplyPageAsync(page, cancellationToken);
+        }
+
+        public CatchUpResult Result(ILogger logger)
+        {
+            if (_applied > 0) logger.LogInformation("Events catch-up applied {Applied} missed outcomes from {Events} PSP events", _applied, _events);
+            return new CatchUpResult(_pages, _events, _applied);
         }
     }
 

@@ -14,10 +14,14 @@ public static class SweeperServiceCollectionExtensions
 {
     /// <summary>
     /// The sweeper and what it shares with the API: the state path (<see cref="PaymentTransitions"/>), the 5xx resolution
-    /// and the PSP connector. Settings are checked at start, each broken one named. The loop runs in the worker when
-    /// <c>Sweeper:Enabled</c>; <see cref="Sweeper"/> itself is always there for `payrail sweep --once`.
+    /// and the PSP connector. Settings are checked at start, each broken one named. <paramref name="runLoop"/>: the worker's
+    /// <see cref="SweeperLoop"/>; without it, <see cref="Sweeper"/> runs when asked (`payrail sweep --once`).
     /// </summary>
-    public static IServiceCollection AddSweeper(this IServiceCollection services, IConfiguration configuration)
+    /// <summary><c>Sweeper:Enabled</c> (default true): whether the worker runs the sweeper loop.</summary>
+    public static bool Enabled(IConfiguration configuration) =>
+        configuration.GetValue<bool?>($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}") ?? true;
+
+    public static IServiceCollection AddSweeper(this IServiceCollection services, IConfiguration configuration, bool runLoop)
     {
         services.AddOptions<SweeperOptions>().Bind(configuration.GetSection(SweeperOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SweeperOptions>>(new NamedProblemsValidation<SweeperOptions>(o => o.Problems()));
@@ -38,8 +42,7 @@ public static class SweeperServiceCollectionExtensions
         services.AddSingleton<ExpiredAuthorizationVoid>();
         services.AddSingleton<EventsCatchUp>();
         services.AddSingleton<Sweeper>();
-        if (configuration.GetValue<bool?>($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}") ?? true)
-            services.AddHostedService<SweeperLoop>();
+        if (runLoop) services.AddHostedService<SweeperLoop>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SweeperMetrics.MeterName, PaymentMetrics.MeterName));
         return services;
     }

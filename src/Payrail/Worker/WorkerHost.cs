@@ -15,12 +15,12 @@ public static class WorkerHost
     {
         var builder = RoleDefaults.CreateBuilder(configuration, PayrailRole.Worker, publicUrls: null);
         builder.Services.AddIdempotencyKeyPurge(configuration);
-        builder.Services.AddSweeper(configuration);
+        if (SweeperServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddSweeper(configuration, runLoop: true);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UsePayrailManagement();
-        WorkerLoops.MapWorkerLoops(app);
+        if (app.Services.GetService<WorkerLoops>() is not null) WorkerLoops.MapWorkerLoops(app);
         return app;
     }
 

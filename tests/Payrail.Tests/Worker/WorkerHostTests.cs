@@ -21,6 +21,8 @@ public sealed class WorkerHostTests(PostgresFixture postgres) : IClassFixture<Po
             ["Postgres:ConnectionString"] = postgres.ConnectionString,
             ["Worker:ManagementUrls"] = _managementUrl,
             ["Idempotency:Purge:IntervalMs"] = "50",
+            // No PSP here: the sweeper has tests of its own (Sweeper/).
+            ["Sweeper:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         }).Build();
         _worker = WorkerHost.Build(configuration);

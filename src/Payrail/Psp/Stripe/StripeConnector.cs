@@ -178,14 +178,20 @@ public sealed class StripeConnector : IPspConnector
         }
     }
 
-    public async Task<PspEventPage> ListEventsAsync(string? afterEventId, DateTimeOffset createdFrom, int limit, CancellationToken cancellationToken)
+    public async Task<PspEventPage> ListEventsAsync(string? after, string? before, DateTimeOffset createdFrom, int limit,
+        CancellationToken cancellationToken)
     {
         if (limit is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(limit), "must be within [1, 100] (Stripe's page size)");
-        // Stripe lists newest first; ending_before walks forward from a cursor (the page right after it, still newest first).
-        var list = afterEventId is null
-            ? new EventListOptions { Limit = limit, Created = new DateRangeOptions { GreaterThanOrEqual = createdFrom.UtcDateTime } }
-            : new EventListOptions { Limit = limit, EndingBefore = afterEventId };
-        var page = await SendAsync("list_events", afterEventId ?? "events", cancellationToken,
+        // Stripe lists newest first: ending_before walks forward from a cursor (the page right after it, still newest
+        // first), starting_after walks backward.
+        var list = new EventListOptions
+        {
+            Limit = limit,
+            Created = new DateRangeOptions { GreaterThanOrEqual = createdFrom.UtcDateTime },
+            EndingBefore = after,
+            StartingAfter = after is null ? before : null,
+        };
+        var page = await SendAsync("list_events", after ?? before ?? "events", cancellationToken,
             () => events.ListAsync(list, requestOptions: null, cancellationToken));
         var summaries = page.Data.Select(StripeMapping.ToEventSummary).ToList();
         summaries.Reverse();

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Payrail.Testing;
+using Payrail.Tests.Payments;
+using Xunit;
+
+namespace Payrail.Tests.Sweeper;
+
+/// <summary>A worker whose sweeper loop runs on its own: a 1 s threshold and a 250 ms interval, no events catch-up.</summary>
+public sealed class SweeperLoopFixture : SweeperFixture, IAsyncLifetime
+{
+    public static readonly TimeSpan Threshold = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+
+    public WebApplication Worker { get; private set; } = null!;
+
+    public new async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        Worker = NewWorker(TimeProvider.System, ("Sweeper:Threshold", Threshold.ToString()), ("Sweeper:Interval", Interval.ToString()),
+            ("Sweeper:CatchUpEnabled", "false"));
+        await Worker.StartAsync();
+    }
+}
+
+public sealed class SweeperLoopTests(SweeperLoopFixture api) : IClassFixture<SweeperLoopFixture>
+{
+    [Fact]
+    public async Task The_worker_resolves_a_lost_response_within_two_sweep_intervals_of_it_becoming_stuck_and_reports_its_last_sweep()
+    {
+        var answer = await api.StuckPaymentAsync("response_lost");
+        var answeredAt = Stopwatch.GetTimestamp();
+        Assert.Equal(202, answer.Status);
+
+        // Stuck once the threshold passed; then at most two intervals, plus the PSP call and the write.
+        var deadline = SweeperLoopFixture.Threshold + 2 * SweeperLoopFixture.Interval + TimeSpan.FromSeconds(1);
+        await Eventually.TrueAsync(async () => await api.StatusAsync(answer.PaymentId) == "captured", deadline + TimeSpan.FromSeconds(5),
+            "the worker's sweeper resolves the payment");
+
+        Assert.True(Stopwatch.GetElapsedTime(answeredAt) <= deadline, $"resolved after {Stopwatch.GetElapsedTime(answeredAt)}, allowed {deadline}");
+        Assert.Equal(1, await api.PaymentIntentCountAsync(answer.PaymentId));
+        Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM ledger_transfers WHERE payment_id = @id", ("id", answer.PaymentId)));
+        using var management = new HttpClient { BaseAddress = new Uri(api.Worker.Urls.First()) };
+        var loops = await management.GetStringAsync("/loops");
+        Assert.Contains("\"loop\":\"sweeper\"", loops);
+        Assert.Contains("\"ok\":true", loops);
+        Assert.Contains("payrail_sweeper_sweep_duration", await management.GetStringAsync("/metrics"));
+    }
+}
