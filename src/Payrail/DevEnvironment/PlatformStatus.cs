@@ -11,7 +11,7 @@ public static class PlatformStatus
     private const int DownPollIntervalMs = 100;
 
     /// <summary>One role as `status` shows it: up means its process lives and its health probe (if any) answered.</summary>
-    public sealed record RoleRow(RoleState State, bool ProcessAlive, string Health, bool Healthy)
+    public sealed record RoleRow(RoleState State, bool ProcessAlive, string Health, bool Healthy, string Loops = "-")
     {
         public bool Up => State.State == RoleStates.Running && ProcessAlive && Healthy;
     }
@@ -44,7 +44,7 @@ public static class PlatformStatus
                 row.ProcessAlive && s.StartedAt is { } started ? Uptime(now - started) : "-",
                 s.Restarts.ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(row.Health),
-                "-"); // the worker's loops appear here once it reports them
+                Markup.Escape(row.Loops));
         }
         AnsiConsole.Write(table);
         var down = rows.Count(r => !r.Up);
@@ -85,7 +85,29 @@ public static class PlatformStatus
         var alive = role.Pid > 0 && RunDirectory.IsRunning(role.Pid);
         if (!alive || role.HealthUrl is null) return new RoleRow(role, alive, "-", alive);
         var (health, healthy) = await ProbeAsync(role.HealthUrl, http, options, cancellationToken);
-        return new RoleRow(role, alive, health, healthy);
+        var loops = role.Role == PlatformRoles.Worker && healthy ? await LoopsAsync(role.HealthUrl, http, options, cancellationToken) : "-";
+        return new RoleRow(role, alive, health, healthy, loops);
+    }
+
+    /// <summary>The worker's loops as it reports them (<see cref="Payrail.Worker.WorkerLoops"/>): each one's last run, how long ago.</summary>
+    private static async Task<string> LoopsAsync(string healthUrl, HttpClient http, SupervisorOptions options, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.HealthTimeoutMs);
+        try
+        {
+            var url = new Uri(new Uri(healthUrl), Payrail.Worker.WorkerLoops.Path);
+            using var json = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(url, deadline.Token));
+            var now = DateTimeOffset.UtcNow;
+            var lines = json.RootElement.EnumerateArray().Select(loop =>
+                $"{loop.GetProperty("loop").GetString()} {Uptime(now - loop.GetProperty("at").GetDateTimeOffset())} ago: {loop.GetProperty("summary").GetString()}");
+            return string.Join(Environment.NewLine, lines) is { Length: > 0 } text ? text : "no run yet";
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException
+                                  or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            return "-";
+        }
     }
 
     /// <summary>GET of an http(s) URL (200 is healthy), or a TCP connect for tcp://host:port; both bounded by HealthTimeoutMs.</summary>
