@@ -52,9 +52,6 @@ public sealed class Sweeper(
     /// <summary>This sweeper's lease owner: only it records the checks of the payments it leased.</summary>
     public Guid Owner { get; } = Guid.NewGuid();
 
-    /// <summary>The last sweep's report (null before the first).</summary>
-    public SweepReport? LastReport { get; private set; }
-
     public async Task<SweepReport> RunOnceAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -68,7 +65,6 @@ public sealed class Sweeper(
         var report = new SweepReport(now, [.. checkedIds], resolved, voided, caughtUp, stuck, Stopwatch.GetElapsedTime(started));
         metrics.Sweep(report.Duration, stuck);
         if (report.Checked.Count > 0 || caughtUp.Applied > 0) logger.LogInformation("Sweep: {Summary}", report.Summary);
-        LastReport = report;
         return report;
     }
 
@@ -115,6 +111,13 @@ public sealed class Sweeper(
             // The outcome stays unknown: the payment keeps its state and is asked again after its backoff.
             metrics.Check("failed");
             logger.LogWarning("Sweeper check of payment {PaymentId} failed ({Error}); asked again later", payment.Id, e.GetType().Name);
+        }
+        // A bug about one payment (a broken invariant) is loud, but must not stop the worker's other loops: the payment
+        // is asked again after its backoff, the others go on.
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            metrics.Check("failed");
+            logger.LogError(e, "Sweeper check of payment {PaymentId} failed unexpectedly; asked again later", payment.Id);
         }
         var checks = payment.Checks + 1;
         var now = clock.GetUtcNow();

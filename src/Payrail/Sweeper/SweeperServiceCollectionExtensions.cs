@@ -35,7 +35,7 @@ public static class SweeperServiceCollectionExtensions
         services.TryAddSingleton<PaymentStore>();
         services.TryAddSingleton<PaymentTransitions>();
         services.TryAddSingleton<PspOutcomeResolution>();
-        services.TryAddSingleton<WorkerLoops>();
+        services.TryAddSingleton<WorkerLoops>(); // the worker registers it first; the loop reports there
         services.AddSingleton<SweeperStore>();
         services.AddSingleton<SweeperMetrics>();
         services.AddSingleton<StuckPaymentCheck>();

@@ -14,13 +14,14 @@ public static class WorkerHost
     public static WebApplication Build(IConfiguration configuration, Action<IServiceCollection>? configureServices = null)
     {
         var builder = RoleDefaults.CreateBuilder(configuration, PayrailRole.Worker, publicUrls: null);
+        builder.Services.AddSingleton<WorkerLoops>();
         builder.Services.AddIdempotencyKeyPurge(configuration);
         if (SweeperServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddSweeper(configuration, runLoop: true);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UsePayrailManagement();
-        if (app.Services.GetService<WorkerLoops>() is not null) WorkerLoops.MapWorkerLoops(app);
+        WorkerLoops.MapWorkerLoops(app);
         return app;
     }
 
