@@ -110,6 +110,8 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
         await Eventually.TrueAsync(async () => (status = await RunAsync(cancel, "status")).ExitCode == 0, TimeSpan.FromSeconds(20),
             "status exits 0 once every role is up");
         foreach (var role in new[] { "pspsim", "devkafka", "api-0", "worker" }) Assert.Contains(role, status.Output);
+        await Eventually.TrueAsync(async () => (status = await RunAsync(cancel, "status")).Output.Contains("sweeper", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), "status shows the worker's sweeper loop once it ran");
 
         var down = await RunAsync(cancel, "down");
         Assert.Equal(0, down.ExitCode);
