@@ -55,7 +55,6 @@ public sealed class Sweeper(
     public async Task<SweepReport> RunOnceAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var at = clock.GetUtcNow();
         var checkedIds = new ConcurrentBag<Guid>();
         var resolved = await SweepAsync(checkedIds, LeaseStuckAsync, check.CheckAsync, cancellationToken);
         var voided = await SweepAsync(checkedIds, LeaseExpiredAsync, expiry.VoidAsync, cancellationToken);

@@ -95,6 +95,15 @@ public sealed class SweeperOptions
         if (!Within(CatchUpLookback, TimeSpan.Zero, TimeSpan.FromDays(30))) yield return $"{SectionName}:CatchUpLookback must be within [00:00:00, 30.00:00:00]";
     }
 
+    /// <summary>
+    /// A threshold within the API's synchronous budget would have the sweeper race requests still being answered (a
+    /// same-key create charges once, but the buyer would get an answer the sweeper decided).
+    /// </summary>
+    public IEnumerable<string> ProblemsWith(int syncBudgetMs)
+    {
+        if (Threshold <= TimeSpan.FromMilliseconds(syncBudgetMs)) yield return $"{SectionName}:Threshold must exceed Payments:SyncBudgetMs";
+    }
+
     /// <summary><c>Payments:AuthorizationExpiry</c>, checked here because the sweeper is what acts on it.</summary>
     public static IEnumerable<string> AuthorizationExpiryProblems(TimeSpan expiry)
     {

@@ -24,7 +24,9 @@ public static class SweeperServiceCollectionExtensions
     public static IServiceCollection AddSweeper(this IServiceCollection services, IConfiguration configuration, bool runLoop)
     {
         services.AddOptions<SweeperOptions>().Bind(configuration.GetSection(SweeperOptions.SectionName)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SweeperOptions>>(new NamedProblemsValidation<SweeperOptions>(o => o.Problems()));
+        var syncBudgetMs = (configuration.GetSection(PaymentsOptions.SectionName).Get<PaymentsOptions>() ?? new PaymentsOptions()).SyncBudgetMs;
+        services.AddSingleton<IValidateOptions<SweeperOptions>>(
+            new NamedProblemsValidation<SweeperOptions>(o => o.Problems().Concat(o.ProblemsWith(syncBudgetMs))));
         services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PaymentsOptions>>(
             new NamedProblemsValidation<PaymentsOptions>(o => SweeperOptions.AuthorizationExpiryProblems(o.AuthorizationExpiry)));

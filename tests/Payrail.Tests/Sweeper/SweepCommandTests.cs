@@ -33,7 +33,9 @@ public sealed class SweepCommandTests(SweeperFixture api) : IClassFixture<Sweepe
             ["Postgres:ConnectionString"] = api.Postgres.ConnectionString,
             ["Stripe:BaseUrl"] = api.PspSim.BaseUrl,
             ["Stripe:ApiKey"] = api.PspSim.ApiKey,
-            ["Sweeper:Threshold"] = "00:00:00",
+            // Stuck at once: the threshold must only exceed the synchronous budget, which this sweep never waits for.
+            ["Payments:SyncBudgetMs"] = "1",
+            ["Sweeper:Threshold"] = "00:00:00.002",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings) values[key] = value;

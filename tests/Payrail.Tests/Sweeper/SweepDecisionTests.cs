@@ -63,5 +63,7 @@ public sealed class SweepDecisionTests
                      "Sweeper:ResumeCreateWithin", "Sweeper:AbandonAfter", "Sweeper:EventsPageSize" })
             Assert.Contains(problems, p => p.StartsWith(setting + " ", StringComparison.Ordinal));
         Assert.Single(SweeperOptions.AuthorizationExpiryProblems(TimeSpan.Zero), p => p.StartsWith("Payments:AuthorizationExpiry "));
+        Assert.Single(new SweeperOptions { Threshold = TimeSpan.FromSeconds(5) }.ProblemsWith(syncBudgetMs: 5_000),
+            p => p.StartsWith("Sweeper:Threshold ", StringComparison.Ordinal));
     }
 }

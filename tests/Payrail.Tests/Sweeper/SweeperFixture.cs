@@ -8,7 +8,7 @@ using Payrail.Worker;
 namespace Payrail.Tests.Sweeper;
 
 /// <summary>
-/// The payment service (short synchronous budget, no transport retries, so one fault leaves a payment processing) and
+/// The payment service (a 3 s synchronous budget, no transport retries, so one fault leaves a payment processing) and
 /// any number of worker hosts on the same database and pspsim, whose sweepers a test runs by hand on a clock it moves.
 /// pspsim's search shows an intent at once (SearchLagMs 0) and Payrail believes it at once (SearchFreshnessMs 0).
 /// </summary>
@@ -20,7 +20,7 @@ public class SweeperFixture : PaymentsApiFixture, Xunit.IAsyncLifetime
 
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
     [
-        new("Payments:SyncBudgetMs", "1000"),
+        new("Payments:SyncBudgetMs", "3000"),
         new("Stripe:MaxNetworkRetries", "0"),
         new("Stripe:SearchFreshnessMs", "0"),
     ];

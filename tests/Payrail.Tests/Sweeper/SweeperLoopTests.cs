@@ -6,10 +6,16 @@ using Xunit;
 
 namespace Payrail.Tests.Sweeper;
 
-/// <summary>A worker whose sweeper loop runs on its own: a 1 s threshold and a 1 s interval, no events catch-up.</summary>
+/// <summary>
+/// A worker whose sweeper loop runs on its own: a 2 s threshold (past the API's 1 s synchronous budget, so the sweeper
+/// never races the request) and a 1 s interval, no events catch-up.
+/// </summary>
 public sealed class SweeperLoopFixture : SweeperFixture, IAsyncLifetime
 {
-    public static readonly TimeSpan Threshold = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan Threshold = TimeSpan.FromSeconds(2);
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [.. base.Settings.Where(s => s.Key != "Payments:SyncBudgetMs"), new("Payments:SyncBudgetMs", "1000")];
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
     public WebApplication Worker { get; private set; } = null!;
@@ -18,7 +24,7 @@ public sealed class SweeperLoopFixture : SweeperFixture, IAsyncLifetime
     {
         await base.InitializeAsync();
         Worker = NewWorker(TimeProvider.System, ("Sweeper:Threshold", Threshold.ToString()), ("Sweeper:Interval", Interval.ToString()),
-            ("Sweeper:CatchUpEnabled", "false"));
+            ("Sweeper:CatchUpEnabled", "false"), ("Payments:SyncBudgetMs", "1000"));
         await Worker.StartAsync();
     }
 }
