@@ -4,15 +4,14 @@ using Payrail.Domain.Payments;
 
 namespace Payrail.Sweeper;
 
-/// <summary>A payment the sweeper leased: its id, what the lease statement read beside it, and the lease's end.</summary>
-public sealed record LeasedPayment(Guid Id, string? PaymentMethod, int Checks, DateTimeOffset UpdatedAt,
-    DateTimeOffset? CreateSentAt, DateTimeOffset LeaseUntil);
+/// <summary>A payment the sweeper leased: its id and what the lease statement read beside it.</summary>
+public sealed record LeasedPayment(Guid Id, string? PaymentMethod, int Checks, DateTimeOffset UpdatedAt, DateTimeOffset? CreateSentAt);
 
 /// <summary>Stuck payments of one (status, age bucket), with the oldest one's last change.</summary>
 public sealed record StuckCount(string Status, string AgeBucket, long Count, DateTimeOffset OldestSince);
 
 /// <summary>The events cursor as leased: the newest event applied (null: none yet).</summary>
-public sealed record EventCursor(string? EventId, DateTimeOffset? EventCreatedAt, DateTimeOffset LeaseUntil);
+public sealed record EventCursor(string? EventId, DateTimeOffset? EventCreatedAt);
 
 /// <summary>
 /// The sweeper's SQL (migration 0014). Leases are taken by one short statement that commits at once: the PSP calls
@@ -62,9 +61,8 @@ public sealed class SweeperStore(NpgsqlDataSource database)
     private async Task<IReadOnlyList<LeasedPayment>> LeaseAsync(string sql, Guid owner, DateTimeOffset now, DateTimeOffset before,
         TimeSpan lease, int batchSize, CancellationToken cancellationToken)
     {
-        var leaseUntil = now + lease;
         await using var command = database.CreateCommand(sql);
-        command.Parameters.AddWithValue("lease_until", leaseUntil);
+        command.Parameters.AddWithValue("lease_until", now + lease);
         command.Parameters.AddWithValue("owner", owner);
         command.Parameters.AddWithValue("stuck_before", before);
         command.Parameters.AddWithValue("now", now);
@@ -74,7 +72,7 @@ public sealed class SweeperStore(NpgsqlDataSource database)
         while (await reader.ReadAsync(cancellationToken))
         {
             leased.Add(new LeasedPayment(reader.GetGuid(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt32(2),
-                reader.GetFieldValue<DateTimeOffset>(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4), leaseUntil));
+                reader.GetFieldValue<DateTimeOffset>(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4)));
         }
         return leased;
     }
@@ -161,7 +159,7 @@ public sealed class SweeperStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue("lease_until", now + lease);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new EventCursor(reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1), now + lease)
+            ? new EventCursor(reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1))
             : null;
     }
 
