@@ -78,7 +78,7 @@ internal sealed class PlatformCommands
     public async Task<int> Api(CancellationToken cancellationToken) =>
         await Payrail.Api.ApiCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
 
-    /// <summary>Run the worker (background loops: idempotency key purge) with its management listener until Ctrl-C.</summary>
+    /// <summary>Run the worker (background loops: idempotency key purge, stuck-payment sweeper) with its management listener until Ctrl-C.</summary>
     [Command("worker")]
     public async Task<int> Worker(CancellationToken cancellationToken) =>
         await Payrail.Worker.WorkerCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
@@ -87,6 +87,22 @@ internal sealed class PlatformCommands
     [Command("gateway")]
     public async Task<int> Gateway(CancellationToken cancellationToken) =>
         await Payrail.Gateway.GatewayCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
+
+    /// <summary>
+    /// One sweep of stuck payments, expired authorizations and missed PSP events (the worker runs it every
+    /// Sweeper:Interval). Exits 0 when nothing is stuck, 1 when payments are still stuck, 2 when it could not run.
+    /// </summary>
+    /// <param name="once">Run one sweep and exit (required: the continuous sweeper is `payrail worker`).</param>
+    [Command("sweep")]
+    public async Task<int> Sweep(bool once = false, CancellationToken cancellationToken = default)
+    {
+        if (!once)
+        {
+            Console.Error.WriteLine("payrail sweep: pass --once for one sweep; `payrail worker` sweeps every Sweeper:Interval");
+            return 2;
+        }
+        return await Payrail.Sweeper.SweepCommand.RunOnceAsync(PayrailConfiguration.Load(), cancellationToken);
+    }
 
     /// <summary>Print a development JWT (alone on the last line of stdout).</summary>
     /// <param name="role">buyer, merchant or ops.</param>

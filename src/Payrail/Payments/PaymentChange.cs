@@ -32,6 +32,16 @@ public sealed record PspOutcome(PaymentEvent Event, string? PspReference, long A
         url is { Length: > 0 and <= MaxNextActionUrlLength } && Uri.TryCreate(url, UriKind.Absolute, out var uri)
         && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) ? url : null;
 
+    /// <summary>
+    /// As <see cref="From(PspPayment)"/>, for the payment as it stands: a cancel at the PSP of a payment recorded as
+    /// authorized (an expired hold, a void) releases the authorization (→ Voided, the pending transfer voided); before
+    /// any authorization it stays a failure.
+    /// </summary>
+    public static PspOutcome For(PaymentRecord current, PspPayment payment) =>
+        payment.Status == PspPaymentStatus.Canceled && current.Status == PaymentStatus.Authorized
+            ? new(PaymentEvent.Voided, payment.PspReference, 0, null, null)
+            : From(payment);
+
     /// <summary>The PSP refused the request itself (not a decline of the card, but e.g. an unusable payment method).</summary>
     public static PspOutcome From(PspRequestRejectedException rejected) =>
         new(PaymentEvent.Failed, null, 0, rejected.Code, "The PSP refused the payment request.");

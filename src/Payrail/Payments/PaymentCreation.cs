@@ -45,7 +45,8 @@ public sealed class PaymentCreation(
         public IdempotencyClaim Claim(DateTimeOffset now)
         {
             _claimed = NewPayment(caller, request, now);
-            return PaymentStore.IntentClaim(_claimed, PaymentChange.Event(EventTypes.PaymentInitiated, _claimed, null, _claimed.CreatedAt));
+            return PaymentStore.IntentClaim(_claimed, PaymentChange.Event(EventTypes.PaymentInitiated, _claimed, null, _claimed.CreatedAt),
+                request.PaymentMethod);
         }
 
         public async Task<IdempotentAnswer> RunAsync(IdempotencyLease lease)
@@ -161,14 +162,7 @@ public sealed class PaymentCreation(
 
     private async Task<PspSend> CreateAtPspAsync(PaymentRecord payment, CreatePaymentRequest request, PspAttempt attempt, CancellationTokenSource budget)
     {
-        var authorize = new PspAuthorizeRequest(
-            IdempotencyKey: attempt.IdempotencyKey,
-            AmountMinor: payment.AmountMinor,
-            CurrencyCode: payment.CurrencyCode,
-            PaymentMethod: request.PaymentMethod,
-            CaptureAutomatically: payment.Capture == CaptureMethod.Automatic,
-            Description: payment.Description,
-            Metadata: new Dictionary<string, string> { ["payrail_payment_id"] = payment.Id.ToString(), ["payrail_merchant_id"] = payment.MerchantId });
+        var authorize = AuthorizeRequest(payment, request.PaymentMethod, attempt);
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -195,6 +189,19 @@ public sealed class PaymentCreation(
             return new PspSend(PspOutcome.Unknown, false, failed);
         }
     }
+
+    /// <summary>
+    /// The create+confirm of <paramref name="payment"/> under <paramref name="attempt"/>'s key: the same parameters
+    /// whoever sends it (this flow, a resume, the sweeper), so a same-key replay is never refused as a different request.
+    /// </summary>
+    public static PspAuthorizeRequest AuthorizeRequest(PaymentRecord payment, string paymentMethod, PspAttempt attempt) => new(
+        IdempotencyKey: attempt.IdempotencyKey,
+        AmountMinor: payment.AmountMinor,
+        CurrencyCode: payment.CurrencyCode,
+        PaymentMethod: paymentMethod,
+        CaptureAutomatically: payment.Capture == CaptureMethod.Automatic,
+        Description: payment.Description,
+        Metadata: new Dictionary<string, string> { ["payrail_payment_id"] = payment.Id.ToString(), ["payrail_merchant_id"] = payment.MerchantId });
 
     /// <summary>A PSP answer (from the create or found by search) through <see cref="PspAnswerCheck"/>: a mismatch is an unknown outcome.</summary>
     private (PspOutcome Outcome, bool Decided) Checked(PaymentRecord payment, PspPayment answer, string operation, long started)

@@ -30,19 +30,20 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
     /// (then nothing is written and the caller reads the existing key).
     /// </summary>
     public Task<bool> RecordIntentAsync(PaymentRecord payment, IdempotencyKey key, string fingerprint,
-        DateTimeOffset leaseExpiresAt, DateTimeOffset keyExpiresAt, OutboxEvent initiated) =>
-        IdempotencyStore.ClaimAsync(database, key, fingerprint, IntentClaim(payment, initiated), leaseExpiresAt, keyExpiresAt);
+        DateTimeOffset leaseExpiresAt, DateTimeOffset keyExpiresAt, OutboxEvent initiated, string? paymentMethod = null) =>
+        IdempotencyStore.ClaimAsync(database, key, fingerprint, IntentClaim(payment, initiated, paymentMethod), leaseExpiresAt, keyExpiresAt);
 
     /// <summary>
     /// What transaction 1 writes beside the key's claim, in the claim's statement and only when the claim succeeded:
-    /// the payment (its id is the key's <c>payment_id</c>), its first transition and <c>payment.initiated</c>.
+    /// the payment (its id is the key's <c>payment_id</c>), its first transition and <c>payment.initiated</c>. The
+    /// payment method is kept so the sweeper can resume the create with the same parameters (migration 0014).
     /// </summary>
-    public static IdempotencyClaim IntentClaim(PaymentRecord payment, OutboxEvent initiated) => new(payment.Id, payment.CreatedAt, $"""
+    public static IdempotencyClaim IntentClaim(PaymentRecord payment, OutboxEvent initiated, string? paymentMethod = null) => new(payment.Id, payment.CreatedAt, $"""
         , payment AS (
             INSERT INTO payments (id, merchant_id, buyer_id, amount_minor, currency, status, capture_method,
-                                  description, metadata, version, created_at, updated_at)
+                                  description, metadata, version, created_at, updated_at, payment_method)
             SELECT payment_id, @merchant_id, @buyer_id, @amount_minor, @currency, 'initiated', @capture_method,
-                   @description, @metadata::jsonb, 1, @now, @now
+                   @description, @metadata::jsonb, 1, @now, @now, @payment_method
             FROM claim
             RETURNING id
         ), transition AS (
@@ -58,6 +59,7 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
             p.AddWithValue("capture_method", payment.CaptureWire);
             p.AddWithValue("description", (object?)payment.Description ?? DBNull.Value);
             p.AddWithValue("metadata", payment.MetadataJson());
+            p.Add(new NpgsqlParameter("payment_method", NpgsqlDbType.Text) { Value = (object?)paymentMethod ?? DBNull.Value });
             OutboxWrites.AddCteParameters(p, initiated);
         });
 

@@ -29,6 +29,12 @@ public sealed class PaymentsOptions
     /// Past it the payment stays processing for a person to look at. At most 10 (the CHECK of migration 0012).
     /// </summary>
     public int MaxPspAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// An authorization not captured within this long (from when it was recorded) is voided at the PSP by the sweeper
+    /// and its hold released in the ledger. Stripe holds most card authorizations 7 days, then cancels them itself.
+    /// </summary>
+    public TimeSpan AuthorizationExpiry { get; set; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>

@@ -44,6 +44,15 @@ public interface IPspConnector
     /// <summary>How long after a write the PSP's search is known to show it (Stripe: under a minute).</summary>
     TimeSpan SearchFreshness { get; }
 
+    /// <summary>
+    /// One page of the PSP's events created at or after <paramref name="createdFrom"/>, oldest first, to catch up on
+    /// webhooks that never arrived. With <paramref name="after"/>: the <paramref name="limit"/> events right after that
+    /// event (HasMore: newer ones remain). Else with <paramref name="before"/>: the <paramref name="limit"/> events right
+    /// before it (HasMore: older ones remain). Else the newest <paramref name="limit"/> (HasMore: older ones remain). A
+    /// cursor event the PSP no longer holds is <see cref="PspRequestRejectedException"/> with code <c>resource_missing</c>.
+    /// </summary>
+    Task<PspEventPage> ListEventsAsync(string? after, string? before, DateTimeOffset createdFrom, int limit, CancellationToken cancellationToken);
+
     /// <summary>The PSP's settlement report lines (balance transactions) created in [fromInclusive, toExclusive).</summary>
     IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(DateTimeOffset fromInclusive, DateTimeOffset toExclusive, CancellationToken cancellationToken);
 
@@ -136,6 +145,15 @@ public sealed record PspWebhookEvent(
     /// <summary>The <c>payrail_payment_id</c> metadata of the event's object (as sent, unchecked), when it has one.</summary>
     public string? MetadataPaymentId { get; init; }
 }
+
+/// <summary>
+/// A PSP event as the catch-up needs it: which PaymentIntent it is about (<see cref="PspReference"/>, null for events
+/// about nothing of a payment's) and the Payrail payment id its metadata names, when the event's object carries it.
+/// </summary>
+public sealed record PspEventSummary(string EventId, string Type, DateTimeOffset CreatedAt, string? PspReference, Guid? PaymentId);
+
+/// <summary>One page of <see cref="IPspConnector.ListEventsAsync"/>, oldest first.</summary>
+public sealed record PspEventPage(IReadOnlyList<PspEventSummary> Events, bool HasMore);
 
 /// <summary>The PSP could not be reached or did not answer in time: the outcome is unknown. Retry with the same idempotency key.</summary>
 public sealed class PspUnavailableException(string message, Exception? inner = null) : Exception(message, inner)

@@ -1,12 +1,13 @@
 using Payrail.Hosting;
 using Payrail.Idempotency;
 using Payrail.Outbox;
+using Payrail.Sweeper;
 
 namespace Payrail.Worker;
 
 /// <summary>
 /// The worker's composition root (`payrail worker`): the background loops, each a small <see cref="BackgroundService"/>
-/// from its feature folder. Today the idempotency key purge; the outbox relay, the consumers and the sweeper go here.
+/// from its feature folder: the idempotency key purge and the stuck-payment sweeper; the outbox relay and the consumers go here.
 /// Its only listener is the management one (<c>Worker:ManagementUrls</c>): /healthz, /readyz, /metrics.
 /// </summary>
 public static class WorkerHost
@@ -16,6 +17,7 @@ public static class WorkerHost
         var builder = RoleDefaults.CreateBuilder(configuration, PayrailRole.Worker, publicUrls: null);
         builder.Services.AddIdempotencyKeyPurge(configuration);
         builder.Services.AddOutboxRelay(configuration);
+        if (SweeperServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddSweeper(configuration, runLoop: true);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

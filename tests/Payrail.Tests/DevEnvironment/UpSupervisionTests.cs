@@ -121,6 +121,8 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
             using var answer = await http.SendAsync(viaGateway, cancel);
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         }
+        await Eventually.TrueAsync(async () => (status = await RunAsync(cancel, "status")).Output.Contains("sweeper", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), "status shows the worker's sweeper loop once it ran");
 
         var down = await RunAsync(cancel, "down");
         Assert.Equal(0, down.ExitCode);

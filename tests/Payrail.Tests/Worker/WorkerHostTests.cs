@@ -23,6 +23,8 @@ public sealed class WorkerHostTests(PostgresFixture postgres) : IClassFixture<Po
             ["Idempotency:Purge:IntervalMs"] = "50",
             // No broker in this test: the relay has its own tests (Outbox/).
             ["Relay:Enabled"] = "false",
+            // No PSP here: the sweeper has tests of its own (Sweeper/).
+            ["Sweeper:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         }).Build();
         _worker = WorkerHost.Build(configuration);

@@ -21,6 +21,7 @@ public sealed class StripeConnector : IPspConnector
     private readonly PaymentIntentService paymentIntents;
     private readonly RefundService refunds;
     private readonly BalanceTransactionService balanceTransactions;
+    private readonly EventService events;
 
     public StripeConnector(HttpClient httpClient, IOptions<StripeConnectorOptions> options, ILogger<StripeConnector> logger)
     {
@@ -35,6 +36,7 @@ public sealed class StripeConnector : IPspConnector
         paymentIntents = new PaymentIntentService(client);
         refunds = new RefundService(client);
         balanceTransactions = new BalanceTransactionService(client);
+        events = new EventService(client);
     }
 
     public string Name => "stripe";
@@ -174,6 +176,26 @@ public sealed class StripeConnector : IPspConnector
             }
             yield return StripeMapping.ToSettlementLine(pages.Current);
         }
+    }
+
+    public async Task<PspEventPage> ListEventsAsync(string? after, string? before, DateTimeOffset createdFrom, int limit,
+        CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(limit), "must be within [1, 100] (Stripe's page size)");
+        // Stripe lists newest first: ending_before walks forward from a cursor (the page right after it, still newest
+        // first), starting_after walks backward.
+        var list = new EventListOptions
+        {
+            Limit = limit,
+            Created = new DateRangeOptions { GreaterThanOrEqual = createdFrom.UtcDateTime },
+            EndingBefore = after,
+            StartingAfter = after is null ? before : null,
+        };
+        var page = await SendAsync("list_events", after ?? before ?? "events", cancellationToken,
+            () => events.ListAsync(list, requestOptions: null, cancellationToken));
+        var summaries = page.Data.Select(StripeMapping.ToEventSummary).ToList();
+        summaries.Reverse();
+        return new PspEventPage(summaries, page.HasMore);
     }
 
     public PspWebhookEvent ParseWebhook(string body, string signatureHeader, DateTimeOffset now) =>

@@ -56,6 +56,22 @@ internal static class StripeMapping
         _ => PspPaymentStatus.Processing,
     };
 
+    /// <summary>The PaymentIntent an event is about: the intent itself, or the intent of its charge or refund.</summary>
+    public static PspEventSummary ToEventSummary(Event e)
+    {
+        var (reference, metadata) = e.Data?.Object switch
+        {
+            PaymentIntent intent => (intent.Id, intent.Metadata),
+            Charge charge => (charge.PaymentIntentId, charge.Metadata),
+            Refund refund => (refund.PaymentIntentId, refund.Metadata),
+            _ => (null, null),
+        };
+        Guid? paymentId = metadata is not null && metadata.TryGetValue("payrail_payment_id", out var text) && Guid.TryParse(text, out var id)
+            ? id
+            : null;
+        return new PspEventSummary(e.Id, e.Type, StripeConnector.Utc(e.Created), reference, paymentId);
+    }
+
     public static PspSettlementLine ToSettlementLine(BalanceTransaction line) => new(
         Id: line.Id,
         Type: line.Type,

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Payrail.Hosting;
+using Payrail.Idempotency;
+using Payrail.Payments;
+using Payrail.Psp;
+using Payrail.Psp.Stripe;
+using Payrail.Worker;
+
+namespace Payrail.Sweeper;
+
+public static class SweeperServiceCollectionExtensions
+{
+    /// <summary>
+    /// The sweeper and what it shares with the API: the state path (<see cref="PaymentTransitions"/>), the 5xx resolution
+    /// and the PSP connector. Settings are checked at start, each broken one named. <paramref name="runLoop"/>: the worker's
+    /// <see cref="SweeperLoop"/>; without it, <see cref="Sweeper"/> runs when asked (`payrail sweep --once`).
+    /// </summary>
+    /// <summary><c>Sweeper:Enabled</c> (default true): whether the worker runs the sweeper loop.</summary>
+    public static bool Enabled(IConfiguration configuration) =>
+        configuration.GetValue<bool?>($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}") ?? true;
+
+    public static IServiceCollection AddSweeper(this IServiceCollection services, IConfiguration configuration, bool runLoop)
+    {
+        services.AddOptions<SweeperOptions>().Bind(configuration.GetSection(SweeperOptions.SectionName)).ValidateOnStart();
+        var syncBudgetMs = (configuration.GetSection(PaymentsOptions.SectionName).Get<PaymentsOptions>() ?? new PaymentsOptions()).SyncBudgetMs;
+        services.AddSingleton<IValidateOptions<SweeperOptions>>(
+            new NamedProblemsValidation<SweeperOptions>(o => o.Problems().Concat(o.ProblemsWith(syncBudgetMs))));
+        services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PaymentsOptions>>(
+            new NamedProblemsValidation<PaymentsOptions>(o => SweeperOptions.AuthorizationExpiryProblems(o.AuthorizationExpiry)));
+        services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName));
+
+        if (!services.Any(d => d.ServiceType == typeof(IPspConnector))) services.AddStripeConnector(configuration);
+        services.TryAddSingleton<PaymentMetrics>();
+        services.TryAddSingleton<PaymentStore>();
+        services.TryAddSingleton<PaymentTransitions>();
+        services.TryAddSingleton<PspOutcomeResolution>();
+        services.AddSingleton<SweeperStore>();
+        services.AddSingleton<SweeperMetrics>();
+        services.AddSingleton<StuckPaymentCheck>();
+        services.AddSingleton<ExpiredAuthorizationVoid>();
+        services.AddSingleton<EventsCatchUp>();
+        services.AddSingleton<Sweeper>();
+        if (runLoop)
+        {
+            services.AddSingleton<SweeperLoop>();
+            services.AddHostedService(sp => sp.GetRequiredService<SweeperLoop>());
+            services.AddSingleton(sp => new WorkerLoopReport(SweeperLoop.LoopName, sp.GetRequiredService<SweeperLoop>().Status));
+        }
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SweeperMetrics.MeterName, PaymentMetrics.MeterName));
+        return services;
+    }
+}
