@@ -190,9 +190,7 @@ public sealed class PspWebhookReceiver(
             return null;
         }
         // Canceled after an authorization is a void (the hold is released), not a failure of the payment.
-        return answer.Status == PspPaymentStatus.Canceled && payment.Status == PaymentStatus.Authorized
-            ? new PspOutcome(PaymentEvent.Voided, answer.PspReference, 0, null, null)
-            : PspOutcome.From(answer);
+        return PspOutcome.For(payment, answer);
     }
 
     private static bool IsRefused(PaymentRecord payment, PspOutcome outcome) =>
