@@ -1,3 +1,4 @@
+using Payrail.Consumers;
 using Payrail.Hosting;
 using Payrail.Merchants;
 using Payrail.Payments;
@@ -28,6 +29,7 @@ public static class ApiHost
         app.MapApiDocument();
         app.MapPaymentsEndpoints();
         app.MapMerchantsEndpoints();
+        app.MapConsumerReadEndpoints();
         return app;
     }
 }

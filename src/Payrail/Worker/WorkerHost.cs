@@ -1,3 +1,4 @@
+using Payrail.Consumers;
 using Payrail.Hosting;
 using Payrail.Idempotency;
 
@@ -14,6 +15,7 @@ public static class WorkerHost
     {
         var builder = RoleDefaults.CreateBuilder(configuration, PayrailRole.Worker, publicUrls: null);
         builder.Services.AddIdempotencyKeyPurge(configuration);
+        builder.Services.AddPayrailConsumers(configuration);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
