@@ -21,6 +21,13 @@ public sealed class WorkerHostTests(PostgresFixture postgres) : IClassFixture<Po
             ["Postgres:ConnectionString"] = postgres.ConnectionString,
             ["Worker:ManagementUrls"] = _managementUrl,
             ["Idempotency:Purge:IntervalMs"] = "50",
+            // The consumers have their own tests (Consumers/); here they would reach for a broker on the default port.
+            ["Consumers:Enabled:Notifications"] = "false",
+            ["Consumers:Enabled:Fraud"] = "false",
+            ["Consumers:Enabled:Accounting"] = "false",
+            ["Consumers:Enabled:Analytics"] = "false",
+            ["Consumers:Enabled:Loyalty"] = "false",
+            ["Consumers:Enabled:MerchantDashboard"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         }).Build();
         _worker = WorkerHost.Build(configuration);
