@@ -194,6 +194,15 @@ public static class Effects
         return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
+    /// <summary>The partitions the broker has for <paramref name="topic"/> (a producer may have auto-created it with the broker's default).</summary>
+    public static IReadOnlyList<TopicPartition> Partitions(string bootstrapServers, string topic)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig
+            { BootstrapServers = bootstrapServers, BrokerAddressFamily = BrokerAddressFamily.V4 }).Build();
+        return admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+            .Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+    }
+
     /// <summary>True when every group has committed up to the end of every partition of <paramref name="topic"/>.</summary>
     public static bool CaughtUp(string bootstrapServers, string topic) =>
         ConsumerGroupLag.Read(bootstrapServers, topic, ConsumerGroupLag.Groups, TimeSpan.FromSeconds(5)).All(l => l.Lag == 0);

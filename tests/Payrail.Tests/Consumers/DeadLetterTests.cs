@@ -90,7 +90,7 @@ public sealed class DeadLetterTests(ConsumersFixture fixture) : IClassFixture<Co
             BootstrapServers = Bootstrap, GroupId = "test-dlq-reader-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false,
             BrokerAddressFamily = BrokerAddressFamily.V4,
         }).Build();
-        consumer.Assign(Enumerable.Range(0, 3).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        consumer.Assign(Effects.Partitions(Bootstrap, topic).Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
         var read = new List<ConsumeResult<byte[], byte[]>>();
         var until = DateTime.UtcNow.AddSeconds(30);
         while (read.Count < expected && DateTime.UtcNow < until)
