@@ -2,6 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using CsCheck;
 using Payrail.Consumers;
+using Payrail.Consumers.Dashboard;
 using Payrail.Consumers.Fraud;
 using Payrail.Consumers.Loyalty;
 using Payrail.Outbox;
@@ -121,5 +122,31 @@ public sealed class ConsumerRulesTests
         Assert.Contains(problems, p => p.StartsWith("Consumers:DeadLetterTopic", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Consumers:PollTimeoutMs", StringComparison.Ordinal));
         Assert.Empty(new ConsumersOptions().Problems());
+    }
+}
+
+/// <summary>The dashboard's in-process fan-out: every subscriber of a merchant gets each update; a slow one loses its oldest.</summary>
+public sealed class DashboardFeedTests
+{
+    private static DashboardUpdate Update(string merchant, int version) =>
+        new(Guid.CreateVersion7(), EventTypes.PaymentCaptured, Guid.CreateVersion7(), merchant, "captured", 100, "USD", version, DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public void Each_subscriber_sees_its_merchants_updates_and_a_full_buffer_drops_the_oldest_without_blocking()
+    {
+        var feed = new DashboardFeed(new ConsumersOptions { Dashboard = { SubscriberBufferEvents = 2, MaxSubscribers = 2 } });
+        using var mine = feed.Subscribe("m_1")!;
+        using var everyone = feed.Subscribe(null)!;
+        Assert.Null(feed.Subscribe("m_2"));
+
+        for (var version = 1; version <= 3; version++) feed.Publish(Update("m_1", version));
+        feed.Publish(Update("m_2", 1));
+
+        Assert.True(mine.Updates.TryRead(out var first));
+        Assert.Equal(2, first.PaymentVersion);
+        Assert.Equal(1, mine.Dropped);
+        Assert.Equal(2, everyone.Dropped);
+        everyone.Dispose();
+        Assert.Equal(1, feed.SubscriberCount);
     }
 }
