@@ -36,8 +36,9 @@ public static class ConsumerReadEndpoints
     private static void MerchantOrOps(Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder policy) =>
         policy.RequireAssertion(context => Caller.TryFrom(context.User) is { IsMerchant: true } or { IsOps: true });
 
+    /// <summary>Timestamps as the API prints them everywhere (<see cref="PaymentRecord.Timestamp"/>): UTC, microseconds, Z.</summary>
     public sealed record NotificationView(Guid Id, string Audience, string Recipient, string Template, string Subject, string Body,
-        DateTimeOffset CreatedAt, DateTimeOffset? SentAt);
+        string CreatedAt, string? SentAt);
 
     private static async Task<IResult> NotificationsAsync(HttpContext http, string id, PaymentStore payments, NpgsqlDataSource database)
     {
@@ -56,12 +57,11 @@ public static class ConsumerReadEndpoints
         await using var reader = await command.ExecuteReaderAsync(http.RequestAborted);
         while (await reader.ReadAsync(http.RequestAborted))
             data.Add(new NotificationView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetString(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6),
-                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7)));
+                reader.GetString(4), reader.GetString(5), Time(reader, 6), reader.IsDBNull(7) ? null : Time(reader, 7)));
         return Results.Ok(new { Object = "list", PaymentId = paymentId, Data = data });
     }
 
-    public sealed record FraudReviewView(long Id, Guid PaymentId, string BuyerId, int Score, string[] Reasons, DateTimeOffset ReviewedAt);
+    public sealed record FraudReviewView(long Id, Guid PaymentId, string BuyerId, int Score, string[] Reasons, string ReviewedAt);
 
     private static async Task<IResult> FraudReviewsAsync(HttpContext http, NpgsqlDataSource database)
     {
@@ -97,7 +97,7 @@ public static class ConsumerReadEndpoints
         await using var reader = await command.ExecuteReaderAsync(http.RequestAborted);
         while (await reader.ReadAsync(http.RequestAborted))
             data.Add(new FraudReviewView(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt32(3),
-                reader.GetFieldValue<string[]>(4), reader.GetFieldValue<DateTimeOffset>(5)));
+                reader.GetFieldValue<string[]>(4), Time(reader, 5)));
         return Results.Ok(new { Object = "list", Data = data.Take(limit), HasMore = data.Count > limit });
     }
 
@@ -155,7 +155,7 @@ public static class ConsumerReadEndpoints
         });
     }
 
-    public sealed record LoyaltyEntryView(Guid PaymentId, string Kind, long Points, DateTimeOffset CreatedAt);
+    public sealed record LoyaltyEntryView(Guid PaymentId, string Kind, long Points, string CreatedAt);
 
     private static async Task<IResult> LoyaltyAsync(HttpContext http, NpgsqlDataSource database)
     {
@@ -177,9 +177,11 @@ public static class ConsumerReadEndpoints
         await reader.NextResultAsync(http.RequestAborted);
         var entries = new List<LoyaltyEntryView>();
         while (await reader.ReadAsync(http.RequestAborted))
-            entries.Add(new LoyaltyEntryView(reader.GetGuid(0), reader.GetString(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3)));
+            entries.Add(new LoyaltyEntryView(reader.GetGuid(0), reader.GetString(1), reader.GetInt64(2), Time(reader, 3)));
         return Results.Ok(new { BuyerId = caller.Subject, Balance = points, History = entries });
     }
+
+    private static string Time(NpgsqlDataReader reader, int ordinal) => PaymentRecord.Timestamp(reader.GetFieldValue<DateTimeOffset>(ordinal));
 
     private static IResult InvalidQuery(Dictionary<string, string[]> errors) =>
         Problems.Result(Problems.InvalidRequest, "Invalid request", StatusCodes.Status400BadRequest, "Some parameters are invalid.", errors);
