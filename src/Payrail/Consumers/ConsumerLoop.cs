@@ -23,8 +23,6 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
 {
     private string Name => handler.Name;
 
-    public IEventHandler Handler => handler;
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -32,8 +32,6 @@ public sealed class ConsumerMetrics
             "Messages on the topic not yet handled by the consumer's group (high watermark minus position, assigned partitions).");
     }
 
-    public IReadOnlyDictionary<string, long> Lag => _lag;
-
     public void Message(string consumer, string outcome) => _messages.Add(1, Tag("consumer", consumer), Tag("outcome", outcome));
 
     public void DeadLettered(string consumer, string reason)
