@@ -40,8 +40,9 @@ public static class ConsumerGroupLag
 
     private static List<TopicPartition> Partitions(string bootstrapServers, string topic, TimeSpan timeout)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig
-            { BootstrapServers = bootstrapServers, BrokerAddressFamily = BrokerAddressFamily.V4 })
+        var config = new AdminClientConfig { BootstrapServers = bootstrapServers, BrokerAddressFamily = BrokerAddressFamily.V4 };
+        config.Set("allow.auto.create.topics", "false"); // asking about a topic must not create it
+        using var admin = new AdminClientBuilder(config)
             .SetLogHandler((_, _) => { }).Build(); // a stopped broker is reported as "?", not as librdkafka's log lines
         var metadata = admin.GetMetadata(topic, timeout).Topics.Single();
         if (metadata.Error.Code != ErrorCode.NoError) throw new KafkaException(metadata.Error);
