@@ -109,6 +109,9 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
             AutoCommitIntervalMs = options.AutoCommitIntervalMs,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             SessionTimeoutMs = options.SessionTimeoutMs,
+            // librdkafka's default (3 s) would outlast a short session: the member would expire between heartbeats and
+            // rejoin under a new id over and over (a rebalance every session, each redelivering up to a commit interval).
+            HeartbeatIntervalMs = Math.Max(100, options.SessionTimeoutMs / 3),
             MaxPollIntervalMs = options.MaxPollIntervalMs,
             BrokerAddressFamily = BrokerAddressFamily.V4,
         })
