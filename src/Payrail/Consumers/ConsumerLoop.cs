@@ -118,6 +118,10 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
         // Messages are handled on this thread, inside Consume's caller: when partitions are revoked nothing is in flight,
         // so what is stored is final; commit it now, before another member takes the partitions over.
         .SetPartitionsRevokedHandler((c, partitions) => CommitStored(c))
+        // Lost (session expired): another member may own them already, so nothing is committed; the new owner redelivers
+        // from the last commit and the inbox skips what was applied.
+        .SetPartitionsLostHandler((_, partitions) =>
+            logger.LogWarning("Consumer {Consumer} lost {Count} partition(s) without a clean revocation", Name, partitions.Count))
         .SetErrorHandler((_, error) => logger.LogDebug("Consumer {Consumer}: {Error}", Name, error.Reason))
         .Build();
 
