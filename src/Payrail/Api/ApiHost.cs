@@ -1,3 +1,4 @@
+using Payrail.Consumers;
 using Payrail.Hosting;
 using Payrail.Merchants;
 using Payrail.Payments;
@@ -30,6 +31,7 @@ public static class ApiHost
         app.MapPaymentsEndpoints();
         app.MapMerchantsEndpoints();
         app.MapWebhookEndpoints();
+        app.MapConsumerReadEndpoints();
         return app;
     }
 }

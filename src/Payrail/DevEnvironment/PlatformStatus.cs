@@ -48,6 +48,7 @@ public static class PlatformStatus
                 Markup.Escape(row.Loops));
         }
         AnsiConsole.Write(table);
+        WriteConsumerLag(configuration, rows, options);
         var down = rows.Count(r => !r.Up);
         Console.WriteLine(down == 0
             ? $"every role is up (up pid {state.Pid}, since {Uptime(now - state.StartedAt)})"
@@ -79,6 +80,18 @@ public static class PlatformStatus
         }
         Console.WriteLine("Payrail stopped");
         return 0;
+    }
+
+    /// <summary>Each consumer group's lag on payments.v1, read from the broker (Consumers/ConsumerGroupLag), when the worker runs.</summary>
+    private static void WriteConsumerLag(IConfiguration configuration, IReadOnlyList<RoleRow> rows, SupervisorOptions options)
+    {
+        if (!rows.Any(r => r.State.Role == PlatformRoles.Worker && r.ProcessAlive)) return;
+        var bootstrap = configuration["Kafka:BootstrapServers"] is { Length: > 0 } k ? k : "127.0.0.1:9092";
+        var topic = configuration["Consumers:Topic"] is { Length: > 0 } t ? t : "payments.v1";
+        var lags = Consumers.ConsumerGroupLag.Read(bootstrap, topic, Consumers.ConsumerGroupLag.Groups,
+            TimeSpan.FromMilliseconds(options.HealthTimeoutMs));
+        Console.WriteLine($"consumer lag on {topic}: " + string.Join(" · ",
+            lags.Select(l => $"{l.Group} {(l.Lag is { } lag ? lag.ToString(CultureInfo.InvariantCulture) : "?")}")));
     }
 
     private static async Task<RoleRow> RowAsync(RoleState role, HttpClient http, SupervisorOptions options, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Payrail.Consumers;
 using Payrail.Hosting;
 using Payrail.Idempotency;
 using Payrail.Outbox;
@@ -18,6 +19,7 @@ public static class WorkerHost
         builder.Services.AddIdempotencyKeyPurge(configuration);
         builder.Services.AddOutboxRelay(configuration);
         if (SweeperServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddSweeper(configuration, runLoop: true);
+        builder.Services.AddPayrailConsumers(configuration);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

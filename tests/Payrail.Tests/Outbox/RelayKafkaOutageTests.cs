@@ -36,6 +36,14 @@ public sealed class RelayKafkaOutageTests(PaymentsApiFixture api, DevKafkaFixtur
             ["Relay:SocketTimeoutMs"] = "1000",
             ["Relay:AdminTimeoutMs"] = "1000",
             ["Relay:MaxFailureBackoffMs"] = "300",
+            // Only the relay: the sweeper (no PSP here) and the consumers have tests of their own.
+            ["Sweeper:Enabled"] = "false",
+            ["Consumers:Enabled:Notifications"] = "false",
+            ["Consumers:Enabled:Fraud"] = "false",
+            ["Consumers:Enabled:Accounting"] = "false",
+            ["Consumers:Enabled:Analytics"] = "false",
+            ["Consumers:Enabled:Loyalty"] = "false",
+            ["Consumers:Enabled:MerchantDashboard"] = "false",
             ["Relay:BacklogIntervalMs"] = "100",
             ["Logging:LogLevel:Default"] = "Error",
         }).Build();

@@ -25,6 +25,13 @@ public sealed class WorkerHostTests(PostgresFixture postgres) : IClassFixture<Po
             ["Relay:Enabled"] = "false",
             // No PSP here: the sweeper has tests of its own (Sweeper/).
             ["Sweeper:Enabled"] = "false",
+            // The consumers have their own tests (Consumers/); here they would reach for a broker on the default port.
+            ["Consumers:Enabled:Notifications"] = "false",
+            ["Consumers:Enabled:Fraud"] = "false",
+            ["Consumers:Enabled:Accounting"] = "false",
+            ["Consumers:Enabled:Analytics"] = "false",
+            ["Consumers:Enabled:Loyalty"] = "false",
+            ["Consumers:Enabled:MerchantDashboard"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         }).Build();
         _worker = WorkerHost.Build(configuration);

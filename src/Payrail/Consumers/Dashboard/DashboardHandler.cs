@@ -1,0 +1,55 @@
+using Npgsql;
+using Payrail.Outbox;
+
+namespace Payrail.Consumers.Dashboard;
+
+/// <summary>
+/// <c>merchant-dashboard</c>: keeps one live-view row per payment in <c>dashboard_payments</c>, moved only forward by
+/// payment version (so any number of groups may write it and agree), and after the commit fans the update out to this
+/// process's subscribers (<see cref="DashboardFeed"/>). With <c>Consumers:Dashboard:InstanceId</c> set, the group and
+/// inbox are per instance, so every dashboard instance sees every event (README "Consumers").
+/// </summary>
+public sealed class DashboardHandler(ConsumersOptions options, DashboardFeed feed) : IEventHandler
+{
+    public const string ConsumerName = "merchant-dashboard";
+
+    public string Name { get; } = options.Dashboard.InstanceId is { Length: > 0 } instance ? $"{ConsumerName}.{instance}" : ConsumerName;
+
+    public bool Handles(string type) => type.StartsWith("payment.", StringComparison.Ordinal);
+
+    public async Task ApplyAsync(NpgsqlTransaction transaction, OutboxEvent e, CancellationToken cancellationToken)
+    {
+        var p = e.Payment;
+        // ">=": a change's events share its version (captured and completed), the later one in the partition wins.
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO dashboard_payments AS d (payment_id, merchant_id, buyer_id, status, amount_minor, currency,
+                amount_captured_minor, amount_refunded_minor, payment_version, last_event_type, updated_at)
+            VALUES (@payment_id, @merchant_id, @buyer_id, @status, @amount, @currency, @captured, @refunded, @version, @type, @at)
+            ON CONFLICT (payment_id) DO UPDATE SET status = excluded.status, amount_captured_minor = excluded.amount_captured_minor,
+                amount_refunded_minor = excluded.amount_refunded_minor, payment_version = excluded.payment_version,
+                last_event_type = excluded.last_event_type, updated_at = excluded.updated_at
+            WHERE d.payment_version <= excluded.payment_version
+            """, transaction.Connection, transaction);
+        command.Parameters.AddWithValue("payment_id", e.PaymentId);
+        command.Parameters.AddWithValue("merchant_id", p.MerchantId);
+        command.Parameters.AddWithValue("buyer_id", p.BuyerId);
+        command.Parameters.AddWithValue("status", p.Status);
+        command.Parameters.AddWithValue("amount", p.AmountMinor);
+        command.Parameters.AddWithValue("currency", p.Currency);
+        command.Parameters.AddWithValue("captured", p.AmountCapturedMinor);
+        command.Parameters.AddWithValue("refunded", p.AmountRefundedMinor);
+        command.Parameters.AddWithValue("version", e.PaymentVersion);
+        command.Parameters.AddWithValue("type", e.Type);
+        command.Parameters.AddWithValue("at", e.OccurredAt);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Live updates are best effort: a redelivery is not fanned out again (a subscriber reloads rows on reconnect).</summary>
+    public Task AfterCommitAsync(OutboxEvent e, bool redelivered, CancellationToken cancellationToken)
+    {
+        if (!redelivered)
+            feed.Publish(new DashboardUpdate(e.Id, e.Type, e.PaymentId, e.Payment.MerchantId, e.Payment.Status, e.Payment.AmountMinor,
+                e.Payment.Currency, e.PaymentVersion, e.OccurredAt));
+        return Task.CompletedTask;
+    }
+}

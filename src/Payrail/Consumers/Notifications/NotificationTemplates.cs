@@ -1,0 +1,70 @@
+using Payrail.Outbox;
+
+namespace Payrail.Consumers.Notifications;
+
+/// <summary>A message about to be stored and sent.</summary>
+public sealed record NotificationMessage(Guid Id, Guid EventId, Guid PaymentId, string Audience, string Recipient, string Template,
+    string Subject, string Body);
+
+/// <summary>
+/// The message templates, one per (event, audience), with placeholders filled from the event. Pure: the same event
+/// renders the same messages on every delivery, with the same ids.
+/// </summary>
+public static class NotificationTemplates
+{
+    public const string Buyer = "buyer";
+    public const string Merchant = "merchant";
+
+    private sealed record Template(string Name, string Subject, string Body);
+
+    private static readonly IReadOnlyDictionary<(string Type, string Audience), Template> Templates =
+        new Dictionary<(string, string), Template>
+        {
+            [(EventTypes.PaymentCompleted, Buyer)] = new("payment_completed_buyer",
+                "Your payment of {amount} {currency} is complete",
+                "Hello {buyer},\n\nyour payment {payment_id} of {amount} {currency} to {merchant} is complete.\n"),
+            [(EventTypes.PaymentCompleted, Merchant)] = new("payment_completed_merchant",
+                "Payment received: {amount} {currency}",
+                "Payment {payment_id} from buyer {buyer} for {amount} {currency} is complete.\n"),
+            [(EventTypes.PaymentFailed, Buyer)] = new("payment_failed_buyer",
+                "Your payment of {amount} {currency} did not go through",
+                "Hello {buyer},\n\nyour payment {payment_id} of {amount} {currency} to {merchant} failed ({failure}). You were not charged.\n"),
+            [(EventTypes.PaymentFailed, Merchant)] = new("payment_failed_merchant",
+                "Payment failed: {amount} {currency}",
+                "Payment {payment_id} from buyer {buyer} for {amount} {currency} failed ({failure}).\n"),
+            [(EventTypes.PaymentRefunded, Buyer)] = new("payment_refunded_buyer",
+                "Refund of {refunded} {currency}",
+                "Hello {buyer},\n\n{refunded} {currency} of your payment {payment_id} to {merchant} were refunded.\n"),
+            [(EventTypes.PaymentRefunded, Merchant)] = new("payment_refunded_merchant",
+                "Refund issued: {refunded} {currency}",
+                "Payment {payment_id} from buyer {buyer} was refunded: {refunded} {currency}.\n"),
+        };
+
+    public static bool Covers(string type) => Templates.ContainsKey((type, Buyer));
+
+    public static IReadOnlyList<NotificationMessage> Render(OutboxEvent e)
+    {
+        var messages = new List<NotificationMessage>(2);
+        foreach (var audience in new[] { Buyer, Merchant })
+        {
+            if (!Templates.TryGetValue((e.Type, audience), out var template)) continue;
+            var recipient = audience == Buyer ? "buyer:" + e.Payment.BuyerId : "merchant:" + e.Payment.MerchantId;
+            messages.Add(new NotificationMessage(MinorUnits.DerivedId(e.Id, audience), e.Id, e.PaymentId, audience, recipient,
+                template.Name, Fill(template.Subject, e), Fill(template.Body, e)));
+        }
+        return messages;
+    }
+
+    private static string Fill(string text, OutboxEvent e)
+    {
+        var p = e.Payment;
+        return text
+            .Replace("{amount}", MinorUnits.Format(p.AmountMinor, p.Currency), StringComparison.Ordinal)
+            .Replace("{refunded}", MinorUnits.Format(p.AmountRefundedMinor, p.Currency), StringComparison.Ordinal)
+            .Replace("{currency}", p.Currency, StringComparison.Ordinal)
+            .Replace("{payment_id}", p.Id.ToString(), StringComparison.Ordinal)
+            .Replace("{merchant}", p.MerchantId, StringComparison.Ordinal)
+            .Replace("{buyer}", p.BuyerId, StringComparison.Ordinal)
+            .Replace("{failure}", p.FailureCode ?? "declined", StringComparison.Ordinal);
+    }
+}
