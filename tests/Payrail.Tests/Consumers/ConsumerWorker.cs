@@ -43,6 +43,9 @@ public sealed class ConsumerWorker : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Payrail.Consumers.ConsumerLoop"] = "Error",
             ["Idempotency:Purge:IntervalMs"] = "3600000",
+            // Only the consumers: the relay and the sweeper (no PSP here) have tests of their own.
+            ["Relay:Enabled"] = "false",
+            ["Sweeper:Enabled"] = "false",
             ["Consumers:Topic"] = topic,
             ["Consumers:DeadLetterTopic"] = topic + ".dlq",
             ["Consumers:TopicPartitions"] = "3",
