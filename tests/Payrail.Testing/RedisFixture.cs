@@ -39,7 +39,7 @@ public sealed class RedisFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Stops the server (graceful, AOF flushed). Clients see connection failures until <see cref="StartAsync"/>.</summary>
+    /// <summary>Stops the server (graceful; it keeps nothing: a cache). Clients see connection failures until <see cref="StartAsync"/>.</summary>
     public Task StopAsync() => Server.StopAsync();
 
     /// <summary>Starts the server again on the same port with the same data.</summary>

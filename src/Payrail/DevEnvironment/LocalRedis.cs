@@ -16,9 +16,9 @@ public sealed record LocalRedisOptions
 
 /// <summary>
 /// A project-local Redis 7 (Debian's redis-server) on 127.0.0.1 only, protected mode on, a generated
-/// password and the append-only file on. Idempotent start (a running server with
-/// this password is reused); the server outlives this process until stopped. Stop is a graceful SIGTERM (Redis flushes
-/// its AOF) with a deadline, then SIGKILL.
+/// password, nothing persisted and memory bounded (see <see cref="MaxMemoryMegabytes"/>). Idempotent start (a running
+/// server with this password is reused); the server outlives this process until stopped. Stop is a graceful SIGTERM with
+/// a deadline, then SIGKILL.
 /// </summary>
 public sealed class LocalRedis(LocalRedisOptions options)
 {
@@ -86,6 +86,14 @@ public sealed class LocalRedis(LocalRedisOptions options)
     private string ConfigFile => Path.Combine(Options.Directory, "redis.conf");
     private string LogFile => Path.Combine(Options.Directory, "redis.log");
 
+    /// <summary>
+    /// Redis is a cache here (idempotency answers, rate-limit buckets; PostgreSQL holds the truth and answers alone when a
+    /// key is missing), so it keeps nothing on disk and evicts the least recently used keys past this bound. With an
+    /// append-only file and no bound, 458,000 cached keys after 340,000 payments made a 350 MB file fsynced every second
+    /// and rewritten whole, and each rewrite stalled PostgreSQL's commits on the same disk.
+    /// </summary>
+    public const int MaxMemoryMegabytes = 256;
+
     private void WriteConfig()
     {
         static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
@@ -98,9 +106,10 @@ public sealed class LocalRedis(LocalRedisOptions options)
             pidfile {Quote(PidFile)}
             dir {Quote(Options.Directory)}
             logfile {Quote(LogFile)}
-            appendonly yes
-            appendfsync everysec
+            appendonly no
             save ""
+            maxmemory {MaxMemoryMegabytes}mb
+            maxmemory-policy volatile-lru
             maxclients 1000
 
             """;
