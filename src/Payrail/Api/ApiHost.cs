@@ -30,6 +30,7 @@ public static class ApiHost
         app.MapPaymentsEndpoints();
         app.MapMerchantsEndpoints();
         app.MapWebhookEndpoints();
+        app.MapThreeDSecureReturnPage();
         return app;
     }
 }

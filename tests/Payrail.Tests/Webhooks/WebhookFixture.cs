@@ -32,24 +32,6 @@ public sealed class WebhookFixture : PaymentsApiFixture
         return (answer, answer.Json.GetProperty("psp_reference").GetString()!, token);
     }
 
-    public Task<string?> TextAsync(string sql, Guid paymentId) => TextAsync(sql, ("id", (object)paymentId));
-
-    public async Task<string?> TextAsync(string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var connection = await Postgres.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
-        return await command.ExecuteScalarAsync() as string;
-    }
-
-    /// <summary>The payment's transitions, "from-to" in order.</summary>
-    public Task<string?> TransitionsAsync(Guid paymentId) => TextAsync(
-        "SELECT string_agg(coalesce(from_status, '') || '-' || to_status, ',' ORDER BY id) FROM payment_transitions WHERE payment_id = @id", paymentId);
-
-    /// <summary>The payment's outbox event types in relay order.</summary>
-    public Task<string?> OutboxAsync(Guid paymentId) => TextAsync(
-        "SELECT string_agg(event_type, ',' ORDER BY seq) FROM outbox WHERE aggregate_id = @id", paymentId);
-
     /// <summary>Rows of every table a webhook may write, to prove a refused one wrote nothing.</summary>
     public async Task<string> WebhookRowCountsAsync() =>
         await RowCountsAsync() + "," + await ScalarAsync("SELECT count(*) FROM psp_webhook_events");
