@@ -67,8 +67,8 @@ public sealed class DeliveredWebhookTests(DeliveredWebhookFixture api) : IClassF
         var url = answer.Json.GetProperty("next_action").GetProperty("url").GetString()!;
         Assert.Equal("redirect_to_url", answer.Json.GetProperty("next_action").GetProperty("type").GetString());
         Assert.Equal($"{api.PspSim.BaseUrl}/_sim/3ds/{intent}", url);
-        using (var browser = new HttpClient())
-            Assert.Contains("Approve", await browser.GetStringAsync(url));
+        using var browser = new HttpClient();
+        Assert.Contains("Approve", await browser.GetStringAsync(url));
         // pspsim's requires_action event reaches the receiver and changes nothing: the page still waits.
         await Eventually.TrueAsync(async () => await api.ScalarAsync(
             "SELECT count(*) FROM psp_webhook_events WHERE payment_id = @id AND event_type = 'payment_intent.requires_action'",
@@ -76,7 +76,11 @@ public sealed class DeliveredWebhookTests(DeliveredWebhookFixture api) : IClassF
         var waiting = await api.GetAsync($"/v1/payments/{answer.PaymentId}", token);
         Assert.Equal(("processing", url), (waiting.PaymentStatus, waiting.Json.GetProperty("next_action").GetProperty("url").GetString()));
 
-        await api.PspSim.CompleteThreeDSecureAsync(intent, approve: true);
+        // The buyer clicks Approve: the page's form posts outcome=approve and pspsim sends the browser back to the API's page.
+        using var clicked = await browser.PostAsync(url, new FormUrlEncodedContent([new("outcome", "approve")]));
+        var back = await clicked.Content.ReadAsStringAsync();
+        Assert.Equal(api.BaseUrl + "/payments/return", clicked.RequestMessage!.RequestUri!.GetLeftPart(UriPartial.Path));
+        Assert.Contains("authentication <strong>succeeded</strong> for <code>" + intent + "</code>", back);
 
         await api.UntilStatusAsync(answer.PaymentId, "captured");
         var resolved = await api.GetAsync($"/v1/payments/{answer.PaymentId}", token);
@@ -209,7 +213,7 @@ public sealed class DeliveredWebhookTests(DeliveredWebhookFixture api) : IClassF
     {
         var lines = (await api.ManagementHttp.GetStringAsync("/metrics")).Split('\n');
         return lines.Where(l => l.StartsWith("payrail_webhooks_received", StringComparison.Ordinal) && l.Contains($"outcome=\"{outcome}\""))
-            .Sum(l => long.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+            .Sum(l => long.Parse(l[(l.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
     }
 
     private async Task ExecuteAsync(string sql)
