@@ -67,7 +67,7 @@ public sealed class PspSimFixture : IAsyncLifetime
     /// <summary>POST /_sim/reset: clears faults and latency (keeps data).</summary>
     public Task ResetAsync() => PostAsync("/_sim/reset", new { });
 
-    /// <summary>POST /_sim/payment_intents/{id}/authenticate: the customer passes (or fails) 3-D Secure.</summary>
+    /// <summary>POST /_sim/payment_intents/{id}/authenticate: the customer passes (or fails) 3-D Secure (test shortcut).</summary>
     public Task AuthenticateAsync(string paymentIntentId, bool succeed = true) =>
         PostAsync($"/_sim/payment_intents/{paymentIntentId}/authenticate", new { outcome = succeed ? "succeed" : "fail" });
 
