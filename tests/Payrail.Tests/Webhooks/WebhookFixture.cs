@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Npgsql;
 using Payrail.Testing;
 using Payrail.Tests.Payments;
 using Payrail.Webhooks;
