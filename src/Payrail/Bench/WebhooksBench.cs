@@ -35,10 +35,17 @@ public static class WebhooksBench
 
     private const int RequestTimeoutMs = 30_000;
 
+    /// <summary>
+    /// Deliveries sent at the rate before the measurement, unmeasured: each run otherwise opens with a ~0.1 s stall
+    /// (new connections, the API's thread pool growing) that alone decides p99 of a 15 s run.
+    /// </summary>
+    private const int WarmUpSeconds = 1;
+
     public static async Task<int> RunAsync(IConfiguration configuration, int rate, int seconds, string? url, string merchant,
         CancellationToken cancellationToken)
     {
-        var count = (long)rate * seconds;
+        // One more second of events than measured: the first second warms the connections and the API's thread pool.
+        var count = (long)rate * (seconds + WarmUpSeconds);
         if (rate < 1 || seconds < 1 || count > MaxDeliveries)
         {
             Console.Error.WriteLine($"--rate ≥ 1 and --seconds ≥ 1, with rate × seconds at most {MaxDeliveries} (one prepared payment per delivery)");
@@ -71,15 +78,10 @@ public static class WebhooksBench
             return 1;
         }
 
-        // pspsim's own deliveries of the preparation (one requires_action per payment) would otherwise share the measurement.
-        if (!await UntilPspDeliveredAsync(pspHttp, cancellationToken))
-            Console.WriteLine($"warning: pspsim still had deliveries pending after {MaxSettleWait.TotalSeconds:0} s; they overlap the measurement");
         var management = configuration["Api:ManagementUrls"]?.Split(';')[0] ?? "http://127.0.0.1:9081";
-        var before = await ServerHistogram.ReadAsync(management, cancellationToken);
         Console.WriteLine($"POST {apiUrl}webhooks/psp/stripe for {seconds} s, open loop at {rate}/s, from {DateTime.UtcNow:HH:mm:ss.fff} UTC");
-        var report = await DeliverAsync(apiUrl, secret, events, rate, TimeSpan.FromSeconds(seconds), cancellationToken);
-        var after = await ServerHistogram.ReadAsync(management, cancellationToken);
-        Print(report, before is null || after is null ? null : after.Minus(before));
+        var (report, server) = await DeliverAsync(apiUrl, management, secret, events, rate, TimeSpan.FromSeconds(seconds), cancellationToken);
+        Print(report, server);
         return report.Failed == 0 ? 0 : 1;
     }
 
@@ -106,6 +108,10 @@ public static class WebhooksBench
         }
         finally
         {
+            // pspsim consumes the fault when it attempts a delivery, after its answer: first let it attempt them all.
+            // Its own deliveries of the preparation (a requires_action per payment) then no longer share the measurement.
+            if (!await UntilPspDeliveredAsync(psp, CancellationToken.None))
+                Console.WriteLine($"warning: pspsim still had deliveries pending after {MaxSettleWait.TotalSeconds:0} s; they overlap the measurement");
             await ClearLeftoverDropAsync(psp, faultId);
         }
         var wanted = intents.ToHashSet(StringComparer.Ordinal);
@@ -141,6 +147,7 @@ public static class WebhooksBench
     /// <summary>Longest wait for pspsim to finish delivering what the preparation emitted.</summary>
     private static readonly TimeSpan MaxSettleWait = TimeSpan.FromSeconds(120);
 
+    /// <summary>Whether pspsim has attempted every delivery it had (none waiting or running) within <see cref="MaxSettleWait"/>.</summary>
     private static async Task<bool> UntilPspDeliveredAsync(HttpClient psp, CancellationToken cancellationToken)
     {
         var until = Stopwatch.StartNew();
@@ -173,8 +180,9 @@ public static class WebhooksBench
         return approved.IsSuccessStatusCode ? intent : null;
     }
 
-    private static async Task<LatencyReport> DeliverAsync(Uri apiUrl, string secret, IReadOnlyList<string> events, int rate, TimeSpan duration,
-        CancellationToken cancellationToken)
+    /// <summary>The client's measurement, and the receiver's own histogram over the same deliveries (null when unreachable).</summary>
+    private static async Task<(LatencyReport Client, ServerHistogram? Server)> DeliverAsync(Uri apiUrl, string managementUrl, string secret,
+        IReadOnlyList<string> events, int rate, TimeSpan duration, CancellationToken cancellationToken)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })
         {
@@ -182,13 +190,16 @@ public static class WebhooksBench
             Timeout = TimeSpan.FromMilliseconds(RequestTimeoutMs),
         };
         var key = Encoding.UTF8.GetBytes(secret);
+        var next = -1;
+        Task<string?> SendNextAsync(CancellationToken ct) => SendOneAsync(http, key, events[Interlocked.Increment(ref next) % events.Count], ct);
+        await OpenLoop.RunAsync(SendNextAsync, rate, new LatencyRecorder(), Stopwatch.StartNew(), TimeSpan.FromSeconds(WarmUpSeconds), cancellationToken);
+        var before = await ServerHistogram.ReadAsync(managementUrl, cancellationToken);
         var recorder = new LatencyRecorder();
         var clock = Stopwatch.StartNew();
-        var next = -1;
-        await OpenLoop.RunAsync(ct => SendOneAsync(http, key, events[Interlocked.Increment(ref next) % events.Count], ct),
-            rate, recorder, clock, duration, cancellationToken);
+        await OpenLoop.RunAsync(SendNextAsync, rate, recorder, clock, duration, cancellationToken);
         var seconds = Math.Min(clock.Elapsed.TotalSeconds, duration.TotalSeconds + RequestTimeoutMs / 1000.0);
-        return recorder.ToReport(Target, Math.Max(seconds, 0.001));
+        var after = await ServerHistogram.ReadAsync(managementUrl, cancellationToken);
+        return (recorder.ToReport(Target, Math.Max(seconds, 0.001)), before is null || after is null ? null : after.Minus(before));
     }
 
     /// <summary>Signed now, as Stripe signs (<c>t=&lt;unix&gt;,v1=hex(HMAC-SHA256(secret, "t.body"))</c>). Null when applied.</summary>
@@ -229,7 +240,7 @@ public static class WebhooksBench
             F(r.Millis(99), "0.0"), F(r.Millis(99.9), "0.0"), F(r.Millis(100), "0.0"), F(r.LongestStall.TotalMilliseconds, "0.0"),
             F(r.LongestStallEnd.TotalSeconds, "0.0"));
         AnsiConsole.Write(table);
-        Console.WriteLine($"{Target}: {Request}; ok: verified and applied (200 \"applied\"); latency from when each delivery was due to its answer");
+        Console.WriteLine($"{Target}: {Request}; ok: verified and applied (200 \"applied\"); latency from when each delivery was due to its answer, after {WarmUpSeconds} s of warm-up at the same rate");
         if (server is not null)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
