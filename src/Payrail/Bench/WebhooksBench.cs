@@ -36,15 +36,15 @@ public static class WebhooksBench
     private const int RequestTimeoutMs = 30_000;
 
     /// <summary>
-    /// Deliveries sent at the rate before the measurement, unmeasured: each run otherwise opens with a ~0.1 s stall
-    /// (new connections, the API's thread pool growing) that alone decides p99 of a 15 s run.
+    /// Deliveries sent at the rate before the measurement, unmeasured: the first runs measured opened with a ~0.1 s stall
+    /// within their first 1.5 s (connections being opened, cold paths), which alone decides p99 of a 15 s run.
     /// </summary>
     private const int WarmUpSeconds = 1;
 
     public static async Task<int> RunAsync(IConfiguration configuration, int rate, int seconds, string? url, string merchant,
         CancellationToken cancellationToken)
     {
-        // One more second of events than measured: the first second warms the connections and the API's thread pool.
+        // One more second of events than measured: see WarmUpSeconds.
         var count = (long)rate * (seconds + WarmUpSeconds);
         if (rate < 1 || seconds < 1 || count > MaxDeliveries)
         {
