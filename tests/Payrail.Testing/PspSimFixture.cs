@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Xunit;
 
@@ -66,9 +67,31 @@ public sealed class PspSimFixture : IAsyncLifetime
     /// <summary>POST /_sim/reset: clears faults and latency (keeps data).</summary>
     public Task ResetAsync() => PostAsync("/_sim/reset", new { });
 
-    /// <summary>POST /_sim/payment_intents/{id}/authenticate: the customer passes (or fails) 3-D Secure.</summary>
+    /// <summary>POST /_sim/payment_intents/{id}/authenticate: the customer passes (or fails) 3-D Secure (test shortcut).</summary>
     public Task AuthenticateAsync(string paymentIntentId, bool succeed = true) =>
         PostAsync($"/_sim/payment_intents/{paymentIntentId}/authenticate", new { outcome = succeed ? "succeed" : "fail" });
+
+    /// <summary>POST /_sim/3ds/{id} <c>{"outcome":"approve"|"fail"}</c>: what the buyer's click on the 3-D Secure page posts.</summary>
+    public Task CompleteThreeDSecureAsync(string paymentIntentId, bool approve = true) =>
+        PostAsync($"/_sim/3ds/{paymentIntentId}", new { outcome = approve ? "approve" : "fail" });
+
+    /// <summary>POST /_sim/webhooks/faults: a delivery fault (duplicate, reorder, delay, drop; src/PspSim/README.md "Webhooks").</summary>
+    public Task AddDeliveryFaultAsync(object fault) => PostAsync("/_sim/webhooks/faults", fault);
+
+    /// <summary>GET /_sim/webhooks/attempts: every delivery attempt kept (oldest first), of one event when <paramref name="eventId"/> is set.</summary>
+    public async Task<IReadOnlyList<JsonElement>> DeliveryAttemptsAsync(string? eventId = null)
+    {
+        var path = "/_sim/webhooks/attempts?limit=10000" + (eventId is null ? "" : "&event_id=" + Uri.EscapeDataString(eventId));
+        using var answer = JsonDocument.Parse(await _control.GetStringAsync(path));
+        return [.. answer.RootElement.GetProperty("attempts").EnumerateArray().Select(a => a.Clone())];
+    }
+
+    /// <summary>Deliveries waiting or running at pspsim (GET /_sim/webhooks/attempts' <c>pending</c>).</summary>
+    public async Task<int> PendingDeliveriesAsync()
+    {
+        using var answer = JsonDocument.Parse(await _control.GetStringAsync("/_sim/webhooks/attempts?limit=1"));
+        return answer.RootElement.GetProperty("pending").GetInt32();
+    }
 
     /// <summary>POST /_sim/payment_intents/{id}/settle: a processing intent (pm_card_sim_processing) succeeds or is declined.</summary>
     public Task SettleAsync(string paymentIntentId, bool succeed = true) =>

@@ -32,6 +32,7 @@ public static class ApiHost
         app.MapMerchantsEndpoints();
         app.MapWebhookEndpoints();
         app.MapConsumerReadEndpoints();
+        app.MapThreeDSecureReturnPage();
         return app;
     }
 }

@@ -126,6 +126,16 @@ internal sealed class PlatformCommands
         string merchant = "m_demo", bool skipPgbench = false, string? via = null, CancellationToken cancellationToken = default) =>
         await Payrail.Bench.BenchCommand.RunAsync(PayrailConfiguration.Load(), concurrency, seconds, rate, url, merchant, !skipPgbench,
             cancellationToken, via);
+
+    /// <summary>Benchmark the webhook receiver: signed payment_intent.succeeded deliveries verified and applied, open loop.</summary>
+    /// <param name="rate">Deliveries due per second (open loop).</param>
+    /// <param name="seconds">Measured duration; rate × seconds payments are prepared first.</param>
+    /// <param name="url">API base URL (default: the first of Api:Urls).</param>
+    /// <param name="merchant">Merchant of the prepared payments.</param>
+    [Command("bench webhooks")]
+    public async Task<int> BenchWebhooks(int rate = 200, int seconds = 15, string? url = null, string merchant = "m_demo",
+        CancellationToken cancellationToken = default) =>
+        await WebhooksBench.RunAsync(PayrailConfiguration.Load(), rate, seconds, url, merchant, cancellationToken);
     /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
     /// <param name="messages">Number of messages to produce.</param>

@@ -105,7 +105,7 @@ public static class LocalPlatform
         // The roles start once pspsim answers, so the first payments do not meet a refused connection.
         await Payrail.Api.ApiCommand.WaitUntilListeningAsync(new Uri(PlatformRoles.PspSimUrl(configuration)),
             TimeSpan.FromMilliseconds(options.DependencyWaitMs), shutdown);
-        var apiEnvironment = await WithWebhookSecretAsync(configuration, environment, shutdown);
+        var apiEnvironment = WithDefaultReturnUrl(configuration, await WithWebhookSecretAsync(configuration, environment, shutdown));
         foreach (var api in PlatformRoles.ApiSpecs(configuration, apiEnvironment)) supervisor.Start(api);
         supervisor.Start(PlatformRoles.WorkerSpec(configuration, environment));
         supervisor.Start(PlatformRoles.GatewaySpec(configuration, environment));
@@ -128,10 +128,7 @@ public static class LocalPlatform
     private static async Task<Dictionary<string, string>> WithWebhookSecretAsync(
         IConfiguration configuration, Dictionary<string, string> environment, CancellationToken shutdown)
     {
-        var apiUrl = (configuration["Api:Urls"] is { Length: > 0 } u ? u : Payrail.Api.ApiHost.DefaultUrls)
-            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].TrimEnd('/');
-        // A listen-on-every-interface address is no address to send to: the PSP sandbox runs on this machine.
-        foreach (var any in new[] { "://*:", "://+:", "://0.0.0.0:", "://[::]:" }) apiUrl = apiUrl.Replace(any, "://127.0.0.1:");
+        var apiUrl = ReachableApiUrl(configuration);
         var pspUrl = configuration["Stripe:BaseUrl"] is { Length: > 0 } b ? b : PlatformRoles.PspSimUrl(configuration);
         var receiverUrl = apiUrl + Payrail.Webhooks.WebhookEndpoints.StripeRoute;
         var secret = await WebhookRegistration.EnsureAsync(pspUrl, configuration["Stripe:ApiKey"] ?? "", receiverUrl,
@@ -139,6 +136,28 @@ public static class LocalPlatform
         if (secret is null) return environment;
         var index = configuration.GetSection("Stripe:WebhookSecrets").GetChildren().Count();
         return new Dictionary<string, string>(environment) { [$"PAYRAIL__Stripe__WebhookSecrets__{index}"] = secret };
+    }
+
+    /// <summary>
+    /// Without a configured <c>Stripe:ReturnUrl</c> the PSP answers 3-D Secure with an SDK action and no page to send the
+    /// buyer to; under `up` the buyer comes back to the API's own small page (<see cref="Payrail.Payments.ThreeDSecureReturnPage"/>),
+    /// so a 3-D Secure payment's answer carries <c>next_action.redirect_to_url</c> out of the box.
+    /// </summary>
+    private static Dictionary<string, string> WithDefaultReturnUrl(IConfiguration configuration, Dictionary<string, string> environment) =>
+        configuration["Stripe:ReturnUrl"] is { Length: > 0 } ? environment
+            : new Dictionary<string, string>(environment)
+            {
+                ["PAYRAIL__Stripe__ReturnUrl"] = ReachableApiUrl(configuration) + Payrail.Payments.ThreeDSecureReturnPage.Route,
+            };
+
+    /// <summary>The first API instance's first public URL, as another process on this machine reaches it.</summary>
+    private static string ReachableApiUrl(IConfiguration configuration)
+    {
+        var apiUrl = (configuration["Api:Urls"] is { Length: > 0 } u ? u : Payrail.Api.ApiHost.DefaultUrls)
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].TrimEnd('/');
+        // A listen-on-every-interface address is no address to send to: the PSP sandbox runs on this machine.
+        foreach (var any in new[] { "://*:", "://+:", "://0.0.0.0:", "://[::]:" }) apiUrl = apiUrl.Replace(any, "://127.0.0.1:");
+        return apiUrl;
     }
 
     /// <summary>

@@ -40,6 +40,9 @@ public class PaymentsApiFixture : IAsyncLifetime
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
+    /// <summary>Runs once PostgreSQL, Redis and pspsim are up and <see cref="BaseUrl"/> is chosen, before the service starts.</summary>
+    protected virtual Task BeforeStartAsync() => Task.CompletedTask;
+
     /// <summary>Routes only a test host serves (e.g. a second endpoint under the idempotency gate), mapped before it starts.</summary>
     protected virtual void MapTestEndpoints(WebApplication app)
     {
@@ -61,6 +64,7 @@ public class PaymentsApiFixture : IAsyncLifetime
 
         BaseUrl = $"http://127.0.0.1:{FreePort.Next()}";
         ManagementUrl = $"http://127.0.0.1:{FreePort.Next()}";
+        await BeforeStartAsync();
         var settings = new Dictionary<string, string?>
         {
             ["Api:Urls"] = BaseUrl,
@@ -131,6 +135,24 @@ public class PaymentsApiFixture : IAsyncLifetime
         return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
+    public Task<string?> TextAsync(string sql, Guid paymentId) => TextAsync(sql, ("id", (object)paymentId));
+
+    public async Task<string?> TextAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = await Postgres.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+        return await command.ExecuteScalarAsync() as string;
+    }
+
+    /// <summary>The payment's transitions, "from-to" in order.</summary>
+    public Task<string?> TransitionsAsync(Guid paymentId) => TextAsync(
+        "SELECT string_agg(coalesce(from_status, '') || '-' || to_status, ',' ORDER BY id) FROM payment_transitions WHERE payment_id = @id", paymentId);
+
+    /// <summary>The payment's outbox event types in relay order.</summary>
+    public Task<string?> OutboxAsync(Guid paymentId) => TextAsync(
+        "SELECT string_agg(event_type, ',' ORDER BY seq) FROM outbox WHERE aggregate_id = @id", paymentId);
+
     /// <summary>Rows of every table the payment flow writes, to prove a refused request wrote nothing.</summary>
     public async Task<string> RowCountsAsync()
     {
@@ -175,7 +197,7 @@ public class PaymentsApiFixture : IAsyncLifetime
         return count;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Http.Dispose();
         ManagementHttp.Dispose();

@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Npgsql;
 using Payrail.Testing;
 using Payrail.Tests.Payments;
 using Payrail.Webhooks;
@@ -31,24 +30,6 @@ public sealed class WebhookFixture : PaymentsApiFixture
         var answer = await PostPaymentAsync(token, Guid.NewGuid().ToString(), Body(amount: amount, paymentMethod: "pm_card_authenticationRequired"));
         return (answer, answer.Json.GetProperty("psp_reference").GetString()!, token);
     }
-
-    public Task<string?> TextAsync(string sql, Guid paymentId) => TextAsync(sql, ("id", (object)paymentId));
-
-    public async Task<string?> TextAsync(string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var connection = await Postgres.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
-        return await command.ExecuteScalarAsync() as string;
-    }
-
-    /// <summary>The payment's transitions, "from-to" in order.</summary>
-    public Task<string?> TransitionsAsync(Guid paymentId) => TextAsync(
-        "SELECT string_agg(coalesce(from_status, '') || '-' || to_status, ',' ORDER BY id) FROM payment_transitions WHERE payment_id = @id", paymentId);
-
-    /// <summary>The payment's outbox event types in relay order.</summary>
-    public Task<string?> OutboxAsync(Guid paymentId) => TextAsync(
-        "SELECT string_agg(event_type, ',' ORDER BY seq) FROM outbox WHERE aggregate_id = @id", paymentId);
 
     /// <summary>Rows of every table a webhook may write, to prove a refused one wrote nothing.</summary>
     public async Task<string> WebhookRowCountsAsync() =>
