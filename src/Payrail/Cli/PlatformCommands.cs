@@ -136,6 +136,7 @@ internal sealed class PlatformCommands
     public async Task<int> BenchWebhooks(int rate = 200, int seconds = 15, string? url = null, string merchant = "m_demo",
         CancellationToken cancellationToken = default) =>
         await WebhooksBench.RunAsync(PayrailConfiguration.Load(), rate, seconds, url, merchant, cancellationToken);
+
     /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
     /// <param name="messages">Number of messages to produce.</param>
