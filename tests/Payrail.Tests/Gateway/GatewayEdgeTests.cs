@@ -70,12 +70,22 @@ public sealed class GatewayEdgeTests(GatewayStack stack) : IClassFixture<Gateway
         var chunked = GatewayStack.Request(HttpMethod.Post, "/v1/payments", stack.Token(Roles.Buyer, "buyer_big"), null, Guid.NewGuid().ToString());
         chunked.Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big)));
         chunked.Headers.TransferEncodingChunked = true;
-        using var streamed = await _http.SendAsync(chunked);
+        // A server refusing a body it will not read closes the connection after its answer (HTTP/1.1); a client still
+        // sending the chunks may see the close before the 413 (seen about 1 run in 5). Either way it is refused.
+        HttpResponseMessage? streamed = null;
+        try { streamed = await _http.SendAsync(chunked); }
+        catch (HttpRequestException e) when (e.InnerException is HttpIOException { HttpRequestError: HttpRequestError.ResponseEnded }) { }
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
         Assert.Equal(Payrail.Api.Problems.BodyTooLarge, await ProblemTypeAsync(declared));
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, streamed.StatusCode);
-        Assert.Equal(Payrail.Api.Problems.BodyTooLarge, await ProblemTypeAsync(streamed));
+        if (streamed is not null)
+        {
+            using (streamed)
+            {
+                Assert.Equal(HttpStatusCode.RequestEntityTooLarge, streamed.StatusCode);
+                Assert.Equal(Payrail.Api.Problems.BodyTooLarge, await ProblemTypeAsync(streamed));
+            }
+        }
         Assert.Equal(before, stack.ArrivedCount);
     }
 
