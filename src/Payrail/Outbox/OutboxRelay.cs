@@ -34,7 +34,7 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
     private bool _topicsReady;
 
     /// <summary>The partitions this relay publishes right now (tests watch ownership move).</summary>
-    public IReadOnlyCollection<int> OwnedPartitions => _ownership.Owned.ToArray();
+    public IReadOnlyCollection<int> OwnedPartitions => _ownership.Owned;
 
     /// <summary>One round's outcome: rows acknowledged and marked, rows Kafka did not acknowledge.</summary>
     public readonly record struct Round(int Published, int Failed);

@@ -18,11 +18,14 @@ public sealed class RelayOwnership(int partitions, int timeoutSeconds)
     public const int MemberLockClass = 0x524C4D42;
 
     private readonly SortedSet<int> _owned = [];
+    // What other threads read (status, tests): a copy published after each change; _owned is the relay loop's alone.
+    private volatile int[] _published = [];
 
     // Where this relay starts looking for free partitions: its own place, so relays starting together rarely collide.
     private readonly int _start = Random.Shared.Next(partitions);
 
-    public IReadOnlyCollection<int> Owned => _owned;
+    /// <summary>The partitions owned as of the last change (safe to read from any thread).</summary>
+    public IReadOnlyCollection<int> Owned => _published;
 
     /// <summary>
     /// The pure decision: how many partitions this relay should gain (positive) or give back (negative), holding
@@ -38,14 +41,18 @@ public sealed class RelayOwnership(int partitions, int timeoutSeconds)
     /// <summary>Joins the relays: takes this session's membership lock. Call once per new session.</summary>
     public async Task JoinAsync(NpgsqlConnection session, CancellationToken cancellationToken)
     {
-        _owned.Clear();
+        Lost();
         await using var command = new NpgsqlCommand("SELECT pg_advisory_lock(@class, pg_backend_pid())", session) { CommandTimeout = timeoutSeconds };
         command.Parameters.AddWithValue("class", MemberLockClass);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Forgets every partition (the session is gone, and PostgreSQL released its locks with it).</summary>
-    public void Lost() => _owned.Clear();
+    public void Lost()
+    {
+        _owned.Clear();
+        _published = [];
+    }
 
     /// <summary>
     /// One check: confirms the locks this session holds, then takes free partitions up to the fair share or gives back
@@ -71,6 +78,7 @@ public sealed class RelayOwnership(int partitions, int timeoutSeconds)
                 change--;
             }
         }
+        _published = [.. _owned];
         return _owned.Count;
     }
 
