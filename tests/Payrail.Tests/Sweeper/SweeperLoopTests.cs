@@ -54,6 +54,8 @@ public sealed class SweeperLoopTests(SweeperLoopFixture api) : IClassFixture<Swe
         var loops = await management.GetFromJsonAsync<Dictionary<string, string>>(WorkerLoops.Path);
         Assert.StartsWith("sweeper: ", loops!["sweeper"]);
         Assert.DoesNotContain("failed", loops["sweeper"]);
-        Assert.Contains("payrail_sweeper_sweep_duration", await management.GetStringAsync("/metrics"));
+        // The payment is committed before the sweep that resolved it ends and records its duration.
+        await Eventually.TrueAsync(async () => (await management.GetStringAsync("/metrics")).Contains("payrail_sweeper_sweep_duration", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), "the sweep's duration is on /metrics once it ended");
     }
 }
