@@ -30,7 +30,9 @@ public static class ApiExtensions
                 TransientRetryBackoffMs: >= 0 and <= 100, MaxPspAttempts: >= 1 and <= 10 }, "Payments:SyncBudgetMs must be > 0, MaxVersionRetries within [0, 10], MaxTransientRetries within [0, 5], TransientRetryBackoffMs within [0, 100], MaxPspAttempts within [1, 10]")
             .ValidateOnStart();
 
-        services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(configuration, sp));
+        services.TryAddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(sp,
+            (configuration.GetSection(IdempotencyOptions.SectionName).Get<IdempotencyOptions>() ?? new IdempotencyOptions()).RedisTimeoutMs,
+            failFast: false));
 
         services.AddStripeConnector(configuration);
         services.AddSingleton<PaymentStore>();
@@ -53,27 +55,5 @@ public static class ApiExtensions
             Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>().IsConnected && sp.GetRequiredService<RedisIdempotencyCache>().IsAvailable)));
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(PaymentMetrics.MeterName, WebhookMetrics.MeterName));
         return services;
-    }
-
-    /// <summary>
-    /// Redis is a cache in front of PostgreSQL: connect without failing when it is down, keep every
-    /// call short, and reconnect quickly when it is back.
-    /// </summary>
-    private static ConnectionMultiplexer ConnectRedis(IConfiguration configuration, IServiceProvider services)
-    {
-        var idempotency = configuration.GetSection(IdempotencyOptions.SectionName).Get<IdempotencyOptions>() ?? new IdempotencyOptions();
-        var options = ConfigurationOptions.Parse(services.GetRequiredService<RedisEndpoint>().Configuration);
-        options.AbortOnConnectFail = false;
-        options.ConnectTimeout = Math.Max(idempotency.RedisTimeoutMs, 500);
-        options.AsyncTimeout = idempotency.RedisTimeoutMs;
-        options.SyncTimeout = idempotency.RedisTimeoutMs;
-        options.ConnectRetry = 1;
-        options.ReconnectRetryPolicy = new LinearRetry(250);
-        options.KeepAlive = 5;
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Payrail.Redis");
-        var redis = ConnectionMultiplexer.Connect(options);
-        redis.ConnectionFailed += (_, e) => logger.LogWarning("Redis connection lost: {FailureType}", e.FailureType);
-        redis.ConnectionRestored += (_, _) => logger.LogInformation("Redis connection restored");
-        return redis;
     }
 }

@@ -146,6 +146,7 @@ public static class WebhooksBench
 
     /// <summary>Longest wait for pspsim to finish delivering what the preparation emitted.</summary>
     private static readonly TimeSpan MaxSettleWait = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan SettlePollInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Whether pspsim has attempted every delivery it had (none waiting or running) within <see cref="MaxSettleWait"/>.</summary>
     private static async Task<bool> UntilPspDeliveredAsync(HttpClient psp, CancellationToken cancellationToken)
@@ -155,7 +156,7 @@ public static class WebhooksBench
         {
             using var attempts = JsonDocument.Parse(await psp.GetStringAsync("/_sim/webhooks/attempts?limit=1", cancellationToken));
             if (attempts.RootElement.GetProperty("pending").GetInt32() == 0) return true;
-            await Task.Delay(200, cancellationToken);
+            await Task.Delay(SettlePollInterval, cancellationToken);
         }
         return false;
     }

@@ -27,7 +27,8 @@ public static class GatewayHost
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.UseOwnTypes);
         services.AddPayrailJwt(AuthOptions.From(configuration));
         services.AddSingleton(EdgeTraceContext.InboundPropagator(options));
-        services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(options.RateLimit, sp));
+        // Fail fast while Redis is away: the local buckets decide meanwhile, no request waits for a reconnect.
+        services.TryAddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(sp, options.RateLimit.RedisTimeoutMs, failFast: true));
         services.AddSingleton<CallerRateLimiter>();
         services.AddSingleton(sp => new ReadinessComponent("redis", Required: false,
             _ => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>().IsConnected)));
@@ -68,26 +69,4 @@ public static class GatewayHost
     private static bool AnyInstanceHealthy(IProxyStateLookup state) =>
         state.TryGetCluster(GatewayRoutes.ClusterId, out var cluster)
         && cluster.Destinations.Values.Any(d => d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy);
-
-    /// <summary>
-    /// Fail fast while Redis is away: no backlog of queued commands (each request would wait for the reconnect),
-    /// a short timeout per call, quick reconnects; the local buckets decide meanwhile.
-    /// </summary>
-    private static ConnectionMultiplexer ConnectRedis(RateLimitOptions rateLimit, IServiceProvider services)
-    {
-        var options = ConfigurationOptions.Parse(services.GetRequiredService<RedisEndpoint>().Configuration);
-        options.AbortOnConnectFail = false;
-        options.BacklogPolicy = BacklogPolicy.FailFast;
-        options.ConnectTimeout = Math.Max(rateLimit.RedisTimeoutMs, 500);
-        options.AsyncTimeout = rateLimit.RedisTimeoutMs;
-        options.SyncTimeout = rateLimit.RedisTimeoutMs;
-        options.ConnectRetry = 1;
-        options.ReconnectRetryPolicy = new LinearRetry(250);
-        options.KeepAlive = 5;
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Payrail.Redis");
-        var redis = ConnectionMultiplexer.Connect(options);
-        redis.ConnectionFailed += (_, e) => logger.LogWarning("Redis connection lost: {FailureType}", e.FailureType);
-        redis.ConnectionRestored += (_, _) => logger.LogInformation("Redis connection restored");
-        return redis;
-    }
 }

@@ -1,3 +1,4 @@
+using Payrail.Tests.Worker;
 using System.Collections.Concurrent;
 using System.Text;
 using Confluent.Kafka;
@@ -35,7 +36,7 @@ public sealed class ConsumerWorker : IAsyncDisposable
         ConsumerCrashPoints? crashPoints = null)
     {
         var managementUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(WorkerLoopsOff.AllBut(WorkerLoopsOff.Consumers)).AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Postgres:ConnectionString"] = connectionString,
             ["Kafka:BootstrapServers"] = bootstrapServers,
@@ -43,9 +44,6 @@ public sealed class ConsumerWorker : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Payrail.Consumers.ConsumerLoop"] = "Error",
             ["Idempotency:Purge:IntervalMs"] = "3600000",
-            // Only the consumers: the relay and the sweeper (no PSP here) have tests of their own.
-            ["Relay:Enabled"] = "false",
-            ["Sweeper:Enabled"] = "false",
             ["Consumers:Topic"] = topic,
             ["Consumers:DeadLetterTopic"] = topic + ".dlq",
             ["Consumers:TopicPartitions"] = "3",

@@ -1,3 +1,4 @@
+using Payrail.Tests.Worker;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -24,7 +25,7 @@ public sealed class RelayKafkaOutageTests(PaymentsApiFixture api, DevKafkaFixtur
 
     public async Task InitializeAsync()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(WorkerLoopsOff.AllBut(WorkerLoopsOff.Relay)).AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Postgres:ConnectionString"] = api.Postgres.ConnectionString,
             ["Kafka:BootstrapServers"] = kafka.BootstrapServers,
@@ -36,14 +37,6 @@ public sealed class RelayKafkaOutageTests(PaymentsApiFixture api, DevKafkaFixtur
             ["Relay:SocketTimeoutMs"] = "1000",
             ["Relay:AdminTimeoutMs"] = "1000",
             ["Relay:MaxFailureBackoffMs"] = "300",
-            // Only the relay: the sweeper (no PSP here) and the consumers have tests of their own.
-            ["Sweeper:Enabled"] = "false",
-            ["Consumers:Enabled:Notifications"] = "false",
-            ["Consumers:Enabled:Fraud"] = "false",
-            ["Consumers:Enabled:Accounting"] = "false",
-            ["Consumers:Enabled:Analytics"] = "false",
-            ["Consumers:Enabled:Loyalty"] = "false",
-            ["Consumers:Enabled:MerchantDashboard"] = "false",
             ["Relay:BacklogIntervalMs"] = "100",
             ["Logging:LogLevel:Default"] = "Error",
         }).Build();

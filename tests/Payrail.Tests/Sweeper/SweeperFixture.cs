@@ -1,3 +1,4 @@
+using Payrail.Tests.Worker;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -53,17 +54,9 @@ public class SweeperFixture : PaymentsApiFixture, Xunit.IAsyncLifetime
             ["Stripe:SearchFreshnessMs"] = "0",
             ["Idempotency:Purge:IntervalMs"] = "60000",
             ["Logging:LogLevel:Default"] = "Warning",
-            // Only the sweeper: no broker here (the relay and the consumers have tests of their own).
-            ["Relay:Enabled"] = "false",
-            ["Consumers:Enabled:Notifications"] = "false",
-            ["Consumers:Enabled:Fraud"] = "false",
-            ["Consumers:Enabled:Accounting"] = "false",
-            ["Consumers:Enabled:Analytics"] = "false",
-            ["Consumers:Enabled:Loyalty"] = "false",
-            ["Consumers:Enabled:MerchantDashboard"] = "false",
         };
         foreach (var (key, value) in settings) values[key] = value;
-        return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        return new ConfigurationBuilder().AddInMemoryCollection(WorkerLoopsOff.AllBut(WorkerLoopsOff.Sweeper)).AddInMemoryCollection(values).Build();
     }
 
     /// <summary>A payment left processing by a PSP fault on its create (202); the fault is consumed by then.</summary>

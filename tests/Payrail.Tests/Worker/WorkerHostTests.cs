@@ -16,22 +16,11 @@ public sealed class WorkerHostTests(PostgresFixture postgres) : IClassFixture<Po
 
     public async Task InitializeAsync()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(WorkerLoopsOff.AllBut()).AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Postgres:ConnectionString"] = postgres.ConnectionString,
             ["Worker:ManagementUrls"] = _managementUrl,
             ["Idempotency:Purge:IntervalMs"] = "50",
-            // No broker in this test: the relay has its own tests (Outbox/).
-            ["Relay:Enabled"] = "false",
-            // No PSP here: the sweeper has tests of its own (Sweeper/).
-            ["Sweeper:Enabled"] = "false",
-            // The consumers have their own tests (Consumers/); here they would reach for a broker on the default port.
-            ["Consumers:Enabled:Notifications"] = "false",
-            ["Consumers:Enabled:Fraud"] = "false",
-            ["Consumers:Enabled:Accounting"] = "false",
-            ["Consumers:Enabled:Analytics"] = "false",
-            ["Consumers:Enabled:Loyalty"] = "false",
-            ["Consumers:Enabled:MerchantDashboard"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         }).Build();
         _worker = WorkerHost.Build(configuration);
