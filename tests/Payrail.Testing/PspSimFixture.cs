@@ -31,7 +31,9 @@ public sealed class PspSimFixture : IAsyncLifetime
         string[] args =
         [
             "--urls", BaseUrl, "--data-dir", DataDir,
-            "--Logging:LogLevel:Default=Warning", "--PspSim:TimeoutFaultSeconds=30", .. ExtraArgs,
+            "--Logging:LogLevel:Default=Warning", "--PspSim:TimeoutFaultSeconds=30",
+            // Webhooks at once: they race the caller's handling of the PSP's answer, the harder case (pspsim waits 500 ms by default, as Stripe sends later).
+            "--PspSim:WebhookFirstAttemptDelayMs=0", .. ExtraArgs,
         ];
         _app = PspSim.PspSimApp.Build(args);
         await _app.StartAsync();

@@ -20,9 +20,11 @@ public sealed class CompactionTests
     }
 
     /// <summary>Compacts the stopped fixture's data dir in this process (pspsim's own store, its real files).</summary>
-    private static CompactionReport CompactOffline(PspSimFixture fixture, Action<CompactionStep>? crashAt = null, int maxStoredPaymentIntents = 50_000)
+    private static CompactionReport CompactOffline(
+        PspSimFixture fixture, Action<CompactionStep>? crashAt = null, int maxStoredPaymentIntents = 50_000, long snapshotBytesPerSecond = 0)
     {
-        using var store = new SimStore(fixture.DataDir, TimeProvider.System, new PspSimOptions { MaxStoredPaymentIntents = maxStoredPaymentIntents });
+        using var store = new SimStore(fixture.DataDir, TimeProvider.System,
+            new PspSimOptions { MaxStoredPaymentIntents = maxStoredPaymentIntents, SnapshotWriteBytesPerSecond = snapshotBytesPerSecond });
         return store.Compact(crashAt);
     }
 
@@ -161,6 +163,24 @@ public sealed class CompactionTests
                      () => new RefundService(client).GetAsync(doneRefund.Id),
                  })
             Assert.Equal(HttpStatusCode.NotFound, (await Assert.ThrowsAsync<StripeException>(gone)).HttpStatusCode);
+    }
+
+    [Fact]
+    public async Task A_snapshot_is_written_no_faster_than_its_configured_rate()
+    {
+        var fixture = await StartAsync();
+        await using var stop = new Disposer(fixture);
+        var intents = new PaymentIntentService(Sim.Client(fixture));
+        for (var i = 0; i < 20; i++) await intents.CreateAsync(Sim.Card(100 + i));
+        await fixture.StopAsync();
+        const long bytesPerSecond = 32 * 1024;
+
+        var report = CompactOffline(fixture, snapshotBytesPerSecond: bytesPerSecond);
+
+        // A lower bound only (the pacing waits; nothing makes it faster): a burst is what stalled everyone's fsyncs.
+        Assert.True(report.SnapshotBytes > bytesPerSecond, $"a snapshot of {report.SnapshotBytes} B is too small to show pacing");
+        Assert.True(report.ElapsedMs >= 1000.0 * report.SnapshotBytes / bytesPerSecond - 50,
+            $"{report.SnapshotBytes} B written in {report.ElapsedMs:F0} ms, faster than {bytesPerSecond} B/s");
     }
 
     [Theory]

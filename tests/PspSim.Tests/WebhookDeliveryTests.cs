@@ -42,6 +42,20 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task The_first_attempt_goes_out_WebhookFirstAttemptDelayMs_after_its_event()
+    {
+        await using var sim = await WebhookSim.StartAsync("--PspSim:WebhookFirstAttemptDelayMs=2000");
+        await sim.RegisterAsync();
+
+        var before = DateTimeOffset.UtcNow;
+        await sim.PayAsync();
+        await sim.UntilReceivedAsync("payment_intent.succeeded");
+
+        var succeeded = sim.Receiver.Of("payment_intent.succeeded").Single();
+        Assert.True(succeeded.At - before >= TimeSpan.FromMilliseconds(2_000), $"delivered after {(succeeded.At - before).TotalMilliseconds} ms");
+    }
+
+    [Fact]
     public async Task Only_the_enabled_event_types_are_delivered_and_a_deleted_endpoint_gets_nothing_more()
     {
         await using var sim = await WebhookSim.StartAsync();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Spectre.Console;
 
 namespace Payrail.Bench;
@@ -84,6 +85,20 @@ public static class PaymentsBench
         await Task.WhenAll(clients);
     }
 
+    /// <summary>The problem's stable `type` (what an engineer looks up), or nothing when the body is not a problem.</summary>
+    private static async Task<string> ProblemTypeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            return problem.RootElement.TryGetProperty("type", out var type) ? type.ToString() : "";
+        }
+        catch (JsonException)
+        {
+            return "";
+        }
+    }
+
     /// <summary>Returns null on success, otherwise the kind of failure.</summary>
     private static async Task<string?> SendOneAsync(HttpClient http, string token, string merchantId, CancellationToken cancellationToken)
     {
@@ -98,7 +113,7 @@ public static class PaymentsBench
         try
         {
             using var response = await http.SendAsync(request, cancellationToken);
-            return response.StatusCode == HttpStatusCode.Created ? null : $"http {(int)response.StatusCode}";
+            return response.StatusCode == HttpStatusCode.Created ? null : $"http {(int)response.StatusCode} {await ProblemTypeAsync(response, cancellationToken)}";
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

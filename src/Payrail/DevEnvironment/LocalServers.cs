@@ -22,6 +22,7 @@ public static class LocalServers
         ClusterDirectory = Path.Combine(PayrailConfiguration.StateDirectory, "pg"),
         Port = configuration.GetValue("Postgres:LocalPort", 5433),
         SuperuserPassword = secrets.GetOrCreate(PostgresSuperuserSecret),
+        SharedBuffersMegabytes = configuration.GetValue("Postgres:LocalSharedBuffersMegabytes", 128),
     });
 
     public static LocalRedis Redis(IConfiguration configuration, DevSecrets secrets) => new(new LocalRedisOptions

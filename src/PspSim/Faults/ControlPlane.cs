@@ -96,6 +96,16 @@ public static class ControlPlane
         sim.MapPost("/refunds/{id}/settle", SettleRefundAsync);
         WebhookControlPlane.Map(sim);
         ThreeDSecurePage.Map(sim);
+        // What an engineer asks when pspsim pauses: how big the journal is and what the last compaction cost.
+        sim.MapGet("/storage", (SimStore store) => Results.Ok(new
+        {
+            compactions = store.Compactions,
+            last_compaction = store.LastCompaction is { } c
+                ? new { generation = c.Generation, objects = c.Objects, evicted = c.Evicted, snapshot_bytes = c.SnapshotBytes,
+                        longest_lock_hold_ms = Math.Round(c.LongestLockHoldMs, 1), elapsed_ms = Math.Round(c.ElapsedMs, 1) }
+                : null,
+            last_compaction_error = store.LastCompactionError?.Message,
+        }));
         sim.MapGet("/clock", (SimClock clock) => Results.Ok(new { now = clock.GetUtcNow().ToUnixTimeSeconds(), offset_seconds = clock.OffsetSeconds }));
         sim.MapPost("/clock/advance", async (HttpContext ctx, SimClock clock, SimStore store, PspSimOptions options, ILogger<FaultBoard> log) =>
         {

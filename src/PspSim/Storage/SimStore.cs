@@ -24,6 +24,7 @@ public sealed partial class SimStore : IDisposable
     private readonly string _dataDir;
     private readonly Retention.Limits _retention;
     private readonly long _maxJournalBytes;
+    private readonly long _snapshotBytesPerSecond;
 
     public Table<PaymentIntentState> PaymentIntents { get; } = new();
     public Table<ChargeState> Charges { get; } = new();
@@ -54,6 +55,7 @@ public sealed partial class SimStore : IDisposable
         _dataDir = dataDir;
         _retention = new Retention.Limits(options.RetentionDays, options.MaxStoredPaymentIntents);
         _maxJournalBytes = options.MaxJournalBytes;
+        _snapshotBytesPerSecond = options.SnapshotWriteBytesPerSecond;
         _compactAtBytes = options.MaxJournalBytes;
         Events = new Table<EventState>(options.MaxStoredEvents);
         IdempotencyKeys = new Idempotency.IdempotencyKeys(clock, options.MaxStoredIdempotencyKeys);

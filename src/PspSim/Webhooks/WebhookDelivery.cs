@@ -78,10 +78,11 @@ public sealed class WebhookDelivery : BackgroundService, IWebhookSink
 
     public void Enqueue(IReadOnlyList<PendingDelivery> deliveries)
     {
-        foreach (var d in deliveries) Admit(new Delivery(d.Event, d.EndpointId, 1, 0, FaultsApplied: false, Counts: true, WasHeld: false));
+        foreach (var d in deliveries)
+            Admit(new Delivery(d.Event, d.EndpointId, 1, 0, FaultsApplied: false, Counts: true, WasHeld: false), _options.WebhookFirstAttemptDelayMs);
     }
 
-    private void Admit(Delivery delivery)
+    private void Admit(Delivery delivery, int delayMs = 0)
     {
         if (Interlocked.Increment(ref _pending) > _options.WebhookMaxPendingDeliveries)
         {
@@ -89,7 +90,8 @@ public sealed class WebhookDelivery : BackgroundService, IWebhookSink
             Record(delivery, null, null, AttemptOutcomes.Skipped, "queue full (PspSim:WebhookMaxPendingDeliveries)", 0, null, gaveUp: true);
             return;
         }
-        _ready.Writer.TryWrite(delivery);
+        if (delayMs > 0) Schedule(delivery, delayMs);
+        else _ready.Writer.TryWrite(delivery);
     }
 
     /// <summary>Reorder holds end now: what a fault held goes out, newest first (as /_sim/reset does).</summary>

@@ -13,6 +13,9 @@ public static class StripeConnectorServiceCollectionExtensions
     /// <summary>Name of the one HttpClient that talks to Stripe (or pspsim).</summary>
     public const string HttpClientName = "Payrail.Psp.Stripe";
 
+    /// <summary>The one HttpClient is never replaced, so its connections are: a DNS change reaches it within this.</summary>
+    private static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(5);
+
     /// <summary>
     /// Registers <see cref="IPspConnector"/> as <see cref="StripeConnector"/> with its options (section
     /// <c>Stripe</c>, validated at start) and its one HTTP client setup:
@@ -28,12 +31,20 @@ public static class StripeConnectorServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<StripeConnectorOptions>>(new NamedProblemsValidation<StripeConnectorOptions>(o => o.Problems()));
         services.TryAddSingleton(TimeProvider.System);
 
-        var http = services.AddHttpClient<IPspConnector, StripeConnector>(HttpClientName, (sp, http) =>
+        // One connector for the process: a typed client (transient) built a Stripe.net client per payment and per
+        // webhook, and that construction (user agent from the assembly's file version, serializer setup) cost more
+        // CPU than the call itself under load. Its HttpClient lives as long: connections are renewed by lifetime.
+        services.AddSingleton<IPspConnector>(sp => new StripeConnector(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName),
+            sp.GetRequiredService<IOptions<StripeConnectorOptions>>(),
+            sp.GetRequiredService<ILogger<StripeConnector>>()));
+        var http = services.AddHttpClient(HttpClientName, (sp, http) =>
             {
                 var options = sp.GetRequiredService<IOptions<StripeConnectorOptions>>().Value;
                 // Backstop only: the resilience pipeline below enforces the real deadlines.
                 http.Timeout = TimeSpan.FromMilliseconds(options.TotalTimeoutMs) + TimeSpan.FromSeconds(5);
             });
+        http.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = PooledConnectionLifetime });
         http.AddResilienceHandler("stripe-transport", (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<StripeConnectorOptions>>().Value;
