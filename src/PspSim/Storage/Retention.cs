@@ -16,16 +16,13 @@ public static class Retention
 {
     public sealed record Limits(int RetentionDays, int MaxStoredPaymentIntents);
 
-    /// <summary>
-    /// Evicts what the limits allow, at most <paramref name="maxPayments"/> payments per call; the caller holds the store
-    /// lock. Returns the number of objects evicted and of payments among them (at the bound: call again for the rest).
-    /// </summary>
-    public static (int Objects, int Payments) Evict(SimStore store, long now, Limits limits, int maxPayments = int.MaxValue)
+    /// <summary>Evicts what the limits allow; the caller holds the store lock. Returns the number of objects evicted.</summary>
+    public static int Evict(SimStore store, long now, Limits limits)
     {
         var cutoff = now - limits.RetentionDays * 86_400L;
         var evicted = store.Events.Count > 0 && store.Events[0].Created <= cutoff ? store.Events.RemoveAll(e => e.Created <= cutoff) : 0;
         var excess = store.PaymentIntents.Count - limits.MaxStoredPaymentIntents;
-        if (excess <= 0 && (store.PaymentIntents.Count == 0 || store.PaymentIntents[0].Created > cutoff)) return (evicted, 0);
+        if (excess <= 0 && (store.PaymentIntents.Count == 0 || store.PaymentIntents[0].Created > cutoff)) return evicted;
 
         var live = LivePayments(store, now);
         var payments = new HashSet<string>(StringComparer.Ordinal);
@@ -33,12 +30,12 @@ public static class Retention
         {
             var pi = store.PaymentIntents[i];
             // Insertion order is creation order: past the cutoff and the excess nothing newer qualifies.
-            if ((pi.Created > cutoff && excess <= 0) || payments.Count == maxPayments) break;
+            if (pi.Created > cutoff && excess <= 0) break;
             if (live.Contains(pi.Id)) continue;
             payments.Add(pi.Id);
             excess--;
         }
-        if (payments.Count == 0) return (evicted, 0);
+        if (payments.Count == 0) return evicted;
 
         var sources = new HashSet<string>(StringComparer.Ordinal);
         evicted += store.Charges.RemoveAll(ch => payments.Contains(ch.PaymentIntent) && sources.Add(ch.Id));
@@ -46,7 +43,7 @@ public static class Retention
         evicted += store.BalanceTransactions.RemoveAll(t => sources.Contains(t.Source));
         evicted += store.PaymentIntents.RemoveAll(pi => payments.Contains(pi.Id));
         foreach (var id in payments) store.PaymentIntentSearch.Forget(id);
-        return (evicted, payments.Count);
+        return evicted;
     }
 
     /// <summary>Intents whose payment can still change, on its own or by a request Stripe would accept.</summary>

@@ -23,10 +23,6 @@ public sealed partial class SimStore
 {
     /// <summary>Rows serialized per hold of the store lock while writing a snapshot.</summary>
     public const int SnapshotRowsPerLock = 64;
-    /// <summary>Payments evicted per hold of the store lock (each hold also scans the store once for live payments).</summary>
-    public const int EvictPaymentsPerLock = 2_000;
-    /// <summary>Bounds the eviction loop: enough rounds for <see cref="PspSimOptions.MaxMaxStoredPaymentIntents"/>.</summary>
-    private const int MaxEvictionRounds = PspSimOptions.MaxMaxStoredPaymentIntents / EvictPaymentsPerLock + 1;
     private const int SnapshotBufferBytes = 1024 * 1024;
     private const long FsyncEveryBytes = 8 * 1024 * 1024;
 
@@ -120,11 +116,11 @@ public sealed partial class SimStore
     {
         crashAt?.Invoke(CompactionStep.Rotated);
         var hold = Stopwatch.StartNew();
-        var (evicted, longestHold) = EvictInChunks();
+        int evicted;
         List<(string Kind, IStored[] Rows)> tables;
-        hold.Restart();
         lock (_gate)
         {
+            evicted = Retention.Evict(this, Now(), _retention);
             tables =
             [
                 ("pi", PaymentIntents.CopyRows()), ("ch", Charges.CopyRows()), ("re", Refunds.CopyRows()),
@@ -132,7 +128,7 @@ public sealed partial class SimStore
                 ("we", WebhookEndpoints.CopyRows()),
             ];
         }
-        longestHold = Math.Max(longestHold, hold.Elapsed.TotalMilliseconds);
+        var longestHold = hold.Elapsed.TotalMilliseconds;
 
         var path = JournalFiles.SnapshotPath(_dataDir, generation);
         var temp = path + JournalFiles.TempSuffix;
@@ -175,27 +171,6 @@ public sealed partial class SimStore
         LastCompaction = report;
         Compactions++;
         return report;
-    }
-
-    /// <summary>
-    /// Evicts <see cref="EvictPaymentsPerLock"/> payments per hold of the store lock: in one hold, evicting the ≈16,000
-    /// payments a compaction cycle adds held it for 83 ms under `up`, and every request waited that long.
-    /// </summary>
-    private (int Objects, double LongestHoldMs) EvictInChunks()
-    {
-        var objects = 0;
-        var longestHoldMs = 0.0;
-        var hold = new Stopwatch();
-        for (var round = 0; round < MaxEvictionRounds; round++)
-        {
-            hold.Restart();
-            (int Objects, int Payments) chunk;
-            lock (_gate) chunk = Retention.Evict(this, Now(), _retention, EvictPaymentsPerLock);
-            longestHoldMs = Math.Max(longestHoldMs, hold.Elapsed.TotalMilliseconds);
-            objects += chunk.Objects;
-            if (chunk.Payments < EvictPaymentsPerLock) break;
-        }
-        return (objects, longestHoldMs);
     }
 
     /// <summary>
