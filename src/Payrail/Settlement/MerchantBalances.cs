@@ -91,6 +91,8 @@ public static class MerchantBalances
                 Amount(b.HeldMinor, b.Currency), Amount(b.AwaitingSettlementMinor, b.Currency));
         }
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        // Redirected output has no terminal width to follow: wide enough that the nine columns never wrap.
+        if (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected) console.Profile.Width = 160;
         console.Write(new Markup($"merchant [bold]{Markup.Escape(merchantId)}[/]\n"));
         console.Write(table);
         return 0;
