@@ -86,11 +86,14 @@ public sealed class SettlementTests(SettlementFixture api) : IClassFixture<Settl
     {
         var (paymentId, _) = await api.CapturedPaymentAsync(amount: 4_321);
         await api.PassPayoutDelayAsync();
-        await api.SettleAsync();
+        // Two runs race for the same payment (the worker's schedule and an operator's --once): one settles it.
+        await Task.WhenAll(api.SettleAsync(), api.SettleAsync());
         Assert.Equal("settled", await api.StatusAsync(paymentId));
+        Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM payment_settlements WHERE payment_id = @id", ("id", paymentId)));
+        Assert.Equal(1, await api.ScalarAsync(
+            "SELECT count(*) FROM outbox WHERE aggregate_id = @id AND event_type = 'payment.settled'", ("id", paymentId)));
         var before = await BooksAsync();
 
-        // Twice in a row and twice at once (the worker's schedule and an operator's --once).
         var again = await api.SettleAsync();
         await Task.WhenAll(api.SettleAsync(), api.SettleAsync());
 
