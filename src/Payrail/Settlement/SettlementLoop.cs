@@ -31,7 +31,7 @@ public sealed class SettlementLoop(DailySettlement settlement, IOptions<Settleme
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var cron = _options.Cron;
+        var cron = _options.ParseSchedule();
         _next = Next(cron, clock.GetUtcNow());
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -29,8 +29,8 @@ public sealed class SettlementOptions
     /// <summary>The longest the loop sleeps before it looks at the clock again (the next occurrence may be days away).</summary>
     public TimeSpan MaxSleep { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>The parsed <see cref="Schedule"/> (valid once <see cref="Problems"/> is empty).</summary>
-    public CronExpression Cron => CronExpression.Parse(Schedule, CronFormat.Standard);
+    /// <summary>The parsed <see cref="Schedule"/> (valid once <see cref="Problems"/> is empty). A method, not a property: the binder leaves it alone.</summary>
+    public CronExpression ParseSchedule() => CronExpression.Parse(Schedule, CronFormat.Standard);
 
     public IEnumerable<string> Problems()
     {

@@ -22,9 +22,9 @@ public static class AutomaticPayouts
         if (store.LastPayoutAt is { } last && tx.Now < last + options.PayoutIntervalSeconds) return 0;
 
         var available = new Dictionary<string, List<BalanceTransactionState>>(StringComparer.Ordinal);
-        foreach (var (availableOn, id) in store.Unpaid.ToList())
+        // Only the available part is copied (the set is changed below); most of it is still in its payout delay.
+        foreach (var (availableOn, id) in store.Unpaid.GetViewBetween((long.MinValue, ""), (tx.Now + 1, "")).ToList())
         {
-            if (availableOn > tx.Now) break;
             // Evicted with its payment (Retention): nothing left to pay out.
             if (store.BalanceTransactions.Find(id) is not { } txn || txn.Payout is not null)
             {
