@@ -36,8 +36,12 @@ public sealed class PspSimOptions
     public long FeePercentBps { get; set; } = 290;
     /// <summary>... plus a fixed fee in minor units.</summary>
     public long FeeFixedMinor { get; set; } = 30;
-    /// <summary>Balance transactions become available this many days after creation.</summary>
+    /// <summary>The payout delay: a charge's balance transaction becomes available (available_on) this many days after creation.</summary>
     public int AvailableAfterDays { get; set; } = 2;
+    /// <summary>Stripe's automatic payouts of the available balance (Payouts/AutomaticPayouts); off: funds stay available.</summary>
+    public bool AutomaticPayouts { get; set; } = true;
+    /// <summary>Least time between two automatic payouts (Stripe's default schedule: daily).</summary>
+    public long PayoutIntervalSeconds { get; set; } = 86_400;
     public int MaxBodyBytes { get; set; } = 64 * 1024;
     /// <summary>How long a "timeout" fault hangs a request (unless the client disconnects first).</summary>
     public int TimeoutFaultSeconds { get; set; } = 120;
@@ -159,6 +163,8 @@ public sealed class PspSimOptions
         if (MaxJournalBytes is < MinJournalBytes or > MaxMaxJournalBytes) yield return $"PspSim:MaxJournalBytes must be within [{MinJournalBytes}, {MaxMaxJournalBytes}]";
         if (SnapshotWriteBytesPerSecond is < 0 or > MaxSnapshotWriteBytesPerSecond) yield return $"PspSim:SnapshotWriteBytesPerSecond must be within [0, {MaxSnapshotWriteBytesPerSecond}]";
         if (RetentionDays is < 1 or > 3_650) yield return "PspSim:RetentionDays must be 1..3650";
+        if (AvailableAfterDays is < 0 or > 30) yield return "PspSim:AvailableAfterDays must be 0..30";
+        if (PayoutIntervalSeconds is < 60 or > 30 * 86_400) yield return "PspSim:PayoutIntervalSeconds must be 60..2592000";
         if (MaxStoredPaymentIntents is < 1 or > MaxMaxStoredPaymentIntents) yield return $"PspSim:MaxStoredPaymentIntents must be within [1, {MaxMaxStoredPaymentIntents}]";
         if (MaxStoredIdempotencyKeys is < 1 or > MaxMaxStoredIdempotencyKeys) yield return $"PspSim:MaxStoredIdempotencyKeys must be within [1, {MaxMaxStoredIdempotencyKeys}]";
         if (AuthorizationValidityDays is < 1 or > 31) yield return "PspSim:AuthorizationValidityDays must be 1..31";

@@ -16,16 +16,24 @@ public enum AccountFlags
 public static class LedgerAccounts
 {
     /// <summary>
-    /// Merchant accounts cannot be debited beyond what they were credited (a refund never takes
-    /// more than the merchant earned); buyer accounts cannot be credited beyond what they were
-    /// debited (we never give back more than we charged).
+    /// Merchant accounts cannot be debited beyond what they were credited (a refund or a fee never takes
+    /// more than the merchant's payable balance); buyer accounts cannot be credited beyond what they were
+    /// debited (we never give back more than we charged); cash and fees cannot give more than they received.
+    /// The PSP and conversion accounts are counterparties: they only give (psp) or give in one currency what
+    /// they take in another (fx), so no per-account limit applies.
     /// </summary>
-    public static AccountFlags FlagsFor(string owner)
+    public static AccountFlags FlagsFor(string owner) => FlagsFor(owner, merchantPayableMayGoNegative: false);
+
+    /// <summary>
+    /// As <see cref="FlagsFor(string)"/>; a merchant allowed a negative payable balance (merchants.payable_may_go_negative,
+    /// migration 0019: a refund after settlement may then draw it below zero) has no limit on its debits.
+    /// </summary>
+    public static AccountFlags FlagsFor(string owner, bool merchantPayableMayGoNegative)
     {
         ArgumentNullException.ThrowIfNull(owner);
         if (LedgerAccountOwner.IsMerchant(owner))
         {
-            return AccountFlags.DebitsMustNotExceedCredits;
+            return merchantPayableMayGoNegative ? AccountFlags.None : AccountFlags.DebitsMustNotExceedCredits;
         }
 
         if (LedgerAccountOwner.IsBuyer(owner))
@@ -33,6 +41,16 @@ public static class LedgerAccounts
             return AccountFlags.CreditsMustNotExceedDebits;
         }
 
-        throw new ArgumentException($"'{owner}' is not a ledger account owner (buyer:… or merchant:…).", nameof(owner));
+        if (LedgerAccountOwner.IsCash(owner) || LedgerAccountOwner.IsFees(owner))
+        {
+            return AccountFlags.DebitsMustNotExceedCredits;
+        }
+
+        if (LedgerAccountOwner.IsPsp(owner) || LedgerAccountOwner.IsFx(owner))
+        {
+            return AccountFlags.None;
+        }
+
+        throw new ArgumentException($"'{owner}' is not a ledger account owner (buyer:, merchant:, psp:, cash:, fees:, fx:).", nameof(owner));
     }
 }

@@ -7,8 +7,11 @@ namespace Payrail.Domain.Ledger;
 /// `payrail ledger verify` mirror in SQL, and the model property tests run against.
 /// Transfers are only ever added; a rejected transfer changes nothing.
 /// </summary>
-public sealed class LedgerBook
+public sealed class LedgerBook(IReadOnlySet<string>? merchantsPayableMayGoNegative = null)
 {
+    // Merchant ids whose accounts open without the debit limit (merchants.payable_may_go_negative, migration 0019).
+    private readonly IReadOnlySet<string> _mayGoNegative = merchantsPayableMayGoNegative ?? new HashSet<string>();
+
     private readonly Dictionary<(string Owner, string Currency), LedgerAccount> _accounts = new();
     private readonly Dictionary<Guid, TransferDraft> _transfers = new();
     private readonly List<TransferDraft> _journal = new();
@@ -22,7 +25,11 @@ public sealed class LedgerBook
 
     /// <summary>The account's columns, or a fresh zero account if nothing touched it yet.</summary>
     public LedgerAccount Account(string owner, Currency currency) =>
-        _accounts.TryGetValue((owner, currency.Code), out var account) ? account : LedgerAccount.Open(owner, currency);
+        _accounts.TryGetValue((owner, currency.Code), out var account) ? account
+            : new LedgerAccount(owner, currency, LedgerAccounts.FlagsFor(owner, MayGoNegative(owner)), 0, 0, 0, 0);
+
+    private bool MayGoNegative(string owner) =>
+        LedgerAccountOwner.IsMerchant(owner) && _mayGoNegative.Contains(owner[LedgerAccountOwner.MerchantPrefix.Length..]);
 
     /// <summary>
     /// Applies transfers in order, stopping at the first that is not a success. Not atomic:
@@ -133,8 +140,7 @@ public sealed class LedgerBook
         return !needsPending && transfer.PendingId is not null ? TransferResult.PendingIdMustBeEmpty : TransferResult.Ok;
     }
 
-    private static bool IsKnownOwner(string? owner) =>
-        owner is not null && (LedgerAccountOwner.IsBuyer(owner) || LedgerAccountOwner.IsMerchant(owner));
+    private static bool IsKnownOwner(string? owner) => LedgerAccountOwner.IsKnown(owner);
 
     private TransferResult CheckPending(TransferDraft transfer, out TransferDraft? pending)
     {

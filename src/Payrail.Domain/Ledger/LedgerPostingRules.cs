@@ -6,10 +6,9 @@ namespace Payrail.Domain.Ledger;
 /// The transfers each operation on one payment writes. Money flows buyer → merchant on a
 /// charge and merchant → buyer on a refund; the buyer account stands for the card behind the PSP.
 /// Each method returns one journal entry (the transfers of one operation) with deterministic ids.
-///
-/// Not yet modelled (a later issue): settlement, which moves the PSP's receivable into cash
-/// when the settlement report arrives, and PSP fees, which are their own transfer to a fees
-/// account. Both need new owner kinds (e.g. "psp:{provider}", "fees:{provider}") and flags.
+/// Settlement (<see cref="Settle"/>) takes the fee from the merchant's payable balance and moves the net from the PSP
+/// to cash, in the PSP's settlement currency (converting the merchant's captured amount through an fx account first
+/// when the payment was in another currency).
 /// </summary>
 public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string MerchantId, Currency Currency)
 {
@@ -77,6 +76,67 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
         return [Draft(id, TransferKind.Posted, MerchantOwner, BuyerOwner, amountMinor, null)];
     }
 
+    /// <summary>
+    /// Settlement of this payment's capture, from the PSP's balance transaction (<paramref name="booked"/>, in the
+    /// settlement currency, ISO minor units): one journal entry of up to four transfers, each id derived from the payment
+    /// (a re-run or a concurrent run posts nothing new).
+    /// <list type="number">
+    /// <item>In another currency: the captured amount leaves the merchant for fx:{C}-{S} in C, and fx:{C}-{S} gives the
+    /// booked amount to the merchant in S. The merchant's payable balance moves into the settlement currency at the PSP's
+    /// rate, as Stripe converts an account's balance; nothing is rounded here (the PSP rounded once).</item>
+    /// <item>The fee, merchant → fees:{provider}, its own transfer (the merchant pays it: payable = captures − refunds − fees).</item>
+    /// <item>The net, psp:{provider} → cash:{provider}: the PSP releases the funds to Payrail's cash.</item>
+    /// </list>
+    /// Call <see cref="SettlementRefusal"/> first: a balance transaction that does not fit the payment is refused, never posted.
+    /// </summary>
+    public IReadOnlyList<TransferDraft> Settle(string provider, long capturedMinor, SettlementBooking booked)
+    {
+        if (SettlementRefusal(capturedMinor, booked) is { } refusal)
+        {
+            throw new ArgumentException($"Settlement refused: {refusal}.", nameof(booked));
+        }
+
+        var settlement = booked.Currency;
+        var transfers = new List<TransferDraft>(4);
+        if (settlement != Currency)
+        {
+            var fx = LedgerAccountOwner.Fx(Currency, settlement);
+            transfers.Add(Draft(TransferIds.For(PaymentId, TransferSteps.SettleFxOut), TransferKind.Posted,
+                MerchantOwner, fx, capturedMinor, null));
+            transfers.Add(new TransferDraft(TransferIds.For(PaymentId, TransferSteps.SettleFxIn), TransferKind.Posted,
+                fx, MerchantOwner, booked.AmountMinor, settlement, null));
+        }
+
+        if (booked.FeeMinor > 0)
+        {
+            transfers.Add(new TransferDraft(TransferIds.For(PaymentId, TransferSteps.SettleFee), TransferKind.Posted,
+                MerchantOwner, LedgerAccountOwner.Fees(provider), booked.FeeMinor, settlement, null));
+        }
+
+        if (booked.NetMinor > 0)
+        {
+            transfers.Add(new TransferDraft(TransferIds.For(PaymentId, TransferSteps.SettleCash), TransferKind.Posted,
+                LedgerAccountOwner.Psp(provider), LedgerAccountOwner.Cash(provider), booked.NetMinor, settlement, null));
+        }
+
+        return transfers;
+    }
+
+    /// <summary>
+    /// Why a balance transaction cannot settle this payment's capture, or null when it can: amounts positive, net = amount
+    /// − fee, and in the payment's own currency the booked amount is the captured amount (a mismatch is reconciliation's
+    /// to raise, not settlement's to paper over).
+    /// </summary>
+    public string? SettlementRefusal(long capturedMinor, SettlementBooking booked)
+    {
+        ArgumentNullException.ThrowIfNull(booked);
+        if (capturedMinor <= 0) return "nothing captured";
+        if (booked.AmountMinor <= 0) return "booked amount not positive";
+        if (booked.FeeMinor < 0 || booked.FeeMinor > booked.AmountMinor) return "fee outside [0, amount]";
+        if (booked.NetMinor != booked.AmountMinor - booked.FeeMinor) return "net is not amount - fee";
+        return booked.Currency == Currency && booked.AmountMinor != capturedMinor ? "booked amount differs from the captured amount" : null;
+    }
+
     /// <summary>True when a refund of amountMinor fits in captured minus already refunded.</summary>
     public static bool CanRefund(long capturedMinor, long refundedMinor, long amountMinor) =>
         amountMinor > 0 && refundedMinor >= 0 && refundedMinor <= capturedMinor && amountMinor <= capturedMinor - refundedMinor;
@@ -92,3 +152,6 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
         }
     }
 }
+
+/// <summary>What the PSP booked for a capture, in its settlement currency (ISO minor units): gross, fee and net.</summary>
+public sealed record SettlementBooking(Currency Currency, long AmountMinor, long FeeMinor, long NetMinor);

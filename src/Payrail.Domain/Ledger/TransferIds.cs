@@ -35,6 +35,10 @@ public static class TransferSteps
     public const string Capture = "capture";
     public const string Void = "void";
     public const string Purchase = "purchase";
+    public const string SettleFxOut = "settle:fx-out";
+    public const string SettleFxIn = "settle:fx-in";
+    public const string SettleFee = "settle:fee";
+    public const string SettleCash = "settle:cash";
 
     public static string Refund(Guid refundId) => $"refund:{refundId:D}";
 }

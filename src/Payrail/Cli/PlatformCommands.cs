@@ -104,6 +104,35 @@ internal sealed class PlatformCommands
         return await Payrail.Sweeper.SweepCommand.RunOnceAsync(PayrailConfiguration.Load(), cancellationToken);
     }
 
+    /// <summary>
+    /// One settlement run: captured payments whose funds the PSP released move to SETTLED, with their fees and cash in
+    /// the ledger (the worker runs it on Settlement:Schedule). Exits 0 when done, 1 when some charges were refused, 2 when
+    /// it could not run, 64 on a malformed date.
+    /// </summary>
+    /// <param name="once">Run once and exit (required: the scheduled settlement is `payrail worker`).</param>
+    /// <param name="date">The UTC date to settle, YYYY-MM-DD (default today): balance transactions created up to its end.</param>
+    [Command("settle")]
+    public async Task<int> Settle(bool once = false, string? date = null, CancellationToken cancellationToken = default)
+    {
+        if (!once)
+        {
+            Console.Error.WriteLine("payrail settle: pass --once for one run; `payrail worker` settles on Settlement:Schedule");
+            return 2;
+        }
+        return await Payrail.Settlement.SettleCommand.RunOnceAsync(PayrailConfiguration.Load(), date, cancellationToken);
+    }
+
+    /// <summary>A merchant's balances per currency: captured, refunded, fees, conversions, payable, held, awaiting settlement.</summary>
+    /// <param name="merchant">The merchant id.</param>
+    /// <param name="format">table (default) or json.</param>
+    [Command("balances")]
+    public async Task<int> Balances(string merchant, string format = "table", CancellationToken cancellationToken = default)
+    {
+        await using var connection = new NpgsqlConnection(LocalServers.PostgresConnectionString(PayrailConfiguration.Load()));
+        await connection.OpenAsync(cancellationToken);
+        return await Payrail.Settlement.MerchantBalances.PrintAsync(connection, merchant, format, Console.Out, cancellationToken);
+    }
+
     /// <summary>Print a development JWT (alone on the last line of stdout).</summary>
     /// <param name="role">buyer, merchant or ops.</param>
     /// <param name="sub">The subject: buyer id, merchant user id or operator id.</param>

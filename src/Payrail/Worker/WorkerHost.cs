@@ -2,6 +2,7 @@ using Payrail.Consumers;
 using Payrail.Hosting;
 using Payrail.Idempotency;
 using Payrail.Outbox;
+using Payrail.Settlement;
 using Payrail.Sweeper;
 
 namespace Payrail.Worker;
@@ -20,6 +21,7 @@ public static class WorkerHost
         builder.Services.AddOutboxRelay(configuration);
         if (SweeperServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddSweeper(configuration, runLoop: true);
         builder.Services.AddPayrailConsumers(configuration);
+        if (SettlementServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddSettlement(configuration, runLoop: true);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

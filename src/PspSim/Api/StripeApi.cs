@@ -260,6 +260,8 @@ public sealed class StripeApi(
         ("POST", ["webhook_endpoints", var id, "roll_secret"]) => WebhookEndpoints.RollSecret(r, id),
         ("GET", ["balance_transactions"]) => BalanceTransactionEndpoints.List(r),
         ("GET", ["balance_transactions", var id]) => BalanceTransactionEndpoints.Retrieve(r, id),
+        ("GET", ["payouts"]) => Payouts.PayoutEndpoints.List(r),
+        ("GET", ["payouts", var id]) => Payouts.PayoutEndpoints.Retrieve(r, id),
         _ => new ApiResult(404, new StripeApiException(404, "invalid_request_error", null,
             $"Unrecognized request URL ({r.Method}: {r.Path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.").Body()) { Executed = false },
     };

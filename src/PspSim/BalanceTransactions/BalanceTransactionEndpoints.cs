@@ -9,9 +9,8 @@ namespace PspSim.BalanceTransactions;
 /// </summary>
 public static class BalanceTransactionEndpoints
 {
-    private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "currency", "source", "type"];
-    // Documented by Stripe; pspsim has no payouts, so the filter would silently match everything.
-    private static readonly HashSet<string> ListUnmodelled = ["payout"];
+    // payout: the transactions an automatic payout paid out, its own included (Payouts/AutomaticPayouts).
+    private static readonly HashSet<string> ListParams = [.. ListQuery.CommonParams, "currency", "payout", "source", "type"];
     private static readonly HashSet<string> RetrieveParams = ["expand"];
 
     public static ApiResult Retrieve(ApiRequest r, string id)
@@ -29,17 +28,21 @@ public static class BalanceTransactionEndpoints
 
     public static ApiResult List(ApiRequest r)
     {
-        r.Params.AllowOnly(ListParams, ListUnmodelled);
+        r.Params.AllowOnly(ListParams);
         var q = ListQuery.Parse(r.Params);
         var type = r.Params.String("type", 50);
         var source = r.Params.String("source", 255);
         var currency = r.Params.String("currency", 3)?.ToLowerInvariant();
+        var payout = r.Params.String("payout", 255);
         var expand = Expander.Parse(r.Params, "balance_transaction", isList: true);
         return r.Store.Read(s =>
         {
+            // As Stripe: a payout id that names no payout is resource_missing, not an empty list.
+            if (payout is not null && s.Payouts.Find(payout) is null) throw StripeApiException.NoSuch("payout", payout, "payout");
             var now = s.Now();
             var (items, hasMore) = q.Page(s.BalanceTransactions,
-                t => (type is null || t.Type == type) && (source is null || t.Source == source) && (currency is null || t.Currency == currency));
+                t => (type is null || t.Type == type) && (source is null || t.Source == source) && (currency is null || t.Currency == currency)
+                     && (payout is null || t.Payout == payout));
             var body = ListQuery.Envelope("/v1/balance_transactions", items.Select(t => StripeJson.BalanceTransaction(t, now)), hasMore);
             Expander.Apply(body, expand, s, now, isList: true);
             return ApiResult.Ok(body);

@@ -19,4 +19,6 @@ public sealed class BalanceTransactionState : IStored
     public required string ReportingCategory { get; init; }
     public required long AvailableOn { get; init; }
     public string? Description { get; init; }
+    /// <summary>The automatic payout that paid it out (Payouts/AutomaticPayouts), once paid; not a field of Stripe's object.</summary>
+    public string? Payout { get; set; }
 }

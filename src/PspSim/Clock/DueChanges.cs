@@ -25,6 +25,7 @@ public static class DueChanges
                 else if (id.StartsWith("ch_", StringComparison.Ordinal) && store.Charges.Find(id) is { } ch) AuthorizationExpiry.ExpireDue(tx, ch, dueAt);
                 else if (id.StartsWith("pi_", StringComparison.Ordinal) && store.PaymentIntents.Find(id) is { } pi) PaymentFlow.SettleDue(tx, pi, dueAt, options);
             }
+            Payouts.AutomaticPayouts.Run(tx, options);
             return consumed;
         });
     }

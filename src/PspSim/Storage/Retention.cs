@@ -21,6 +21,7 @@ public static class Retention
     {
         var cutoff = now - limits.RetentionDays * 86_400L;
         var evicted = store.Events.Count > 0 && store.Events[0].Created <= cutoff ? store.Events.RemoveAll(e => e.Created <= cutoff) : 0;
+        evicted += EvictPayouts(store, cutoff);
         var excess = store.PaymentIntents.Count - limits.MaxStoredPaymentIntents;
         if (excess <= 0 && (store.PaymentIntents.Count == 0 || store.PaymentIntents[0].Created > cutoff)) return evicted;
 
@@ -44,6 +45,15 @@ public static class Retention
         evicted += store.PaymentIntents.RemoveAll(pi => payments.Contains(pi.Id));
         foreach (var id in payments) store.PaymentIntentSearch.Forget(id);
         return evicted;
+    }
+
+    /// <summary>Payouts past the cutoff with their own balance transactions (the ones they paid out go with their payments).</summary>
+    private static int EvictPayouts(SimStore store, long cutoff)
+    {
+        if (store.Payouts.Count == 0 || store.Payouts[0].Created > cutoff) return 0;
+        var own = new HashSet<string>(StringComparer.Ordinal);
+        var evicted = store.Payouts.RemoveAll(p => p.Created <= cutoff && own.Add(p.BalanceTransaction));
+        return evicted + store.BalanceTransactions.RemoveAll(t => own.Contains(t.Id));
     }
 
     /// <summary>Intents whose payment can still change, on its own or by a request Stripe would accept.</summary>

@@ -124,7 +124,7 @@ public sealed partial class SimStore
             tables =
             [
                 ("pi", PaymentIntents.CopyRows()), ("ch", Charges.CopyRows()), ("re", Refunds.CopyRows()),
-                ("txn", BalanceTransactions.CopyRows()), ("evt", Events.CopyRows()),
+                ("txn", BalanceTransactions.CopyRows()), ("po", Payouts.CopyRows()), ("evt", Events.CopyRows()),
                 ("we", WebhookEndpoints.CopyRows()),
             ];
         }

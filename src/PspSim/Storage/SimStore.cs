@@ -30,6 +30,12 @@ public sealed partial class SimStore : IDisposable
     public Table<ChargeState> Charges { get; } = new();
     public Table<RefundState> Refunds { get; } = new();
     public Table<BalanceTransactionState> BalanceTransactions { get; } = new();
+    /// <summary>Automatic payouts, evicted after <see cref="PspSimOptions.RetentionDays"/> (see Retention).</summary>
+    public Table<Payouts.PayoutState> Payouts { get; } = new();
+    /// <summary>Balance transactions not yet paid out, by available_on (what <see cref="PspSim.Payouts.AutomaticPayouts"/> reads).</summary>
+    public SortedSet<(long AvailableOn, string Id)> Unpaid { get; } = [];
+    /// <summary>When the last automatic payout was made (sim clock), null before the first.</summary>
+    public long? LastPayoutAt { get; set; }
     public Table<EventState> Events { get; }
     /// <summary>Where events are delivered (at most <see cref="WebhookEndpointState.MaxEndpoints"/>, as Stripe's 16).</summary>
     public Table<WebhookEndpointState> WebhookEndpoints { get; } = new();
@@ -82,7 +88,12 @@ public sealed partial class SimStore : IDisposable
                 break;
             case "ch": var ch = v.Deserialize<ChargeState>(o)!; Charges.Upsert(ch); Schedule(ch); break;
             case "re": var re = v.Deserialize<RefundState>(o)!; Refunds.Upsert(re); Schedule(re); break;
-            case "txn": BalanceTransactions.Upsert(v.Deserialize<BalanceTransactionState>(o)!); break;
+            case "txn": var txn = v.Deserialize<BalanceTransactionState>(o)!; BalanceTransactions.Upsert(txn); TrackUnpaid(txn); break;
+            case "po":
+                var po = v.Deserialize<Payouts.PayoutState>(o)!;
+                Payouts.Upsert(po);
+                LastPayoutAt = Math.Max(LastPayoutAt ?? po.Created, po.Created);
+                break;
             case "evt": Events.Upsert(v.Deserialize<EventState>(o)!); break;
             case "we":
                 var we = v.Deserialize<WebhookEndpointState>(o)!;
@@ -92,6 +103,12 @@ public sealed partial class SimStore : IDisposable
                 break;
             case "idem": IdempotencyKeys.Restore(v.Deserialize<Idempotency.StoredResponse>(o)!); break;
         }
+    }
+
+    private void TrackUnpaid(BalanceTransactionState txn)
+    {
+        if (txn.Payout is null && txn.Type != "payout") Unpaid.Add((txn.AvailableOn, txn.Id));
+        else Unpaid.Remove((txn.AvailableOn, txn.Id));
     }
 
     private void Schedule(ChargeState ch)
@@ -161,7 +178,8 @@ public sealed partial class SimStore : IDisposable
         }
         public void Save(ChargeState ch) { store.Charges.Upsert(ch); store.Schedule(ch); Track("ch", ch); }
         public void Save(RefundState re) { store.Refunds.Upsert(re); store.Schedule(re); Track("re", re); }
-        public void Save(BalanceTransactionState txn) { store.BalanceTransactions.Upsert(txn); Track("txn", txn); }
+        public void Save(BalanceTransactionState txn) { store.BalanceTransactions.Upsert(txn); store.TrackUnpaid(txn); Track("txn", txn); }
+        public void Save(Payouts.PayoutState po) { store.Payouts.Upsert(po); Track("po", po); }
         public void Save(WebhookEndpointState we) { store.WebhookEndpoints.Upsert(we); Track("we", we); }
 
         /// <summary>Removes the endpoint; the journal keeps a tombstone so a replay removes it too.</summary>
@@ -212,6 +230,7 @@ public sealed partial class SimStore : IDisposable
                     case ChargeState ch: store._journal.Append(kind, ch); break;
                     case RefundState re: store._journal.Append(kind, re); break;
                     case BalanceTransactionState txn: store._journal.Append(kind, txn); break;
+                    case Payouts.PayoutState po: store._journal.Append(kind, po); break;
                     case EventState evt: store._journal.Append(kind, evt); break;
                     case WebhookEndpointState we: store._journal.Append(kind, we); break;
                 }

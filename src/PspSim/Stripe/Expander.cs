@@ -19,6 +19,7 @@ public static class Expander
             ["failure_balance_transaction"] = "balance_transaction",
         },
         ["balance_transaction"] = new() { ["source"] = "source" },
+        ["payout"] = new() { ["balance_transaction"] = "balance_transaction" },
         ["source"] = new(),
         ["event"] = new(),
     };

@@ -197,6 +197,35 @@ public static class StripeJson
         ["type"] = t.Type,
     };
 
+    public static JsonObject Payout(Payouts.PayoutState p) => new()
+    {
+        ["id"] = p.Id,
+        ["object"] = "payout",
+        ["amount"] = p.Amount,
+        ["application_fee"] = null,
+        ["application_fee_amount"] = null,
+        ["arrival_date"] = p.ArrivalDate,
+        ["automatic"] = true,
+        ["balance_transaction"] = p.BalanceTransaction,
+        ["created"] = p.Created,
+        ["currency"] = p.Currency,
+        ["description"] = "STRIPE PAYOUT",
+        ["destination"] = null,
+        ["failure_balance_transaction"] = null,
+        ["failure_code"] = null,
+        ["failure_message"] = null,
+        ["livemode"] = false,
+        ["metadata"] = new JsonObject(),
+        ["method"] = "standard",
+        ["original_payout"] = null,
+        ["reconciliation_status"] = "completed",
+        ["reversed_by"] = null,
+        ["source_type"] = "card",
+        ["statement_descriptor"] = null,
+        ["status"] = "paid",
+        ["type"] = "bank_account",
+    };
+
     public static JsonObject Event(EventState e) => new()
     {
         ["id"] = e.Id,

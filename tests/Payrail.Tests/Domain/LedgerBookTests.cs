@@ -138,7 +138,7 @@ public sealed class LedgerBookTests
             (Draft(TransferKind.Posted, "buyer:b_1", "merchant:m_1", 0, Usd, null), TransferResult.AmountMustBePositive, "amount_must_be_positive"),
             (Draft(TransferKind.Posted, "buyer:b_1", "merchant:m_1", -5, Usd, null), TransferResult.AmountMustBePositive, "amount_must_be_positive"),
             (Draft(TransferKind.Posted, "buyer:b_1", "buyer:b_1", 5, Usd, null), TransferResult.AccountsMustBeDifferent, "accounts_must_be_different"),
-            (Draft(TransferKind.Posted, "psp:x", "merchant:m_1", 5, Usd, null), TransferResult.UnknownOwner, "unknown_owner"),
+            (Draft(TransferKind.Posted, "bank:x", "merchant:m_1", 5, Usd, null), TransferResult.UnknownOwner, "unknown_owner"),
             (Draft(TransferKind.Posted, "buyer:b_1", "merchant:m_1", 5, Usd, pendingId), TransferResult.PendingIdMustBeEmpty, "pending_id_must_be_empty"),
             (Draft(TransferKind.Pending, "buyer:b_1", "merchant:m_1", 5, Usd, pendingId), TransferResult.PendingIdMustBeEmpty, "pending_id_must_be_empty"),
             (Draft(TransferKind.PostPending, "buyer:b_1", "merchant:m_1", 5, Usd, null), TransferResult.PendingIdRequired, "pending_id_required"),

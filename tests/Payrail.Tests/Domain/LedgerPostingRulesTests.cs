@@ -134,7 +134,7 @@ public sealed class LedgerPostingRulesTests
         Assert.Equal("merchant:m_1", LedgerAccountOwner.Merchant("m_1"));
         Assert.Equal(AccountFlags.CreditsMustNotExceedDebits, LedgerAccounts.FlagsFor("buyer:b_1"));
         Assert.Equal(AccountFlags.DebitsMustNotExceedCredits, LedgerAccounts.FlagsFor("merchant:m_1"));
-        Assert.Throws<ArgumentException>(() => LedgerAccounts.FlagsFor("psp:stripe"));
+        Assert.Throws<ArgumentException>(() => LedgerAccounts.FlagsFor("bank:b_1"));
         Assert.Throws<ArgumentException>(() => LedgerAccounts.FlagsFor("buyer:"));
         Assert.ThrowsAny<ArgumentException>(() => LedgerAccountOwner.Buyer(""));
         Assert.Throws<ArgumentException>(() => LedgerAccountOwner.Merchant("m 1"));

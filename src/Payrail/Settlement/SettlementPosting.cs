@@ -1,0 +1,47 @@
+using Npgsql;
+using Payrail.Domain.Ledger;
+using Payrail.Domain.Payments;
+using Payrail.Ledger;
+using Payrail.Payments;
+using Payrail.Psp;
+
+namespace Payrail.Settlement;
+
+/// <summary>
+/// What commits with a payment's move to SETTLED, in its batch: the settlement's transfers (fee, PSP → cash, and the
+/// conversion when the PSP settles in another currency; <see cref="LedgerPostingRules.Settle"/>) and the
+/// payment_settlements row. Added only to a batch that moves the payment to SETTLED: a payment already settled (a re-run,
+/// a concurrent run) commits nothing of it.
+/// </summary>
+public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspSettlementLine line, SettlementBooking booked,
+    DateOnly runDate, DateTimeOffset settledAt) : ITransitionCommand
+{
+    public void AddTo(NpgsqlBatch batch, PaymentRecord payment) =>
+        throw new InvalidOperationException("A settlement commits only with the change that settles the payment.");
+
+    public void AddTo(NpgsqlBatch batch, PaymentRecord payment, PaymentChange? change)
+    {
+        if (change is null || !change.Steps.Any(s => s.To == PaymentStatus.Settled)) return;
+        var record = new NpgsqlBatchCommand("""
+            INSERT INTO payment_settlements (payment_id, psp, balance_transaction, currency, amount_minor, fee_minor, net_minor,
+                                             available_on, run_date, settled_at)
+            VALUES (@payment_id, @psp, @balance_transaction, @currency, @amount_minor, @fee_minor, @net_minor,
+                    @available_on, @run_date, @settled_at)
+            """);
+        var p = record.Parameters;
+        p.AddWithValue("payment_id", payment.Id);
+        p.AddWithValue("psp", provider);
+        p.AddWithValue("balance_transaction", line.Id);
+        p.AddWithValue("currency", booked.Currency.Code);
+        p.AddWithValue("amount_minor", booked.AmountMinor);
+        p.AddWithValue("fee_minor", booked.FeeMinor);
+        p.AddWithValue("net_minor", booked.NetMinor);
+        p.AddWithValue("available_on", line.AvailableOn);
+        p.AddWithValue("run_date", runDate);
+        p.AddWithValue("settled_at", settledAt);
+        batch.BatchCommands.Add(record);
+
+        var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Domain.Money.Currency.FromCode(payment.CurrencyCode));
+        ledger.AddTo(batch, payment.Id, [rules.Settle(provider, payment.AmountCapturedMinor, booked)]);
+    }
+}

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Payrail.Hosting;
+using Payrail.Idempotency;
+using Payrail.Payments;
+using Payrail.Psp;
+using Payrail.Psp.Stripe;
+using Payrail.Worker;
+
+namespace Payrail.Settlement;
+
+public static class SettlementServiceCollectionExtensions
+{
+    /// <summary><c>Settlement:Enabled</c> (default true): whether the worker runs the scheduled settlement.</summary>
+    public static bool Enabled(IConfiguration configuration) =>
+        configuration.GetValue<bool?>($"{SettlementOptions.SectionName}:{nameof(SettlementOptions.Enabled)}") ?? true;
+
+    /// <summary>
+    /// The settlement and what it shares with the API: the state path (<see cref="PaymentTransitions"/>) and the PSP
+    /// connector. <paramref name="runLoop"/>: the worker's <see cref="SettlementLoop"/>; without it, <see cref="DailySettlement"/>
+    /// runs when asked (`payrail settle --once`).
+    /// </summary>
+    public static IServiceCollection AddSettlement(this IServiceCollection services, IConfiguration configuration, bool runLoop)
+    {
+        services.AddOptions<SettlementOptions>().Bind(configuration.GetSection(SettlementOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SettlementOptions>>(new NamedProblemsValidation<SettlementOptions>(o => o.Problems()));
+        services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName));
+        services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName));
+
+        if (!services.Any(d => d.ServiceType == typeof(IPspConnector))) services.AddStripeConnector(configuration);
+        services.TryAddSingleton<PaymentMetrics>();
+        services.TryAddSingleton<PaymentStore>();
+        services.TryAddSingleton<PaymentTransitions>();
+        services.AddSingleton<SettlementStore>();
+        services.AddSingleton<SettlementMetrics>();
+        services.AddSingleton<DailySettlement>();
+        if (runLoop)
+        {
+            services.AddSingleton<SettlementLoop>();
+            services.AddHostedService(sp => sp.GetRequiredService<SettlementLoop>());
+            services.AddSingleton(sp => new WorkerLoopReport(SettlementLoop.LoopName, sp.GetRequiredService<SettlementLoop>().Status));
+        }
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SettlementMetrics.MeterName, PaymentMetrics.MeterName));
+        return services;
+    }
+}

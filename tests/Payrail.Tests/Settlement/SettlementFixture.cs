@@ -1,0 +1,111 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Payrail.Ledger;
+using Payrail.Settlement;
+using Payrail.Tests.Payments;
+using Payrail.Tests.Worker;
+using Payrail.Worker;
+using Stripe;
+
+namespace Payrail.Tests.Settlement;
+
+/// <summary>
+/// The payment service (automatic capture books a balance transaction at pspsim) and settlement runs on the same database
+/// and pspsim. pspsim's clock is moved past the payout delay by the tests; the run date is far enough ahead (with a long
+/// lookback) that every balance transaction created on the moved clock falls in its window.
+/// </summary>
+public sealed class SettlementFixture : PaymentsApiFixture, Xunit.IAsyncLifetime
+{
+    private readonly List<WebApplication> _hosts = [];
+
+    public static DateOnly RunDate { get; } = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(30);
+
+    public IConfiguration Configuration(params (string Key, string Value)[] settings) => Configuration(null, settings);
+
+    private IConfiguration Configuration(string? keptLoop, (string Key, string Value)[] settings)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Postgres:ConnectionString"] = Postgres.ConnectionString,
+            ["Stripe:BaseUrl"] = PspSim.BaseUrl,
+            ["Stripe:ApiKey"] = PspSim.ApiKey,
+            ["Settlement:LookbackDays"] = "60",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings) values[key] = value;
+        return new ConfigurationBuilder().AddInMemoryCollection(WorkerLoopsOff.AllBut(keptLoop)).AddInMemoryCollection(values).Build();
+    }
+
+    /// <summary>A settlement of its own (`payrail settle --once`'s services, nothing started) that runs when the test calls it.</summary>
+    public DailySettlement NewSettlement()
+    {
+        var host = SettleCommand.Build(Configuration());
+        lock (_hosts) _hosts.Add(host);
+        return host.Services.GetRequiredService<DailySettlement>();
+    }
+
+    /// <summary>A worker host (not started) running only the settlement loop, with a management listener on a free port.</summary>
+    public WebApplication NewWorker(TimeProvider clock, params (string Key, string Value)[] settings)
+    {
+        var worker = WorkerHost.Build(Configuration(WorkerLoopsOff.Settlement,
+            [("Worker:ManagementUrls", $"http://127.0.0.1:{Payrail.Testing.FreePort.Next()}"), .. settings]), services => services.AddSingleton(clock));
+        lock (_hosts) _hosts.Add(worker);
+        return worker;
+    }
+
+    public Task<SettlementReport> SettleAsync() => NewSettlement().RunOnceAsync(RunDate, SettlementReport.OnceTrigger, CancellationToken.None);
+
+    /// <summary>pspsim past its payout delay (2 days): every charge booked so far is available.</summary>
+    public Task PassPayoutDelayAsync() => PspSim.AdvanceClockAsync(TimeSpan.FromDays(2) + TimeSpan.FromMinutes(1));
+
+    /// <summary>A payment captured at once (automatic capture) through the API.</summary>
+    public async Task<(Guid PaymentId, string PspReference)> CapturedPaymentAsync(long amount = 1999, string currency = "USD", string merchantId = MerchantId)
+    {
+        var answer = await PostPaymentAsync(BuyerToken("b_" + Guid.NewGuid().ToString("N")[..10]), Guid.NewGuid().ToString(),
+            Body(amount: amount, currency: currency, merchantId: merchantId));
+        if (answer.Status != 201 && answer.Status != 200) throw new InvalidOperationException($"payment answered {answer.Status}: {answer.Body}");
+        return (answer.PaymentId, answer.Json.GetProperty("psp_reference").GetString()!);
+    }
+
+    /// <summary>pspsim's charge balance transaction of a PaymentIntent, read with plain Stripe.net (the test's own view).</summary>
+    public async Task<BalanceTransaction> ChargeLineAsync(string pspReference)
+    {
+        var client = new StripeClient(PspSim.ApiKey, httpClient: new SystemNetHttpClient(maxNetworkRetries: 0), apiBase: PspSim.BaseUrl);
+        var lines = await new BalanceTransactionService(client).ListAsync(new BalanceTransactionListOptions
+            { Type = "charge", Limit = 100, Expand = ["data.source"] });
+        return lines.Data.Single(l => l.Source is Charge charge && charge.PaymentIntentId == pspReference);
+    }
+
+    /// <summary>The posted transfers of a payment: step name (by its deterministic id) → (debit owner, credit owner, amount, currency).</summary>
+    public async Task<List<(Guid Id, string Debit, string Credit, long Amount, string Currency)>> TransfersAsync(Guid paymentId)
+    {
+        await using var connection = await Postgres.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT t.id, d.owner, c.owner, t.amount_minor, t.currency::text FROM ledger_transfers t
+            JOIN ledger_accounts d ON d.id = t.debit_account_id JOIN ledger_accounts c ON c.id = t.credit_account_id
+            WHERE t.payment_id = @id ORDER BY t.created_at, t.id
+            """, connection);
+        command.Parameters.AddWithValue("id", paymentId);
+        var rows = new List<(Guid, string, string, long, string)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) rows.Add((reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4)));
+        return rows;
+    }
+
+    public async Task<IReadOnlyList<LedgerViolation>> VerifyLedgerAsync()
+    {
+        await using var connection = await Postgres.OpenAsync();
+        return await LedgerVerification.VerifyAsync(connection);
+    }
+
+    public async Task<string> StatusAsync(Guid paymentId) =>
+        (await TextAsync("SELECT status FROM payments WHERE id = @id", paymentId))!;
+
+    public override async Task DisposeAsync()
+    {
+        foreach (var host in _hosts) await host.DisposeAsync();
+        await base.DisposeAsync();
+    }
+}
