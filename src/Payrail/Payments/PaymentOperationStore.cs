@@ -23,9 +23,13 @@ public sealed record PaymentOperation(
     PaymentOperationKind Kind,
     long AmountMinor,
     string? Reason,
-    string PspIdempotencyKey,
-    PaymentOperationStatus Status)
+    string PspKeyBase,
+    PaymentOperationStatus Status,
+    int PspAttempt = 1)
 {
+    /// <summary>The PSP idempotency key of the current attempt (migration 0017: the base, then <c>&lt;base&gt;:n</c>).</summary>
+    public string PspIdempotencyKey => PspAttempt == 1 ? PspKeyBase : $"{PspKeyBase}:{PspAttempt}";
+
     /// <summary>
     /// A new operation of <paramref name="request"/> on <paramref name="payment"/>: a capture of the amount asked (all that
     /// was authorized when none), a void of the whole authorization. Its PSP key is its own, never reused with other parameters.
@@ -83,7 +87,7 @@ public sealed class PaymentOperationStore(NpgsqlDataSource database)
         p.AddWithValue("kind", KindWire(operation.Kind));
         p.AddWithValue("amount_minor", operation.AmountMinor);
         p.Add(new NpgsqlParameter("reason", NpgsqlDbType.Text) { Value = (object?)operation.Reason ?? DBNull.Value });
-        p.AddWithValue("psp_idempotency_key", operation.PspIdempotencyKey);
+        p.AddWithValue("psp_idempotency_key", operation.PspKeyBase);
         p.AddWithValue("scope", key.Scope);
         p.AddWithValue("idempotency_key", key.Key);
         p.AddWithValue("now", now);
@@ -97,7 +101,7 @@ public sealed class PaymentOperationStore(NpgsqlDataSource database)
     public async Task<PaymentOperation?> FindForKeyAsync(Guid paymentId, IdempotencyKey key)
     {
         await using var command = database.CreateCommand("""
-            SELECT id, payment_id, kind, amount_minor, reason, psp_idempotency_key, status FROM payment_operations
+            SELECT id, payment_id, kind, amount_minor, reason, psp_idempotency_key, status, psp_attempt FROM payment_operations
             WHERE payment_id = @payment_id AND scope = @scope AND idempotency_key = @key
             ORDER BY created_at DESC LIMIT 1
             """);
@@ -113,8 +117,23 @@ public sealed class PaymentOperationStore(NpgsqlDataSource database)
                 "pending" => PaymentOperationStatus.Pending,
                 "succeeded" => PaymentOperationStatus.Succeeded,
                 "refused" => PaymentOperationStatus.Refused,
-                var other => throw new InvalidOperationException($"payment operation {reader.GetGuid(0)} has an unknown status"),
-            });
+                _ => throw new InvalidOperationException($"payment operation {reader.GetGuid(0)} has an unknown status"),
+            }, reader.GetInt32(7));
+    }
+
+    /// <summary>
+    /// Moves a pending operation to its next PSP key before a resume sends it again (the CHECK bounds it at 10); null
+    /// when it is no longer pending at that attempt (nothing written).
+    /// </summary>
+    public async Task<PaymentOperation?> NextAttemptAsync(PaymentOperation operation)
+    {
+        await using var command = database.CreateCommand("""
+            UPDATE payment_operations SET psp_attempt = psp_attempt + 1
+            WHERE id = @id AND status = 'pending' AND psp_attempt = @attempt
+            """);
+        command.Parameters.AddWithValue("id", operation.Id);
+        command.Parameters.AddWithValue("attempt", operation.PspAttempt);
+        return await command.ExecuteNonQueryAsync().ConfigureAwait(false) == 1 ? operation with { PspAttempt = operation.PspAttempt + 1 } : null;
     }
 
     public static string KindWire(PaymentOperationKind kind) => kind == PaymentOperationKind.Capture ? "capture" : "void";

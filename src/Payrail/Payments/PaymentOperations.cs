@@ -106,8 +106,21 @@ public sealed class PaymentOperations(
         {
             return Unknown(payment, operation, e);
         }
-        if (current is { Status: PspPaymentStatus.Authorized }) return await SendAsync(payment, operation, lease).ConfigureAwait(false);
+        if (current is { Status: PspPaymentStatus.Authorized }) return await SendAgainAsync(payment, operation, lease).ConfigureAwait(false);
         return await RecordAsync(payment, operation, lease, new PspResult(current, null), budget).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The authorization is still open at the PSP, so the earlier call did nothing there: sent again under the next PSP
+    /// key (a 500 Stripe saved under the earlier one would be replayed for 24 h). Past
+    /// <see cref="PaymentsOptions.MaxPspAttempts"/> it stays pending for a person to look at.
+    /// </summary>
+    private async Task<IdempotentAnswer> SendAgainAsync(PaymentRecord payment, PaymentOperation operation, IdempotencyLease lease)
+    {
+        if (operation.PspAttempt >= _payments.MaxPspAttempts) return Unknown(payment, operation, null);
+        var next = await operations.NextAttemptAsync(operation).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"operation {operation.Id} moved while its key's lease was held");
+        return await SendAsync(payment, next, lease).ConfigureAwait(false);
     }
 
     private async Task<IdempotentAnswer> SendAsync(PaymentRecord payment, PaymentOperation operation, IdempotencyLease lease)
@@ -224,8 +237,8 @@ public sealed class PaymentOperations(
     /// </summary>
     private IdempotentAnswer Unknown(PaymentRecord payment, PaymentOperation operation, Exception? e)
     {
-        logger.LogWarning("PSP outcome of {Operation} {OperationId} of payment {PaymentId} unknown ({Error}); it stays pending",
-            PaymentOperationStore.KindWire(operation.Kind), operation.Id, payment.Id, e?.GetType().Name ?? "answer mismatch");
+        logger.LogWarning("PSP outcome of {Operation} {OperationId} of payment {PaymentId} unknown ({Error}, PSP attempt {Attempt}); it stays pending",
+            PaymentOperationStore.KindWire(operation.Kind), operation.Id, payment.Id, e?.GetType().Name ?? "no usable answer", operation.PspAttempt);
         return new IdempotentAnswer(StatusCodes.Status503ServiceUnavailable, Problems.Json(Problems.PspOutcomeUnknown, "PSP outcome unknown",
             StatusCodes.Status503ServiceUnavailable,
             "Our payment provider did not answer in time. Retry with the same Idempotency-Key: the operation is never done twice.",

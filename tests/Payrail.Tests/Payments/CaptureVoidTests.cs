@@ -278,6 +278,49 @@ public sealed class CaptureVoidTests(CaptureVoidFixture api) : IClassFixture<Cap
     }
 
     [Fact]
+    public async Task A_capture_whose_psp_answer_was_lost_is_503_and_its_retry_finds_it_captured_without_a_second_call()
+    {
+        var payment = await api.AuthorizeAsync(amount: 1000);
+        var key = NewKey();
+        await api.PspSim.AddFaultAsync("response_lost", count: 1, pathPrefix: $"/v1/payment_intents/{payment.PaymentIntent}/capture");
+
+        var lost = await api.OperateAsync(payment.Id, "capture", api.MerchantToken(), key);
+
+        Assert.Equal(503, lost.Status);
+        Assert.Equal(Problems + "psp-outcome-unknown", lost.ProblemType);
+        Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM payment_operations WHERE payment_id = @id AND status = 'pending'", ("id", payment.Id)));
+        api.Clock.Offset += TimeSpan.FromMilliseconds(CaptureVoidFixture.LeaseMs + 1_000);
+        var resumed = await api.OperateAsync(payment.Id, "capture", api.MerchantToken(), key);
+
+        Assert.Equal(200, resumed.Status);
+        Assert.Equal("captured", resumed.PaymentStatus);
+        Assert.Equal(1, api.PspRequests.Operations(payment.PaymentIntent));
+        await api.AssertBooksBalanceAsync();
+    }
+
+    [Fact]
+    public async Task A_void_answered_with_a_saved_psp_500_is_sent_again_under_its_next_psp_key_on_retry()
+    {
+        var payment = await api.AuthorizeAsync(amount: 1000);
+        var key = NewKey();
+        await api.PspSim.AddFaultAsync("http_500_rolled_back", count: 1, pathPrefix: $"/v1/payment_intents/{payment.PaymentIntent}/cancel");
+
+        var failed = await api.OperateAsync(payment.Id, "void", api.MerchantToken(), key);
+
+        Assert.Equal(503, failed.Status);
+        Assert.Equal("requires_capture", (await api.PaymentIntentAsync(payment.PaymentIntent)).GetProperty("status").GetString());
+        api.Clock.Offset += TimeSpan.FromMilliseconds(CaptureVoidFixture.LeaseMs + 1_000);
+        var resumed = await api.OperateAsync(payment.Id, "void", api.MerchantToken(), key);
+
+        Assert.Equal(200, resumed.Status);
+        Assert.Equal("voided", resumed.PaymentStatus);
+        Assert.Equal("canceled", (await api.PaymentIntentAsync(payment.PaymentIntent)).GetProperty("status").GetString());
+        Assert.Equal(2, api.PspRequests.Operations(payment.PaymentIntent));
+        Assert.Equal(2, await api.ScalarAsync("SELECT psp_attempt FROM payment_operations WHERE payment_id = @id AND status = 'succeeded'", ("id", payment.Id)));
+        await api.AssertBooksBalanceAsync();
+    }
+
+    [Fact]
     public async Task The_openapi_document_lists_capture_and_void_with_a_required_idempotency_key()
     {
         using var document = JsonDocument.Parse(await api.Http.GetStringAsync("/openapi/v1.json"));
