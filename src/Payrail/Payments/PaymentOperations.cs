@@ -12,9 +12,10 @@ namespace Payrail.Payments;
 /// state is checked (409, stored under the key), the operation is claimed (<see cref="PaymentOperationStore.ClaimAsync"/>,
 /// committed before any PSP call, so a concurrent capture and void never both reach the PSP), the PSP is called under the
 /// operation's own key within the synchronous budget, and its answer is recorded through <see cref="PaymentTransitions"/>
-/// with the operation's resolution and the key's completion in the same transaction. A crash after the claim leaves the
-/// key processing: its retry after the lease asks the PSP for the intent as it stands and re-sends the same call under the
-/// same PSP key only while the authorization is still open, so the outcome is the PSP's truth and money moves once.
+/// with the operation's resolution and the key's completion in the same transaction. A crash or an unknown PSP outcome
+/// after the claim leaves the key processing and the operation pending: the retry after the lease reads the intent at
+/// the PSP first and records what it shows, sending the call again (under the operation's next PSP key) only while the
+/// authorization is still open there, so the outcome is the PSP's truth and money moves once.
 /// </summary>
 public sealed class PaymentOperations(
     IdempotencyGate gate,
@@ -82,8 +83,8 @@ public sealed class PaymentOperations(
 
     /// <summary>
     /// After a takeover of an expired lease. No operation yet: the owner died before its claim; start as new. A pending
-    /// one: its PSP call may or may not have happened, so the intent is read first; the call is re-sent under the same PSP
-    /// key only while the authorization is still open (Stripe replays an answer it already gave under that key).
+    /// one: its PSP call may or may not have happened, so the intent is read first and what it shows is recorded; the
+    /// call is sent again only while the authorization is still open (<see cref="SendAgainAsync"/>).
     /// </summary>
     private async Task<IdempotentAnswer> ResumeAsync(IdempotencyLease lease, PaymentOperationRequest request)
     {
