@@ -278,6 +278,34 @@ public sealed class CaptureVoidTests(CaptureVoidFixture api) : IClassFixture<Cap
     }
 
     [Fact]
+    public async Task A_crash_after_the_claim_and_before_the_psp_call_is_sent_once_by_the_retry()
+    {
+        var payment = await api.AuthorizeAsync(amount: 1000);
+        var key = NewKey();
+        api.CrashPoints.AfterOperationClaimed = _ => throw new InvalidOperationException("simulated crash before the PSP call");
+        ApiAnswer crashed;
+        try
+        {
+            crashed = await api.OperateAsync(payment.Id, "void", api.MerchantToken(), key);
+        }
+        finally
+        {
+            api.CrashPoints.AfterOperationClaimed = null;
+        }
+        Assert.Equal(500, crashed.Status);
+        Assert.Equal(0, api.PspRequests.Operations(payment.PaymentIntent));
+
+        api.Clock.Offset += TimeSpan.FromMilliseconds(CaptureVoidFixture.LeaseMs + 1_000);
+        var resumed = await api.OperateAsync(payment.Id, "void", api.MerchantToken(), key);
+
+        Assert.Equal(200, resumed.Status);
+        Assert.Equal("voided", resumed.PaymentStatus);
+        Assert.Equal(1, api.PspRequests.Operations(payment.PaymentIntent));
+        Assert.Equal("canceled", (await api.PaymentIntentAsync(payment.PaymentIntent)).GetProperty("status").GetString());
+        await api.AssertBooksBalanceAsync();
+    }
+
+    [Fact]
     public async Task A_capture_whose_psp_answer_was_lost_is_503_and_its_retry_finds_it_captured_without_a_second_call()
     {
         var payment = await api.AuthorizeAsync(amount: 1000);
