@@ -45,6 +45,8 @@ public static class ApiExtensions
         services.AddSingleton<PaymentTransitions>();
         services.AddSingleton<PspOutcomeResolution>();
         services.AddSingleton<PaymentCreation>();
+        services.AddSingleton<PaymentOperationStore>();
+        services.AddSingleton<PaymentOperations>();
         services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>>(new NamedProblemsValidation<WebhookOptions>(o => o.Problems()));
         services.AddSingleton<WebhookMetrics>();

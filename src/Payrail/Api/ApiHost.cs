@@ -29,6 +29,7 @@ public static class ApiHost
         app.UseAuthorization();
         app.MapApiDocument();
         app.MapPaymentsEndpoints();
+        app.MapPaymentOperationsEndpoints();
         app.MapMerchantsEndpoints();
         app.MapWebhookEndpoints();
         app.MapConsumerReadEndpoints();

@@ -49,6 +49,17 @@ public static class Problems
     /// <summary>The payment service did not answer within the gateway's request timeout (504).</summary>
     public const string UpstreamTimeout = Base + "upstream-timeout";
 
+    /// <summary>The payment's status does not allow this capture or void (e.g. void after capture); carries <c>status</c> (409).</summary>
+    public const string PaymentStateConflict = Base + "payment-state-conflict";
+    /// <summary>A capture of more than the payment authorized; carries <c>status</c> (409).</summary>
+    public const string CaptureAboveAuthorized = Base + "capture-above-authorized";
+    /// <summary>Another capture or void of this authorization is under way; carries <c>status</c> (409).</summary>
+    public const string PaymentOperationInProgress = Base + "payment-operation-in-progress";
+    /// <summary>A capture the PSP refused because the authorization expired: the payment is voided; carries <c>status</c> (409).</summary>
+    public const string AuthorizationExpired = Base + "authorization-expired";
+    /// <summary>The PSP did not answer a capture or void in time: retry with the same Idempotency-Key (503).</summary>
+    public const string PspOutcomeUnknown = Base + "psp-outcome-unknown";
+
     public const string ContentType = "application/problem+json";
 
     public static IResult Result(string type, string title, int status, string? detail = null,
@@ -58,6 +69,29 @@ public static class Problems
         if (errors is { Count: > 0 }) problem.Extensions["errors"] = errors;
         return Results.Problem(problem);
     }
+
+    /// <summary>
+    /// A problem as the JSON text an idempotent answer stores and replays byte for byte, <c>type</c> first (what
+    /// <see cref="IsProblemJson"/> recognises), then title, status, detail and the string members given, in order.
+    /// </summary>
+    public static string Json(string type, string title, int status, string detail, params (string Name, string Value)[] members)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("type", type);
+            json.WriteString("title", title);
+            json.WriteNumber("status", status);
+            json.WriteString("detail", detail);
+            foreach (var (name, value) in members) json.WriteString(name, value);
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>A stored answer written by <see cref="Json"/>: it is served as <see cref="ContentType"/>.</summary>
+    public static bool IsProblemJson(string body) => body.StartsWith("{\"type\":\"" + Base, StringComparison.Ordinal);
 
     public static IResult NotFoundResult(string what) =>
         Result(NotFound, "Not found", StatusCodes.Status404NotFound, $"No such {what}.");

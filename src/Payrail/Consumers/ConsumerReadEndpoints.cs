@@ -25,16 +25,13 @@ public static class ConsumerReadEndpoints
 
     public static IEndpointRouteBuilder MapConsumerReadEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/payments/{id}/notifications", NotificationsAsync).RequireAuthorization(MerchantOrOps);
+        app.MapGet("/v1/payments/{id}/notifications", NotificationsAsync).RequireAuthorization(PaymentAccess.MerchantOrOps);
         app.MapGet("/v1/ops/fraud/reviews", FraudReviewsAsync).RequireAuthorization(Roles.Ops);
         app.MapGet("/v1/ops/settlement/{date}", SettlementAsync).RequireAuthorization(Roles.Ops);
-        app.MapGet("/v1/merchants/{id}/analytics", AnalyticsAsync).RequireAuthorization(MerchantOrOps);
+        app.MapGet("/v1/merchants/{id}/analytics", AnalyticsAsync).RequireAuthorization(PaymentAccess.MerchantOrOps);
         app.MapGet("/v1/loyalty", LoyaltyAsync).RequireAuthorization(Roles.Buyer);
         return app;
     }
-
-    private static void MerchantOrOps(Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder policy) =>
-        policy.RequireAssertion(context => Caller.TryFrom(context.User) is { IsMerchant: true } or { IsOps: true });
 
     /// <summary>Timestamps as the API prints them everywhere (<see cref="PaymentRecord.Timestamp"/>): UTC, microseconds, Z.</summary>
     public sealed record NotificationView(Guid Id, string Audience, string Recipient, string Template, string Subject, string Body,
@@ -45,7 +42,7 @@ public static class ConsumerReadEndpoints
         var caller = Caller.From(http.User);
         if (!Guid.TryParse(id, out var paymentId)) return Problems.NotFoundResult("payment");
         var payment = await payments.FindAsync(paymentId);
-        if (payment is null || (caller.IsMerchant && caller.MerchantId != payment.MerchantId)) return Problems.NotFoundResult("payment");
+        if (payment is null || !PaymentAccess.MerchantOrOpsSees(caller, payment)) return Problems.NotFoundResult("payment");
 
         await using var command = database.CreateCommand("""
             SELECT id, audience, recipient, template, subject, body, created_at, sent_at

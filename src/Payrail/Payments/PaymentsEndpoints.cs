@@ -44,7 +44,7 @@ public static class PaymentsEndpoints
     /// The PSP's own rules on the amount (its unit, minimum and maximum), asked before anything is written: a payment
     /// the PSP cannot charge exactly is refused here rather than rounded or declined after it was recorded.
     /// </summary>
-    private static IResult? PspRefusal(PspAmountCheck check)
+    internal static IResult? PspRefusal(PspAmountCheck check)
     {
         var (type, field, message) = check switch
         {

@@ -48,4 +48,10 @@ public sealed class PaymentCrashPoints
 
     /// <summary>Runs after the PSP answered the create and before transaction 2 records it (a webhook may race it here).</summary>
     public Func<Guid, Task>? BeforeOutcomeRecorded { get; set; }
+
+    /// <summary>Runs after a capture or void claimed the payment's operation and before the PSP is called.</summary>
+    public Func<Guid, Task>? AfterOperationClaimed { get; set; }
+
+    /// <summary>Runs after the PSP answered a capture or void and before its outcome is recorded.</summary>
+    public Func<Guid, Task>? BeforeOperationRecorded { get; set; }
 }

@@ -14,7 +14,8 @@ public sealed class StoredResponse(int statusCode, string body, bool replayed = 
     {
         var response = httpContext.Response;
         response.StatusCode = StatusCode;
-        response.ContentType = "application/json; charset=utf-8";
+        // A stored problem (a refused capture or void) is replayed as what it is.
+        response.ContentType = Api.Problems.IsProblemJson(Body) ? Api.Problems.ContentType : "application/json; charset=utf-8";
         if (replayed) response.Headers[ReplayedHeader] = "true";
         var bytes = Encoding.UTF8.GetBytes(Body);
         response.ContentLength = bytes.Length;

@@ -25,7 +25,11 @@ public interface IPspConnector
     Task<PspPayment> CaptureAsync(string pspReference, long amountMinor, string currencyCode, string idempotencyKey, CancellationToken cancellationToken);
 
     /// <summary>Void (cancel) an authorized, uncaptured payment.</summary>
-    Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, CancellationToken cancellationToken);
+    Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, CancellationToken cancellationToken) =>
+        VoidAsync(pspReference, idempotencyKey, null, cancellationToken);
+
+    /// <summary>As above, with Stripe's <c>cancellation_reason</c> (duplicate, fraudulent, requested_by_customer, abandoned) when given.</summary>
+    Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, string? cancellationReason, CancellationToken cancellationToken);
 
     /// <summary>Refund a captured payment, wholly or partially. The currency is the payment's: it gives the amount its unit.</summary>
     Task<PspRefund> RefundAsync(string pspReference, long amountMinor, string currencyCode, string idempotencyKey, CancellationToken cancellationToken);

@@ -48,6 +48,11 @@ public class PaymentsApiFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Services a test host adds or replaces (e.g. a handler on the PSP's HttpClient), after the service's own.</summary>
+    protected virtual void ConfigureTestServices(IServiceCollection services)
+    {
+    }
+
     /// <summary>The service's clock: real time plus an offset a test may move forward (timers stay real).</summary>
     public ShiftedClock Clock { get; } = new();
 
@@ -86,6 +91,7 @@ public class PaymentsApiFixture : IAsyncLifetime
         {
             services.AddSingleton(CrashPoints);
             services.AddSingleton<TimeProvider>(Clock);
+            ConfigureTestServices(services);
         });
         MapTestEndpoints(_app);
         await _app.StartAsync();

@@ -84,11 +84,14 @@ public sealed class StripeConnector : IPspConnector
             () => paymentIntents.CaptureAsync(pspReference, capture, Keyed(idempotencyKey), cancellationToken));
     }
 
-    public Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, CancellationToken cancellationToken)
+    public Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, CancellationToken cancellationToken) =>
+        VoidAsync(pspReference, idempotencyKey, null, cancellationToken);
+
+    public Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, string? cancellationReason, CancellationToken cancellationToken)
     {
         RequireReference(pspReference);
         RequireKey(idempotencyKey);
-        var cancel = new PaymentIntentCancelOptions { Expand = ExpandLatestCharge };
+        var cancel = new PaymentIntentCancelOptions { CancellationReason = cancellationReason, Expand = ExpandLatestCharge };
         return CallAsync("void", pspReference, cancellationToken, declinesAreResults: false,
             () => paymentIntents.CancelAsync(pspReference, cancel, Keyed(idempotencyKey), cancellationToken));
     }
