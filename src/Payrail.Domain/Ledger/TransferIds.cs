@@ -37,4 +37,6 @@ public static class TransferSteps
     public const string Purchase = "purchase";
 
     public static string Refund(Guid refundId) => $"refund:{refundId:D}";
+
+    public static string RefundFailure(Guid refundId) => $"refund_failure:{refundId:D}";
 }

@@ -7,6 +7,7 @@ using Payrail.Idempotency;
 using Payrail.Merchants;
 using Payrail.Payments;
 using Payrail.Psp.Stripe;
+using Payrail.Refunds;
 using Payrail.Webhooks;
 using StackExchange.Redis;
 
@@ -45,6 +46,7 @@ public static class ApiExtensions
         services.AddSingleton<PaymentTransitions>();
         services.AddSingleton<PspOutcomeResolution>();
         services.AddSingleton<PaymentCreation>();
+        services.AddRefunds(configuration);
         services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>>(new NamedProblemsValidation<WebhookOptions>(o => o.Problems()));
         services.AddSingleton<WebhookMetrics>();

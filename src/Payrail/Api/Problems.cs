@@ -49,6 +49,11 @@ public static class Problems
     /// <summary>The payment service did not answer within the gateway's request timeout (504).</summary>
     public const string UpstreamTimeout = Base + "upstream-timeout";
 
+    /// <summary>A refund of a payment that holds no capture to refund (not captured, voided, failed, wholly refunded) (409, with its status).</summary>
+    public const string PaymentNotRefundable = Base + "payment-not-refundable";
+    /// <summary>A refund above what remains refundable: captured − refunded − what pending refunds hold (409).</summary>
+    public const string RefundExceedsRefundable = Base + "refund-exceeds-refundable";
+
     public const string ContentType = "application/problem+json";
 
     public static IResult Result(string type, string title, int status, string? detail = null,
