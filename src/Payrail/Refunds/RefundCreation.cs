@@ -120,12 +120,28 @@ public sealed class RefundCreation(
         catch (Exception e) when (e is PspUnavailableException or PspRequestRejectedException
                                   || (e is OperationCanceledException && budget.IsCancellationRequested))
         {
+            // Stripe saves a 5xx under the key and replays it: only the payment's refund list can tell whether it was made.
+            if (e is PspUnavailableException { ServerError: true } && await FindAsync(refund, payment, budget.Token).ConfigureAwait(false) is { } found)
+                return Decided(await refundTransitions.ApplyAsync(refund.Id, found, AnswerCause, Completion(lease)).ConfigureAwait(false), refund);
             logger.LogWarning("PSP outcome unknown for refund {RefundId} ({Error}); it stays pending", refund.Id, e.GetType().Name);
             var current = await refunds.FindAsync(refund.Id).ConfigureAwait(false) ?? refund;
             return new IdempotentAnswer(StatusCodes.Status202Accepted, current.ToJson(), Final: false);
         }
         var failed = await refundTransitions.ApplyAsync(refund.Id, word, AnswerCause, Completion(lease)).ConfigureAwait(false);
         return Decided(failed, refund);
+    }
+
+    /// <summary>The refund the PSP made under this refund's id, by its metadata; null when not shown or the PSP does not answer.</summary>
+    private async Task<PspRefund?> FindAsync(RefundRecord refund, PaymentRecord payment, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await psp.FindRefundAsync(payment.PspReference!, refund.Id, _options.MaxRefundsPerPayment, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is PspUnavailableException or PspRequestRejectedException or OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     private Func<RefundRecord, IReadOnlyList<ITransitionCommand>> Completion(IdempotencyLease lease) =>
