@@ -30,7 +30,8 @@ public static class RefundsEndpoints
     private static bool CanSee(Caller caller, string merchantId) => caller.IsOps || caller.MerchantId == merchantId;
 
     /// <summary>Refusals come first and write nothing: key, body, payment (404), state and amount (409), PSP unit (400).</summary>
-    private static async Task<IResult> CreateAsync(HttpContext http, string id, PaymentStore payments, RefundCreation refunds, IPspConnector psp)
+    private static async Task<IResult> CreateAsync(HttpContext http, string id, PaymentStore payments, RefundCreation refunds, IPspConnector psp,
+        IdempotencyStore keys)
     {
         var caller = Caller.From(http.User);
         if (!Guid.TryParse(id, out var paymentId)) return Problems.NotFoundResult("payment");
@@ -48,7 +49,9 @@ public static class RefundsEndpoints
         if (request.AmountMinor is { } amount && psp.CheckAmount(amount, payment.CurrencyCode) == PspAmountCheck.NotRepresentable)
             return Problems.Result(Problems.AmountNotChargeable, "Amount not chargeable", StatusCodes.Status400BadRequest, "One field is invalid.",
                 new Dictionary<string, string[]> { ["amount"] = ["cannot be refunded exactly in this currency by our payment provider"] });
-        if (RefundProblems.Precheck(payment, request.AmountMinor) is { } code) return RefundProblems.Result(payment, code);
+        // A retry of a request already under way (its own refund holds the amount) goes to the gate, which replays or resumes it.
+        if (RefundProblems.Precheck(payment, request.AmountMinor) is { } code && await keys.FindKeyAsync(key) is null)
+            return RefundProblems.Result(payment, code);
 
         return await refunds.CreateAsync(key, request);
     }
