@@ -174,6 +174,31 @@ public sealed class RefundApiTests(RefundsFixture api) : IClassFixture<RefundsFi
     }
 
     [Fact]
+    public async Task Webhooks_and_the_sweeper_racing_on_one_refund_apply_it_once_beside_another_pending_refund()
+    {
+        var (payment, intent) = await api.CapturedPaymentAsync(1_000, "pm_card_pendingRefund");
+        using var webhooks = api.Webhooks();
+        var first = await api.RefundAsync(payment, new { amount = 400 });
+        var second = await api.RefundAsync(payment, new { amount = 400 });
+        var pspRefund = first.Json.GetProperty("psp_reference").GetString()!;
+        await api.PspSim.SettleRefundAsync(pspRefund, "succeeded");
+        var changes = (await webhooks.EventsForAsync(intent))
+            .Where(e => SignedWebhooks.TypeOf(e) is "refund.updated" or "charge.refund.updated").ToList();
+        Assert.Equal(2, changes.Count);
+
+        // Each copy of each event, and the sweeper, race to apply the same succeeded refund; the other refund's
+        // reservation (as large) must not let a second application through.
+        await Task.WhenAll([.. changes.Concat(changes).Select(e => (Task)webhooks.DeliverAsync(e)), api.SweepRefundsAsync()]);
+
+        Assert.Equal(400, (await api.PaymentAsync(payment)).GetProperty("amount_refunded").GetInt64());
+        Assert.Equal(400, await api.ScalarAsync("SELECT amount_refund_pending_minor FROM payments WHERE id = @id", ("id", payment)));
+        Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM outbox WHERE aggregate_id = @id AND event_type = 'payment.refunded'", ("id", payment)));
+        Assert.Equal("pending", (await api.GetAsync($"/v1/refunds/{second.Json.GetProperty("id").GetString()}", api.MerchantToken())).Json
+            .GetProperty("status").GetString());
+        await api.AssertRefundBooksAgreeAsync(payment, intent);
+    }
+
+    [Fact]
     public async Task A_refund_that_fails_gives_its_amount_back_and_the_payment_can_be_refunded_again()
     {
         var (payment, intent) = await api.CapturedPaymentAsync(1_000, "pm_card_refundFail");
