@@ -47,6 +47,7 @@ public static class ApiExtensions
         services.AddSingleton<PspOutcomeResolution>();
         services.AddSingleton<PaymentCreation>();
         services.AddRefunds(configuration);
+        services.AddSingleton<RefundCreation>();
         services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>>(new NamedProblemsValidation<WebhookOptions>(o => o.Problems()));
         services.AddSingleton<WebhookMetrics>();

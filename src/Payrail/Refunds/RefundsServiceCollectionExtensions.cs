@@ -6,7 +6,7 @@ namespace Payrail.Refunds;
 
 public static class RefundsServiceCollectionExtensions
 {
-    /// <summary>What refunds need in any role that moves them (the API; the worker's sweeper and webhooks share the path).</summary>
+    /// <summary>What moves refunds in any role (the API's requests and webhooks, the worker's sweeper): one path.</summary>
     public static IServiceCollection AddRefunds(this IServiceCollection services, IConfiguration configuration)
     {
         if (services.Any(d => d.ServiceType == typeof(RefundStore))) return services;
@@ -14,7 +14,6 @@ public static class RefundsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<RefundsOptions>>(new NamedProblemsValidation<RefundsOptions>(o => o.Problems()));
         services.TryAddSingleton<RefundStore>();
         services.TryAddSingleton<RefundTransitions>();
-        services.TryAddSingleton<RefundCreation>();
         return services;
     }
 }
