@@ -24,7 +24,7 @@ public sealed class MigrationTests(PostgresFixture postgres) : IClassFixture<Pos
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")).ToArray();
         Assert.Equal(["analytics_daily", "consumer_inbox", "dashboard_payments", "fraud_observations", "fraud_reviews",
             "idempotency_keys", "ledger_account_balances", "ledger_account_totals", "ledger_accounts", "ledger_transfers", "loyalty_entries",
-            "merchants", "notifications", "outbox", "payment_transitions", "payments", "psp_event_cursors", "psp_webhook_events", "schema_migrations", "settlement_lines"], tables);
+            "merchants", "notifications", "outbox", "payment_transitions", "payments", "psp_event_cursors", "psp_webhook_events", "refunds", "schema_migrations", "settlement_lines"], tables);
     }
 
     [Fact]
