@@ -75,13 +75,6 @@ public sealed class RefundStore(NpgsqlDataSource database)
         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
-    public async Task<int> SweepChecksAsync(Guid id)
-    {
-        await using var command = database.CreateCommand("SELECT sweep_checks FROM refunds WHERE id = @id");
-        command.Parameters.AddWithValue("id", id);
-        return await command.ExecuteScalarAsync().ConfigureAwait(false) is int checks ? checks : 0;
-    }
-
     private static RefundRecord Read(NpgsqlDataReader reader)
     {
         if (!RefundStatusWire.TryParseWire(reader.GetString(5), out var status))

@@ -38,12 +38,12 @@ public static class RefundsEndpoints
         if (IdempotencyGate.TryReadKey(http, caller, RefundCreation.Route, out var key) is { } keyRefusal) return keyRefusal;
         var (body, refusal) = await RequestBody.ReadJsonAsync(http);
         if (refusal is not null) return refusal;
-        if (RefundRequestParser.Parse(body, paymentId) is { Refusal: { } bad }) return bad;
-        var request = RefundRequestParser.Parse(body, paymentId).Request!;
+        var (request, bad) = RefundRequestParser.Parse(body, paymentId);
+        if (bad is not null) return bad;
 
         var payment = await payments.FindAsync(paymentId);
         if (payment is null || !CanSee(caller, payment.MerchantId)) return Problems.NotFoundResult("payment");
-        if (request.Currency is { } currency && !string.Equals(currency, payment.CurrencyCode, StringComparison.OrdinalIgnoreCase))
+        if (request!.Currency is { } currency && !string.Equals(currency, payment.CurrencyCode, StringComparison.OrdinalIgnoreCase))
             return Problems.Result(Problems.InvalidRequest, "Invalid request", StatusCodes.Status400BadRequest, "One field is invalid.",
                 new Dictionary<string, string[]> { ["currency"] = ["must be the payment's currency"] });
         if (request.AmountMinor is { } amount && psp.CheckAmount(amount, payment.CurrencyCode) == PspAmountCheck.NotRepresentable)
