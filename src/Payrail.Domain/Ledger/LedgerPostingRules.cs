@@ -137,6 +137,18 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
         return booked.Currency == Currency && booked.AmountMinor != capturedMinor ? "booked amount differs from the captured amount" : null;
     }
 
+    /// <summary>
+    /// A refund that failed after it succeeded (Stripe's refund_failure: the bank sent the money back): a posted transfer
+    /// buyer → merchant of the refund's amount, its own id, so the refund's transfer stays as it was (transfers are
+    /// immutable) and the two net to zero.
+    /// </summary>
+    public IReadOnlyList<TransferDraft> RefundFailure(Guid refundId, long amountMinor)
+    {
+        RequirePositive(amountMinor, nameof(amountMinor));
+        var id = TransferIds.For(PaymentId, TransferSteps.RefundFailure(refundId));
+        return [Draft(id, TransferKind.Posted, BuyerOwner, MerchantOwner, amountMinor, null)];
+    }
+
     /// <summary>True when a refund of amountMinor fits in captured minus already refunded.</summary>
     public static bool CanRefund(long capturedMinor, long refundedMinor, long amountMinor) =>
         amountMinor > 0 && refundedMinor >= 0 && refundedMinor <= capturedMinor && amountMinor <= capturedMinor - refundedMinor;

@@ -41,4 +41,6 @@ public static class TransferSteps
     public const string SettleCash = "settle:cash";
 
     public static string Refund(Guid refundId) => $"refund:{refundId:D}";
+
+    public static string RefundFailure(Guid refundId) => $"refund_failure:{refundId:D}";
 }

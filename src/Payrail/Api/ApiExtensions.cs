@@ -7,6 +7,7 @@ using Payrail.Idempotency;
 using Payrail.Merchants;
 using Payrail.Payments;
 using Payrail.Psp.Stripe;
+using Payrail.Refunds;
 using Payrail.Webhooks;
 using StackExchange.Redis;
 
@@ -47,6 +48,8 @@ public static class ApiExtensions
         services.AddSingleton<PaymentCreation>();
         services.AddSingleton<PaymentOperationStore>();
         services.AddSingleton<PaymentOperations>();
+        services.AddRefunds(configuration);
+        services.AddSingleton<RefundCreation>();
         services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>>(new NamedProblemsValidation<WebhookOptions>(o => o.Problems()));
         services.AddSingleton<WebhookMetrics>();

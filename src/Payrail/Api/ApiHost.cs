@@ -2,6 +2,7 @@ using Payrail.Consumers;
 using Payrail.Hosting;
 using Payrail.Merchants;
 using Payrail.Payments;
+using Payrail.Refunds;
 using Payrail.Webhooks;
 
 namespace Payrail.Api;
@@ -33,6 +34,7 @@ public static class ApiHost
         app.MapMerchantsEndpoints();
         app.MapWebhookEndpoints();
         app.MapConsumerReadEndpoints();
+        app.MapRefundsEndpoints();
         app.MapThreeDSecureReturnPage();
         return app;
     }

@@ -59,6 +59,10 @@ public static class Problems
     public const string AuthorizationExpired = Base + "authorization-expired";
     /// <summary>The PSP did not answer a capture or void in time: retry with the same Idempotency-Key (503).</summary>
     public const string PspOutcomeUnknown = Base + "psp-outcome-unknown";
+    /// <summary>A refund of a payment that holds no capture to refund (not captured, voided, failed, wholly refunded) (409, with its status).</summary>
+    public const string PaymentNotRefundable = Base + "payment-not-refundable";
+    /// <summary>A refund above what remains refundable: captured − refunded − what pending refunds hold (409).</summary>
+    public const string RefundExceedsRefundable = Base + "refund-exceeds-refundable";
 
     public const string ContentType = "application/problem+json";
 

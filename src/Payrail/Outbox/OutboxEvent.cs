@@ -26,6 +26,13 @@ public sealed record OutboxEvent(
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
+    /// <summary>
+    /// The refund a <c>payment.refunded</c> event announces (one event per succeeded refund, partial ones included); absent
+    /// on every other event. Added within schema 1: an optional field a consumer of version 1 may ignore.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RefundSnapshot? Refund { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, OutboxJsonContext.Default.OutboxEvent);
 
     public static OutboxEvent? FromJson(string json) => JsonSerializer.Deserialize(json, OutboxJsonContext.Default.OutboxEvent);
@@ -65,6 +72,9 @@ public sealed record PaymentSnapshot(
             payment.CaptureWire, payment.Psp, payment.PspReference, payment.AmountCapturedMinor, payment.AmountRefundedMinor,
             payment.FailureCode, payment.FailureMessage, payment.CreatedAt, payment.UpdatedAt);
 }
+
+/// <summary>The refund of a <c>payment.refunded</c> event: its id and its own amount (the payment's total is in the snapshot).</summary>
+public sealed record RefundSnapshot(Guid Id, [property: JsonPropertyName("amount")] long AmountMinor);
 
 /// <summary>snake_case names, explicit nulls (a consumer sees every field of its version) and the API's timestamps.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

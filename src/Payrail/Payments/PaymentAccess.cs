@@ -15,6 +15,9 @@ public static class PaymentAccess
         policy.RequireAssertion(context => Caller.TryFrom(context.User) is { IsMerchant: true } or { IsOps: true });
 
     /// <summary>Within <see cref="MerchantOrOps"/>: ops, or the merchant of this payment. False: answer 404.</summary>
-    public static bool MerchantOrOpsSees(Caller caller, PaymentRecord payment) =>
-        caller.IsOps || (caller.IsMerchant && caller.MerchantId == payment.MerchantId);
+    public static bool MerchantOrOpsSees(Caller caller, PaymentRecord payment) => MerchantOrOpsSees(caller, payment.MerchantId);
+
+    /// <summary>As above, for something that belongs to a merchant's payment (a refund).</summary>
+    public static bool MerchantOrOpsSees(Caller caller, string merchantId) =>
+        caller.IsOps || (caller.IsMerchant && caller.MerchantId == merchantId);
 }

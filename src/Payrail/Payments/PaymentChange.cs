@@ -1,6 +1,7 @@
 using Payrail.Domain.Ledger;
 using Payrail.Domain.Money;
 using Payrail.Domain.Payments;
+using Payrail.Domain.Refunds;
 using Payrail.Outbox;
 using Payrail.Psp;
 
@@ -83,10 +84,51 @@ public sealed record PaymentChange(
             FailureMessage = failed ? outcome.FailureMessage : current.FailureMessage,
             // Meaningful only while processing: the PSP's decision ends what the buyer had to do.
             NextActionUrl = transition.To == PaymentStatus.Processing ? outcome.NextActionUrl ?? current.NextActionUrl : null,
+            // The row's CHECK (migration 0018): a refunded payment says where it came from. Refund objects reach REFUNDED
+            // through PlanRefund; this is a PSP event naming the status itself.
+            RefundedFrom = transition.To == PaymentStatus.Refunded ? steps[^1].From : current.RefundedFrom,
             Version = current.Version + 1,
             UpdatedAt = now,
         };
         return new PaymentChange(current, after, steps, cause, Journal(after, steps), EventsFor(after, steps, now));
+    }
+
+    /// <summary>
+    /// A refund's move on its payment (<see cref="PaymentRefunds.Apply"/>): the amounts, the status steps when the last
+    /// amount is refunded or a refund of a REFUNDED payment fails, the ledger and the events. Null when the move is
+    /// refused (nothing to write).
+    /// Ledger: a refund is posted only once it succeeded, as one transfer merchant → buyer, rather than as a pending
+    /// transfer posted on success and voided on failure. The per-payment reservation already lives on the payment row,
+    /// under its version (a pending transfer would only guard the merchant's total, which the posted transfer's flags
+    /// check anyway); a pending refund has moved no money at the PSP; and Stripe fails card refunds even after they
+    /// succeeded, so a reversing transfer (buyer → merchant) is needed whatever is chosen: one mechanism, not two.
+    /// </summary>
+    public static PaymentChange? PlanRefund(PaymentRecord current, RefundChange refund, string cause, DateTimeOffset now)
+    {
+        var plan = PaymentRefunds.Apply(current.RefundBalance, refund.Move, refund.AmountMinor);
+        if (!plan.IsAccepted) return null;
+        var after = current with
+        {
+            Status = plan.After.Status,
+            AmountRefundedMinor = plan.After.RefundedMinor,
+            AmountRefundPendingMinor = plan.After.PendingMinor,
+            RefundedFrom = plan.After.RefundedFrom,
+            Version = current.Version + 1,
+            UpdatedAt = now,
+        };
+        var rules = new LedgerPostingRules(after.Id, after.BuyerId, after.MerchantId, Currency.FromCode(after.CurrencyCode));
+        List<IReadOnlyList<TransferDraft>> journal = refund.Move switch
+        {
+            RefundMove.Succeed => [rules.Refund(refund.RefundId, refund.AmountMinor)],
+            RefundMove.Reverse => [rules.RefundFailure(refund.RefundId, refund.AmountMinor)],
+            _ => [],
+        };
+        // One payment.refunded per succeeded refund, partial ones included, carrying the refund (schema 1, optional field).
+        List<OutboxEvent> events = refund.Move == RefundMove.Succeed
+            ? [OutboxEvent.For(EventTypes.PaymentRefunded, after, plan.Steps.Count > 0 ? plan.Steps[^1] : null, now) with
+                { Refund = new RefundSnapshot(refund.RefundId, refund.AmountMinor) }]
+            : [];
+        return new PaymentChange(current, after, plan.Steps, cause, journal, events);
     }
 
     private static List<IReadOnlyList<TransferDraft>> Journal(PaymentRecord after, IReadOnlyList<TransitionStep> steps)

@@ -33,6 +33,16 @@ public sealed record PaymentRecord(
     /// </summary>
     public string? NextActionUrl { get; init; }
 
+    /// <summary>What pending refunds hold out of what can be refunded (migration 0018); not shown in the API resource.</summary>
+    public long AmountRefundPendingMinor { get; init; }
+
+    /// <summary>The status a REFUNDED payment had before it (captured or settled); null in every other status.</summary>
+    public PaymentStatus? RefundedFrom { get; init; }
+
+    /// <summary>The refund amounts and status, as <see cref="Payrail.Domain.Refunds.PaymentRefunds"/> plans on them.</summary>
+    public Payrail.Domain.Refunds.RefundBalance RefundBalance =>
+        new(Status, AmountCapturedMinor, AmountRefundedMinor, AmountRefundPendingMinor, RefundedFrom);
+
     public string CaptureWire => Capture == CaptureMethod.Manual ? "manual" : "automatic";
 
     /// <summary>The API resource: snake_case, lowercase status, amounts in minor units, fixed field order.</summary>

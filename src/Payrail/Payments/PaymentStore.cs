@@ -21,7 +21,7 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
     private const string PaymentColumns = """
         id, merchant_id, buyer_id, amount_minor, currency, status, capture_method, psp, psp_reference,
         amount_captured_minor, amount_refunded_minor, failure_code, failure_message, description, metadata::text,
-        version, created_at, updated_at, next_action_url
+        version, created_at, updated_at, next_action_url, amount_refund_pending_minor, refunded_from
         """;
 
     /// <summary>
@@ -215,7 +215,9 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
             WITH changed AS (
                 UPDATE payments SET status = @status, version = version + 1, psp = @psp, psp_reference = @psp_reference,
                        amount_captured_minor = @amount_captured_minor, failure_code = @failure_code,
-                       failure_message = @failure_message, updated_at = @now, next_action_url = @next_action_url
+                       failure_message = @failure_message, updated_at = @now, next_action_url = @next_action_url,
+                       amount_refunded_minor = @amount_refunded_minor, amount_refund_pending_minor = @amount_refund_pending_minor,
+                       refunded_from = @refunded_from
                 WHERE id = @id AND version = @version
                 RETURNING id
             )
@@ -230,6 +232,9 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
         p.Add(new NpgsqlParameter("failure_code", NpgsqlDbType.Text) { Value = (object?)after.FailureCode ?? DBNull.Value });
         p.Add(new NpgsqlParameter("failure_message", NpgsqlDbType.Text) { Value = (object?)after.FailureMessage ?? DBNull.Value });
         p.Add(new NpgsqlParameter("next_action_url", NpgsqlDbType.Text) { Value = (object?)after.NextActionUrl ?? DBNull.Value });
+        p.AddWithValue("amount_refunded_minor", after.AmountRefundedMinor);
+        p.AddWithValue("amount_refund_pending_minor", after.AmountRefundPendingMinor);
+        p.Add(new NpgsqlParameter("refunded_from", NpgsqlDbType.Text) { Value = (object?)after.RefundedFrom?.ToWire() ?? DBNull.Value });
         p.AddWithValue("now", after.UpdatedAt);
         p.AddWithValue("id", after.Id);
         p.AddWithValue("version", change.Before.Version);
@@ -253,6 +258,9 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
             { Value = change.Steps.Select(s => s.To.ToWire()).ToArray() });
         batch.BatchCommands.Add(command);
     }
+
+    private static PaymentStatus RefundedFromWire(string wire) =>
+        PaymentStatusWire.TryParseWire(wire, out var status) ? status : throw new InvalidOperationException("a payment has an unknown refunded_from");
 
     private static PaymentRecord ReadPayment(NpgsqlDataReader reader)
     {
@@ -279,6 +287,8 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
             UpdatedAt: reader.GetFieldValue<DateTimeOffset>(17))
         {
             NextActionUrl = reader.IsDBNull(18) ? null : reader.GetString(18),
+            AmountRefundPendingMinor = reader.GetInt64(19),
+            RefundedFrom = reader.IsDBNull(20) ? null : RefundedFromWire(reader.GetString(20)),
         };
     }
 }

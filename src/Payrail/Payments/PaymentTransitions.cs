@@ -51,7 +51,20 @@ public sealed record TransitionResult(TransitionResultKind Kind, PaymentRecord? 
 }
 
 /// <summary>An event for the state machine and the facts the row records, from whom (<c>psp</c>) and why (<c>cause</c>).</summary>
-public sealed record PaymentTransition(PspOutcome Outcome, string Psp, string Cause);
+public sealed record PaymentTransition(PspOutcome Outcome, string Psp, string Cause)
+{
+    /// <summary>
+    /// A refund's move instead of a PSP event about the payment (<see cref="PaymentChange.PlanRefund"/>): the payment's
+    /// refund amounts change, and its status only when the last amount is refunded (or a refund of it fails afterwards).
+    /// </summary>
+    public RefundChange? Refund { get; init; }
+
+    public static PaymentTransition Of(RefundChange refund, string psp, string cause) =>
+        new(PspOutcome.Unknown, psp, cause) { Refund = refund };
+}
+
+/// <summary>What one refund's change does to its payment: the move and the refund's amount.</summary>
+public sealed record RefundChange(Guid RefundId, Payrail.Domain.Refunds.RefundMove Move, long AmountMinor);
 
 /// <summary>
 /// The one path by which a payment changes (CONVENTIONS.md "A state change"): plan with the pure domain
@@ -95,7 +108,12 @@ public sealed class PaymentTransitions(PaymentStore store, IOptions<PaymentsOpti
                     ?? throw new InvalidOperationException($"payment {current.Id} disappeared");
             }
             var now = PaymentRecord.ToDatabasePrecision(clock.GetUtcNow());
-            var change = transition is null ? null : PaymentChange.Plan(current, transition.Outcome, transition.Psp, transition.Cause, now);
+            var change = transition switch
+            {
+                null => null,
+                { Refund: { } refund } => PaymentChange.PlanRefund(current, refund, transition.Cause, now),
+                _ => PaymentChange.Plan(current, transition.Outcome, transition.Psp, transition.Cause, now),
+            };
             if (change is not null)
             {
                 if (await store.ApplyAsync(change, with).ConfigureAwait(false))
@@ -113,6 +131,10 @@ public sealed class PaymentTransitions(PaymentStore store, IOptions<PaymentsOpti
     private static TransitionResult Unchanged(PaymentRecord current, PaymentTransition? transition)
     {
         if (transition is null) return new TransitionResult(TransitionResultKind.AlreadyApplied, current);
+        // Every accepted refund move changes the amounts: no plan is a refusal (nothing written, not even the commands).
+        if (transition.Refund is { } refund)
+            return new TransitionResult(TransitionResultKind.Refused, current,
+                Payrail.Domain.Refunds.PaymentRefunds.Apply(current.RefundBalance, refund.Move, refund.AmountMinor).Rejection);
         var machine = PaymentStateMachine.Apply(current.Status, transition.Outcome.Event);
         return machine.Outcome switch
         {

@@ -31,8 +31,21 @@ public interface IPspConnector
     /// <summary>As above, with Stripe's <c>cancellation_reason</c> (duplicate, fraudulent, requested_by_customer, abandoned) when given.</summary>
     Task<PspPayment> VoidAsync(string pspReference, string idempotencyKey, string? cancellationReason, CancellationToken cancellationToken);
 
-    /// <summary>Refund a captured payment, wholly or partially. The currency is the payment's: it gives the amount its unit.</summary>
-    Task<PspRefund> RefundAsync(string pspReference, long amountMinor, string currencyCode, string idempotencyKey, CancellationToken cancellationToken);
+    /// <summary>
+    /// Refund a captured payment, wholly or partially, under the refund's own idempotency key (Payrail's refund id). The
+    /// currency is the payment's: it gives the amount its unit. The answer may be pending (decided later by webhook).
+    /// </summary>
+    Task<PspRefund> RefundAsync(PspRefundRequest request, CancellationToken cancellationToken);
+
+    /// <summary>A refund as the PSP holds it now, by its PSP id; null when the PSP does not know it.</summary>
+    Task<PspRefund?> RetrieveRefundAsync(string refundReference, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The refund the PSP made for Payrail refund <paramref name="refundId"/> of payment <paramref name="pspReference"/>
+    /// (by the <c>payrail_refund_id</c> metadata every refund request sets), looking at most at the payment's newest
+    /// <paramref name="maxRefunds"/> refunds; null when none carries it.
+    /// </summary>
+    Task<PspRefund?> FindRefundAsync(string pspReference, Guid refundId, int maxRefunds, CancellationToken cancellationToken);
 
     /// <summary>Current state of a payment at the PSP, or null when the PSP does not know it.</summary>
     Task<PspPayment?> RetrieveAsync(string pspReference, CancellationToken cancellationToken);
@@ -118,13 +131,37 @@ public sealed record PspPayment(
     string? NextActionUrl,
     DateTimeOffset CreatedAt);
 
+public sealed record PspRefundRequest(
+    string IdempotencyKey,
+    string PspReference,
+    long AmountMinor,
+    string CurrencyCode,
+    string? Reason,
+    IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>A refund's status at the PSP (Stripe's card refund statuses).</summary>
+public enum PspRefundStatus
+{
+    Pending,
+    Succeeded,
+    Failed,
+    Canceled,
+}
+
+/// <summary>A refund at the PSP. <see cref="Status"/> null: a status Payrail does not know (e.g. requires_action), i.e. not decided.</summary>
 public sealed record PspRefund(
     string RefundReference,
     string PspReference,
     long AmountMinor,
     string CurrencyCode,
-    string Status,
-    DateTimeOffset CreatedAt);
+    PspRefundStatus? Status,
+    DateTimeOffset CreatedAt)
+{
+    public string? FailureReason { get; init; }
+
+    /// <summary>The <c>payrail_refund_id</c> metadata the refund was created with (null when absent or not a uuid).</summary>
+    public Guid? RefundId { get; init; }
+}
 
 public sealed record PspSettlementLine(
     string Id,
@@ -148,6 +185,9 @@ public sealed record PspWebhookEvent(
 {
     /// <summary>The <c>payrail_payment_id</c> metadata of the event's object (as sent, unchecked), when it has one.</summary>
     public string? MetadataPaymentId { get; init; }
+
+    /// <summary>The refund the event carries (refund.* and charge.refund.updated), as it was when the event was made.</summary>
+    public PspRefund? Refund { get; init; }
 }
 
 /// <summary>

@@ -20,10 +20,13 @@ public sealed record SweepReport(
 {
     public long StuckCount => Stuck.Sum(s => s.Count);
 
+    /// <summary>Pending refunds the sweep moved (succeeded, failed or canceled at the PSP).</summary>
+    public int RefundsResolved { get; init; }
+
     /// <summary>How long the oldest stuck payment has been in its state; null when none is stuck.</summary>
     public TimeSpan? OldestStuck => Stuck.Count == 0 ? null : At - Stuck.Min(s => s.OldestSince);
 
-    public string Summary => $"checked {Checked.Count}, resolved {Resolved}, voided {Voided}, caught up {CatchUp.Applied}, stuck {StuckCount}"
+    public string Summary => $"checked {Checked.Count}, resolved {Resolved}, voided {Voided}, caught up {CatchUp.Applied}, refunds {RefundsResolved}, stuck {StuckCount}"
         + (OldestStuck is { } oldest ? $" (oldest {Math.Floor(oldest.TotalMinutes):0} min)" : "");
 }
 
@@ -40,6 +43,7 @@ public sealed class Sweeper(
     StuckPaymentCheck check,
     ExpiredAuthorizationVoid expiry,
     EventsCatchUp catchUp,
+    Payrail.Refunds.PendingRefundCheck refunds,
     SweeperMetrics metrics,
     IOptions<SweeperOptions> options,
     IOptions<PaymentsOptions> paymentsOptions,
@@ -59,11 +63,15 @@ public sealed class Sweeper(
         var resolved = await SweepAsync(checkedIds, LeaseStuckAsync, check.CheckAsync, cancellationToken);
         var voided = await SweepAsync(checkedIds, LeaseExpiredAsync, expiry.VoidAsync, cancellationToken);
         var caughtUp = _options.CatchUpEnabled ? await catchUp.RunOnceAsync(Owner, cancellationToken) : new CatchUpResult(0, 0, 0);
+        var refundsResolved = await refunds.RunOnceAsync(cancellationToken);
         var now = clock.GetUtcNow();
         var stuck = await store.CountStuckAsync(now, now - _options.Threshold, cancellationToken);
-        var report = new SweepReport(now, [.. checkedIds], resolved, voided, caughtUp, stuck, Stopwatch.GetElapsedTime(started));
+        var report = new SweepReport(now, [.. checkedIds], resolved, voided, caughtUp, stuck, Stopwatch.GetElapsedTime(started))
+        {
+            RefundsResolved = refundsResolved,
+        };
         metrics.Sweep(report.Duration, stuck);
-        if (report.Checked.Count > 0 || caughtUp.Applied > 0) logger.LogInformation("Sweep: {Summary}", report.Summary);
+        if (report.Checked.Count > 0 || caughtUp.Applied > 0 || refundsResolved > 0) logger.LogInformation("Sweep: {Summary}", report.Summary);
         return report;
     }
 

@@ -6,6 +6,7 @@ using Payrail.Idempotency;
 using Payrail.Payments;
 using Payrail.Psp;
 using Payrail.Psp.Stripe;
+using Payrail.Refunds;
 using Payrail.Worker;
 
 namespace Payrail.Sweeper;
@@ -42,6 +43,8 @@ public static class SweeperServiceCollectionExtensions
         services.AddSingleton<StuckPaymentCheck>();
         services.AddSingleton<ExpiredAuthorizationVoid>();
         services.AddSingleton<EventsCatchUp>();
+        services.AddRefunds(configuration);
+        services.TryAddSingleton<Payrail.Refunds.PendingRefundCheck>();
         services.AddSingleton<Sweeper>();
         if (runLoop)
         {

@@ -4,6 +4,7 @@ using Npgsql;
 using Payrail.Domain.Payments;
 using Payrail.Payments;
 using Payrail.Psp;
+using Payrail.Refunds;
 
 namespace Payrail.Webhooks;
 
@@ -27,6 +28,8 @@ public sealed class PspWebhookReceiver(
     PaymentStore payments,
     PaymentTransitions transitions,
     WebhookEvents events,
+    RefundStore refunds,
+    RefundTransitions refundTransitions,
     WebhookMetrics metrics,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
@@ -90,6 +93,10 @@ public sealed class PspWebhookReceiver(
     private async Task<string> ApplyAsync(PspWebhookEvent e, ReceivedWebhook webhook, CancellationToken cancellationToken)
     {
         if (await events.ExistsAsync(webhook.Psp, e.EventId)) return WebhookOutcome.Duplicate;
+        // A refund event about one of our refunds moves that refund (its snapshot: the refund lifecycle is monotone, so
+        // a late or reordered event is stale); one about a refund made elsewhere goes on below (the PaymentIntent re-read).
+        if (e.Refund is { } pspRefund && await FindRefundAsync(pspRefund) is { } refund)
+            return await ApplyToRefundAsync(e, pspRefund, refund, webhook);
         var handling = HandlingOf(e);
         if (handling == Handling.Ignore) return await RecordAloneAsync(webhook, null, WebhookOutcome.Ignored);
 
@@ -140,6 +147,32 @@ public sealed class PspWebhookReceiver(
         };
     }
 
+    private async Task<RefundRecord?> FindRefundAsync(PspRefund pspRefund)
+    {
+        if (pspRefund.RefundId is { } id && await refunds.FindAsync(id) is { } byMetadata) return byMetadata;
+        return await refunds.FindByPspRefundIdAsync(psp.Name, pspRefund.RefundReference);
+    }
+
+    private async Task<string> ApplyToRefundAsync(PspWebhookEvent e, PspRefund pspRefund, RefundRecord refund, ReceivedWebhook webhook)
+    {
+        try
+        {
+            var result = await refundTransitions.ApplyAsync(refund.Id, pspRefund, "webhook:" + e.Type,
+                _ => [new RecordWebhookEvent(webhook, refund.PaymentId, clock)]);
+            return result.Kind switch
+            {
+                RefundResultKind.Applied => WebhookOutcome.Applied,
+                RefundResultKind.Unchanged => WebhookOutcome.Stale,
+                RefundResultKind.Mismatch => await RecordAloneAsync(webhook, refund.PaymentId, WebhookOutcome.Ignored),
+                _ => throw new WebhookRetryLaterException($"refund kept changing under us ({result.Kind})"),
+            };
+        }
+        catch (PostgresException x) when (WebhookEvents.IsDuplicate(x))
+        {
+            return WebhookOutcome.Duplicate;
+        }
+    }
+
     private async Task<string> RecordStaleAsync(PaymentRecord payment, RecordWebhookEvent record)
     {
         var recorded = await transitions.RecordAsync(payment, [record]);
@@ -160,8 +193,11 @@ public sealed class PspWebhookReceiver(
     /// <summary>Stripe event types about a charge or a refund of a PaymentIntent: the PaymentIntent is read as it is now.</summary>
     private static readonly string[] RefetchTypes = ["charge.refunded", "charge.expired", "refund.created", "refund.updated", "refund.failed"];
 
+    /// <summary>Refund events about a refund that is not a PaymentIntent event: applied to our refund when it is one of ours.</summary>
+    private static readonly string[] RefundOnlyTypes = ["charge.refund.updated"];
+
     /// <summary>What the receiver acts on: the <c>enabled_events</c> `up` registers (every other type is stored and ignored).</summary>
-    public static IReadOnlyList<string> HandledEventTypes { get; } = [.. SnapshotTypes, .. RefetchTypes];
+    public static IReadOnlyList<string> HandledEventTypes { get; } = [.. SnapshotTypes, .. RefetchTypes, .. RefundOnlyTypes];
 
     /// <summary>Stripe's event types (the receiver is mounted for the Stripe connector); every other type is ignored.</summary>
     private static Handling HandlingOf(PspWebhookEvent e)

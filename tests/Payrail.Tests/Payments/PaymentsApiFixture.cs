@@ -36,6 +36,9 @@ public class PaymentsApiFixture : IAsyncLifetime
     public string ManagementUrl { get; private set; } = "";
     public HttpClient ManagementHttp { get; private set; } = new();
     public AuthOptions Auth { get; private set; } = null!;
+
+    /// <summary>The running service's container (to run a step the worker runs, e.g. the sweeper's refund check, against it).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the service has not started");
     private readonly string _signingKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];

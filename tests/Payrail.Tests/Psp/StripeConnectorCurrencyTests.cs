@@ -83,7 +83,7 @@ public sealed class StripeConnectorCurrencyTests(PspSimFixture psp) : IClassFixt
         Assert.Equal(5_000, authorized.AmountCapturableMinor);
 
         var captured = await Connector.CaptureAsync(authorized.PspReference, 3_000, "ISK", $"{request.IdempotencyKey}:capture", None);
-        var refund = await Connector.RefundAsync(authorized.PspReference, 1_000, "ISK", $"{request.IdempotencyKey}:refund", None);
+        var refund = await Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund", authorized.PspReference, 1_000, "ISK", null, new Dictionary<string, string>()), None);
 
         Assert.Equal(PspPaymentStatus.Captured, captured.Status);
         Assert.Equal(3_000, captured.AmountCapturedMinor);
@@ -105,7 +105,7 @@ public sealed class StripeConnectorCurrencyTests(PspSimFixture psp) : IClassFixt
         var capture = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
             Connector.CaptureAsync(authorized.PspReference, 50_050, "MGA", $"{request.IdempotencyKey}:capture", None));
         var refund = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
-            Connector.RefundAsync(authorized.PspReference, 1, "MGA", $"{request.IdempotencyKey}:refund", None));
+            Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund", authorized.PspReference, 1, "MGA", null, new Dictionary<string, string>()), None));
 
         Assert.Equal("amount_not_chargeable", capture.Code);
         Assert.Equal("amount_not_chargeable", refund.Code);
@@ -117,7 +117,7 @@ public sealed class StripeConnectorCurrencyTests(PspSimFixture psp) : IClassFixt
     {
         var request = StripeConnectorHost.Request(amountMinor: 5_000, currency: "ISK");
         var payment = await Connector.AuthorizeAsync(request, None);
-        await Connector.RefundAsync(payment.PspReference, 2_000, "ISK", $"{request.IdempotencyKey}:refund", None);
+        await Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund", payment.PspReference, 2_000, "ISK", null, new Dictionary<string, string>()), None);
 
         var lines = new List<PspSettlementLine>();
         await foreach (var line in Connector.ListSettlementLinesAsync(payment.CreatedAt.AddHours(-1), payment.CreatedAt.AddHours(1), None))

@@ -84,20 +84,20 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         var request = StripeConnectorHost.Request(amountMinor: 1_000);
         var payment = await Connector.AuthorizeAsync(request, None);
 
-        var partial = await Connector.RefundAsync(payment.PspReference, 300, "EUR", $"{request.IdempotencyKey}:refund:1", None);
+        var partial = await Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund:1", payment.PspReference, 300, "EUR", null, new Dictionary<string, string>()), None);
         Assert.StartsWith("re_", partial.RefundReference);
         Assert.Equal(payment.PspReference, partial.PspReference);
         Assert.Equal(300, partial.AmountMinor);
         Assert.Equal("EUR", partial.CurrencyCode);
-        Assert.Equal("succeeded", partial.Status);
+        Assert.Equal(PspRefundStatus.Succeeded, partial.Status);
         Assert.Equal(300, (await Connector.RetrieveAsync(payment.PspReference, None))!.AmountRefundedMinor);
 
-        var rest = await Connector.RefundAsync(payment.PspReference, 700, "EUR", $"{request.IdempotencyKey}:refund:2", None);
+        var rest = await Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund:2", payment.PspReference, 700, "EUR", null, new Dictionary<string, string>()), None);
         Assert.NotEqual(partial.RefundReference, rest.RefundReference);
         Assert.Equal(1_000, (await Connector.RetrieveAsync(payment.PspReference, None))!.AmountRefundedMinor);
 
         var tooMuch = await Assert.ThrowsAsync<PspRequestRejectedException>(() =>
-            Connector.RefundAsync(payment.PspReference, 1, "EUR", $"{request.IdempotencyKey}:refund:3", None));
+            Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund:3", payment.PspReference, 1, "EUR", null, new Dictionary<string, string>()), None));
         Assert.Equal(400, tooMuch.HttpStatus);
     }
 
@@ -186,7 +186,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         var request = StripeConnectorHost.Request() with { IdempotencyKey = " " };
 
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.AuthorizeAsync(request, None));
-        await Assert.ThrowsAsync<ArgumentException>(() => Connector.RefundAsync("pi_x", 100, "EUR", "", None));
+        await Assert.ThrowsAsync<ArgumentException>(() => Connector.RefundAsync(new PspRefundRequest("", "pi_x", 100, "EUR", null, new Dictionary<string, string>()), None));
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.CaptureAsync("pi_x", 100, "EUR", "\t", None));
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.VoidAsync("pi_x", "", None));
         await Assert.ThrowsAsync<ArgumentException>(() => Connector.RetrieveAsync("", None));
@@ -199,7 +199,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
         // In the account's settlement currency (USD), so the line holds the charge's own amount (EUR would be converted).
         var request = StripeConnectorHost.Request(amountMinor: 10_000, currency: "USD");
         var payment = await Connector.AuthorizeAsync(request, None);
-        await Connector.RefundAsync(payment.PspReference, 2_500, "USD", $"{request.IdempotencyKey}:refund", None);
+        await Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund", payment.PspReference, 2_500, "USD", null, new Dictionary<string, string>()), None);
 
         var lines = new List<PspSettlementLine>();
         await foreach (var line in Connector.ListSettlementLinesAsync(payment.CreatedAt.AddHours(-1), payment.CreatedAt.AddHours(1), None))
@@ -225,7 +225,7 @@ public sealed class StripeConnectorTests(PspSimFixture psp) : IClassFixture<PspS
     {
         var request = StripeConnectorHost.Request(amountMinor: 5_000);
         var payment = await Connector.AuthorizeAsync(request, None);
-        await Connector.RefundAsync(payment.PspReference, 1_000, "EUR", $"{request.IdempotencyKey}:refund", None);
+        await Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund", payment.PspReference, 1_000, "EUR", null, new Dictionary<string, string>()), None);
         using var bounded = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey, new Dictionary<string, string?> { ["Stripe:MaxSettlementLines"] = "1" });
 
         await Assert.ThrowsAsync<InvalidOperationException>(async () =>

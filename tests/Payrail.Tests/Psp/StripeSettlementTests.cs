@@ -42,7 +42,7 @@ public sealed class StripeSettlementTests(PspSimFixture psp) : IClassFixture<Psp
     {
         var request = StripeConnectorHost.Request(amountMinor: 12_345, currency: "JPY");
         var payment = await host.Connector.AuthorizeAsync(request, None);
-        await host.Connector.RefundAsync(payment.PspReference, 2_000, "JPY", $"{request.IdempotencyKey}:refund", None);
+        await host.Connector.RefundAsync(new PspRefundRequest($"{request.IdempotencyKey}:refund", payment.PspReference, 2_000, "JPY", null, new Dictionary<string, string>()), None);
 
         var lines = new List<PspSettlementLine>();
         await foreach (var line in host.Connector.ListSettlementLinesAsync(payment.CreatedAt.AddHours(-1), payment.CreatedAt.AddHours(1), None))

@@ -4,7 +4,7 @@ using Payrail.Outbox;
 namespace Payrail.Consumers.Accounting;
 
 /// <summary>
-/// <c>accounting</c>: each captured or refunded payment becomes one line of its day's settlement (UTC date of the
+/// <c>accounting</c>: each capture and each refund (partial ones each their own) becomes one line of its day's settlement (UTC date of the
 /// event), stored in <c>settlement_lines</c>; after the commit the day's file <c>.payrail/settlement/YYYY-MM-DD.csv</c>
 /// is rewritten whole from the table (temporary file, then rename), so a redelivery rewrites the same text.
 /// </summary>
@@ -24,11 +24,12 @@ public sealed class AccountingHandler(NpgsqlDataSource database, ConsumersOption
     public async Task ApplyAsync(NpgsqlTransaction transaction, OutboxEvent e, CancellationToken cancellationToken)
     {
         var capture = e.Type == EventTypes.PaymentCaptured;
-        var amount = capture ? e.Payment.AmountCapturedMinor : e.Payment.AmountRefundedMinor;
+        // A refund line is that refund's own amount, one line per refund (partial refunds each their own, migration 0018).
+        var amount = capture ? e.Payment.AmountCapturedMinor : e.Refund?.AmountMinor ?? e.Payment.AmountRefundedMinor;
         if (amount <= 0) throw new InvalidOperationException($"a {e.Type} event with no {(capture ? "captured" : "refunded")} amount");
         await using var command = new NpgsqlCommand("""
-            INSERT INTO settlement_lines (event_id, payment_id, kind, settlement_date, merchant_id, currency, amount_minor, occurred_at)
-            VALUES (@event_id, @payment_id, @kind, @date, @merchant_id, @currency, @amount, @at)
+            INSERT INTO settlement_lines (event_id, payment_id, kind, settlement_date, merchant_id, currency, amount_minor, occurred_at, refund_id)
+            VALUES (@event_id, @payment_id, @kind, @date, @merchant_id, @currency, @amount, @at, @refund_id)
             ON CONFLICT DO NOTHING
             """, transaction.Connection, transaction);
         command.Parameters.AddWithValue("event_id", e.Id);
@@ -39,6 +40,7 @@ public sealed class AccountingHandler(NpgsqlDataSource database, ConsumersOption
         command.Parameters.AddWithValue("currency", e.Payment.Currency);
         command.Parameters.AddWithValue("amount", amount);
         command.Parameters.AddWithValue("at", e.OccurredAt);
+        command.Parameters.Add(new NpgsqlParameter("refund_id", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)e.Refund?.Id ?? DBNull.Value });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

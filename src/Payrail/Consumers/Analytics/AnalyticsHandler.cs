@@ -23,7 +23,8 @@ public sealed class AnalyticsHandler : IEventHandler
         var p = e.Payment;
         var (status, amount) = e.Type switch
         {
-            EventTypes.PaymentRefunded => ("refunded", p.AmountRefundedMinor),
+            // One event per refund: its own amount, so partial refunds add up to the total refunded once each.
+            EventTypes.PaymentRefunded => ("refunded", e.Refund?.AmountMinor ?? p.AmountRefundedMinor),
             EventTypes.PaymentCaptured => ("captured", p.AmountCapturedMinor),
             EventTypes.PaymentSettled => ("settled", p.AmountCapturedMinor),
             _ => (p.Status, p.AmountMinor),

@@ -60,7 +60,8 @@ public static class NotificationTemplates
         var p = e.Payment;
         return text
             .Replace("{amount}", MinorUnits.Format(p.AmountMinor, p.Currency), StringComparison.Ordinal)
-            .Replace("{refunded}", MinorUnits.Format(p.AmountRefundedMinor, p.Currency), StringComparison.Ordinal)
+            // This refund's own amount (a partial refund is told as itself); events before refunds carried one: the total.
+            .Replace("{refunded}", MinorUnits.Format(e.Refund?.AmountMinor ?? p.AmountRefundedMinor, p.Currency), StringComparison.Ordinal)
             .Replace("{currency}", p.Currency, StringComparison.Ordinal)
             .Replace("{payment_id}", p.Id.ToString(), StringComparison.Ordinal)
             .Replace("{merchant}", p.MerchantId, StringComparison.Ordinal)

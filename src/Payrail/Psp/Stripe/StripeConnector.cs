@@ -96,28 +96,62 @@ public sealed class StripeConnector : IPspConnector
             () => paymentIntents.CancelAsync(pspReference, cancel, Keyed(idempotencyKey), cancellationToken));
     }
 
-    public async Task<PspRefund> RefundAsync(
-        string pspReference, long amountMinor, string currencyCode, string idempotencyKey, CancellationToken cancellationToken)
+    public async Task<PspRefund> RefundAsync(PspRefundRequest request, CancellationToken cancellationToken)
     {
-        RequireReference(pspReference);
-        RequireKey(idempotencyKey);
-        if (amountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(amountMinor), "must be positive");
-        var create = new RefundCreateOptions { PaymentIntent = pspReference, Amount = ToStripeAmount(amountMinor, currencyCode) };
-        var refund = await SendAsync("refund", pspReference, cancellationToken,
-            () => refunds.CreateAsync(create, Keyed(idempotencyKey), cancellationToken));
+        RequireReference(request.PspReference);
+        RequireKey(request.IdempotencyKey);
+        if (request.AmountMinor <= 0) throw new ArgumentOutOfRangeException(nameof(request), "AmountMinor must be positive");
+        var create = new RefundCreateOptions
+        {
+            PaymentIntent = request.PspReference,
+            Amount = ToStripeAmount(request.AmountMinor, request.CurrencyCode),
+            Reason = request.Reason,
+            Metadata = new Dictionary<string, string>(request.Metadata),
+        };
+        var refund = await SendAsync("refund", request.PspReference, cancellationToken,
+            () => refunds.CreateAsync(create, Keyed(request.IdempotencyKey), cancellationToken));
+        return ToRefund("refund", request.PspReference, refund);
+    }
+
+    public async Task<PspRefund?> RetrieveRefundAsync(string refundReference, CancellationToken cancellationToken)
+    {
+        RequireReference(refundReference);
         try
         {
-            return new PspRefund(
-                refund.Id,
-                refund.PaymentIntentId ?? pspReference,
-                StripeAmounts.ToIso(refund.Amount, refund.Currency),
-                (refund.Currency ?? "").ToUpperInvariant(),
-                refund.Status ?? "unknown",
-                Utc(refund.Created));
+            var refund = await SendAsync("retrieve_refund", refundReference, cancellationToken,
+                () => refunds.GetAsync(refundReference, options: null, requestOptions: null, cancellationToken));
+            return ToRefund("retrieve_refund", refundReference, refund);
+        }
+        catch (PspRequestRejectedException e) when (e.HttpStatus == 404 && e.Code == "resource_missing")
+        {
+            return null;
+        }
+    }
+
+    public async Task<PspRefund?> FindRefundAsync(string pspReference, Guid refundId, int maxRefunds, CancellationToken cancellationToken)
+    {
+        RequireReference(pspReference);
+        if (maxRefunds is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(maxRefunds), "one page of 1..100");
+        var list = new RefundListOptions { PaymentIntent = pspReference, Limit = maxRefunds };
+        var page = await SendAsync("list_refunds", pspReference, cancellationToken,
+            () => refunds.ListAsync(list, requestOptions: null, cancellationToken));
+        var wanted = refundId.ToString();
+        var found = page.Data.FirstOrDefault(r => r.Metadata is { } m && m.TryGetValue(PayrailRefundIdKey, out var id) && id == wanted);
+        return found is null ? null : ToRefund("list_refunds", pspReference, found);
+    }
+
+    /// <summary>The metadata key every refund request carries: how a refund is found again without its PSP id.</summary>
+    public const string PayrailRefundIdKey = "payrail_refund_id";
+
+    private PspRefund ToRefund(string operation, string reference, Refund refund)
+    {
+        try
+        {
+            return StripeMapping.ToRefund(refund, reference);
         }
         catch (StripeAmountException e)
         {
-            throw UnreadableAmount("refund", pspReference, e);
+            throw UnreadableAmount(operation, reference, e);
         }
     }
 

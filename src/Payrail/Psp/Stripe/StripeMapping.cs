@@ -29,6 +29,26 @@ internal static class StripeMapping
             CreatedAt: StripeConnector.Utc(intent.Created));
     }
 
+    /// <summary>A Stripe refund; an unknown status (requires_action, a new one) is null: not decided.</summary>
+    public static PspRefund ToRefund(Refund refund, string fallbackPspReference) =>
+        new(refund.Id, refund.PaymentIntentId ?? fallbackPspReference, StripeAmounts.ToIso(refund.Amount, refund.Currency),
+            (refund.Currency ?? "").ToUpperInvariant(), ToRefundStatus(refund.Status), StripeConnector.Utc(refund.Created))
+        {
+            FailureReason = refund.FailureReason is { Length: > 0 and <= 255 } reason ? reason : null,
+            RefundId = refund.Metadata is { } m && m.TryGetValue(StripeConnector.PayrailRefundIdKey, out var text) && Guid.TryParse(text, out var id)
+                ? id
+                : null,
+        };
+
+    public static PspRefundStatus? ToRefundStatus(string? stripeStatus) => stripeStatus switch
+    {
+        "pending" => PspRefundStatus.Pending,
+        "succeeded" => PspRefundStatus.Succeeded,
+        "failed" => PspRefundStatus.Failed,
+        "canceled" => PspRefundStatus.Canceled,
+        _ => null,
+    };
+
     /// <summary>A card decline (HTTP 402): the intent embedded in the error, Failed with the error's codes.</summary>
     public static PspPayment ToDeclinedPayment(PaymentIntent intent, StripeError error) =>
         ToPayment(intent) with

@@ -123,9 +123,19 @@ internal static class StripeWebhookVerifier
             Refund refund => (refund.PaymentIntentId, refund.Metadata),
             _ => (null, null),
         };
+        PspRefund? refundSnapshot;
+        try
+        {
+            refundSnapshot = stripeEvent.Data?.Object is Refund r && !string.IsNullOrEmpty(r.Id) ? StripeMapping.ToRefund(r, reference ?? "") : null;
+        }
+        catch (StripeAmountException)
+        {
+            throw Malformed("webhook amount not convertible to ISO minor units");
+        }
         return new PspWebhookEvent(stripeEvent.Id, stripeEvent.Type, reference, payment, StripeConnector.Utc(stripeEvent.Created))
         {
             MetadataPaymentId = metadata is not null && metadata.TryGetValue(PayrailPaymentIdKey, out var id) ? id : null,
+            Refund = refundSnapshot,
         };
     }
 
