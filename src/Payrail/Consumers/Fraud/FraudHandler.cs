@@ -94,7 +94,7 @@ public sealed class FraudHandler(ConsumersOptions options) : IEventHandler
         // Reasons travel as one comma-joined string per review (stable names without commas): unnest cannot take a jagged array.
         await using var review = new NpgsqlCommand("""
             INSERT INTO fraud_reviews (event_id, payment_id, buyer_id, score, reasons, reviewed_at)
-            SELECT r.event_id, r.payment_id, r.buyer_id, r.score, string_to_array(nullif(r.reasons, ''), ','), r.at
+            SELECT r.event_id, r.payment_id, r.buyer_id, r.score, CASE WHEN r.reasons = '' THEN '{}'::text[] ELSE string_to_array(r.reasons, ',') END, r.at
             FROM unnest(@event_ids, @payment_ids, @buyer_ids, @scores, @reasons, @ats) WITH ORDINALITY
                 AS r(event_id, payment_id, buyer_id, score, reasons, at, n)
             ORDER BY r.n
