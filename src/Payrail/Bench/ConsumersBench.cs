@@ -29,7 +29,7 @@ public static class ConsumersBench
         {
             ["Postgres:ConnectionString"] = connectionString,
             ["Kafka:BootstrapServers"] = bootstrap,
-            ["Worker:ManagementUrls"] = "http://127.0.0.1:0",
+            ["Worker:ManagementUrls"] = $"http://127.0.0.1:{FreePort()}",
             ["Relay:Enabled"] = "false",
             ["Sweeper:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
@@ -148,6 +148,14 @@ public static class ConsumersBench
         while (await reader.ReadAsync(cancellationToken))
             rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4)));
         return rows;
+    }
+
+    /// <summary>A port nothing listens on now (the management listener needs a fixed one).</summary>
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Table Table(string first, params string[] columns) =>
