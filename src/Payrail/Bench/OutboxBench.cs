@@ -67,8 +67,8 @@ public static class OutboxBench
     }
 
     /// <summary>Starts <paramref name="relays"/> relays on the pre-filled outbox and times them until no row is unpublished.</summary>
-    private static async Task<(bool Drained, string Topic)> RelayThroughputAsync(string connectionString, string bootstrap, int events, int relays, int batchSize,
-        CancellationToken cancellationToken)
+    private static async Task<(bool Drained, string Topic)> RelayThroughputAsync(string connectionString, string bootstrap, int events,
+        int relays, int batchSize, CancellationToken cancellationToken)
     {
         var options = new RelayOptions { Topic = $"bench-outbox-{Guid.NewGuid():N}"[..25], BatchSize = batchSize };
         options.DeadLetterTopic = options.Topic + ".dlq";
@@ -140,7 +140,7 @@ public static class OutboxBench
             {
                 var payment = payments[i % payments.Length];
                 var (type, status) = Life[i / payments.Length % Life.Length];
-                var snapshot = new PaymentSnapshot(payment, status, 1999, "EUR", "m_bench", "b_bench_" + i % Buyers, "automatic", "stripe",
+                var snapshot = new PaymentSnapshot(payment, status, 1999, "EUR", "m_bench", "b_bench_" + i % payments.Length % Buyers, "automatic", "stripe",
                     "pi_bench", status is "initiated" or "authorized" ? 0 : 1999, status == "refunded" ? 1999 : 0, null, null, now, now);
                 var e = new OutboxEvent(Guid.CreateVersion7(now), type, payment, 1 + i / payments.Length, now, null, snapshot);
                 await copy.StartRowAsync(cancellationToken);
