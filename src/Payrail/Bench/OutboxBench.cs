@@ -14,20 +14,29 @@ namespace Payrail.Bench;
 /// `payrail bench outbox` (issue 10 "Performance"), not a test. Its relay half: pre-fill N outbox rows in a scratch
 /// database of its own (never the platform's outbox, whose events the running worker would publish to the consumers),
 /// then time the real <see cref="OutboxRelay"/> draining them into Kafka: events relayed per second. Target ≥ 15,000/s.
-/// The consumers' half (commit → effect lag p50/p99 per consumer while payments run) is <see cref="ConsumerLagAsync"/>.
+/// The consumers' half is <see cref="ConsumersBench"/>: the six consumers drain that topic (messages/s per group), and
+/// commit → effect lag p50/p99 per consumer while payments run under `up`.
 /// </summary>
 public static class OutboxBench
 {
     private const string Database = "payrail_bench_outbox";
     private const int MaxEvents = 10_000_000;
     private const int EventsPerPayment = 5;
+    private const int Buyers = 1_000;
+
+    /// <summary>A payment's five events, in order (every consumer has work in it: the consumers' drain reads the same topic).</summary>
+    private static readonly (string Type, string Status)[] Life =
+    [
+        (EventTypes.PaymentInitiated, "initiated"), (EventTypes.PaymentAuthorized, "authorized"), (EventTypes.PaymentCaptured, "captured"),
+        (EventTypes.PaymentCompleted, "captured"), (EventTypes.PaymentRefunded, "refunded"),
+    ];
 
     public static async Task<int> RunAsync(string adminConnectionString, string? bootstrap, int events, int relays, int batchSize,
-        CancellationToken cancellationToken)
+        int consumerBatch, CancellationToken cancellationToken)
     {
-        if (events is < 1 or > MaxEvents || relays is < 1 or > 8 || batchSize is < 1 or > 50_000)
+        if (events is < 1 or > MaxEvents || relays is < 1 or > 8 || batchSize is < 1 or > 50_000 || consumerBatch is < 1 or > 10_000)
         {
-            Console.Error.WriteLine($"--events 1-{MaxEvents}, --relays 1-8, --batch 1-50000");
+            Console.Error.WriteLine($"--events 1-{MaxEvents}, --relays 1-8, --batch 1-50000, --consumer-batch 1-10000");
             return 2;
         }
         DevKafkaBroker? broker = null;
@@ -43,9 +52,12 @@ public static class OutboxBench
             var connectionString = await CreateScratchDatabaseAsync(adminConnectionString, cancellationToken);
             Console.WriteLine($"pre-filling {events:N0} outbox rows ({events / EventsPerPayment:N0} payments) in database {Database} ...");
             await PrefillAsync(connectionString, events, cancellationToken);
-            var relayed = await RelayThroughputAsync(connectionString, bootstrap, events, relays, batchSize, cancellationToken);
-            await ConsumerLagAsync(cancellationToken);
-            return relayed ? 0 : 1;
+            var (relayed, topic) = await RelayThroughputAsync(connectionString, bootstrap, events, relays, batchSize, cancellationToken);
+            if (!relayed) return 1;
+            // The consumer groups have the platform's names: on a shared broker they would join the platform's groups.
+            if (broker is null) Console.WriteLine("consumers' drain skipped: it runs against the in-process broker only (no --bootstrap)");
+            else await ConsumersBench.ThroughputAsync(connectionString, bootstrap, topic, events, consumerBatch, cancellationToken);
+            return 0;
         }
         finally
         {
@@ -55,8 +67,8 @@ public static class OutboxBench
     }
 
     /// <summary>Starts <paramref name="relays"/> relays on the pre-filled outbox and times them until no row is unpublished.</summary>
-    private static async Task<bool> RelayThroughputAsync(string connectionString, string bootstrap, int events, int relays, int batchSize,
-        CancellationToken cancellationToken)
+    private static async Task<(bool Drained, string Topic)> RelayThroughputAsync(string connectionString, string bootstrap, int events,
+        int relays, int batchSize, CancellationToken cancellationToken)
     {
         var options = new RelayOptions { Topic = $"bench-outbox-{Guid.NewGuid():N}"[..25], BatchSize = batchSize };
         options.DeadLetterTopic = options.Topic + ".dlq";
@@ -95,18 +107,7 @@ public static class OutboxBench
             $"relayed          {(events - left) / elapsed.TotalSeconds,10:N0} events/s  ({events - left:N0} events in {elapsed.TotalSeconds:N2} s, " +
             $"{relays} relay(s), batch {batchSize}, acks=all, idempotent, marked published)"));
         if (left > 0) Console.WriteLine($"not drained within {deadline.TotalMinutes:0} min: {left:N0} rows left");
-        return left == 0;
-    }
-
-    /// <summary>
-    /// The consumers' half of the benchmark (issue 10: commit → effect lag p50/p99 for each consumer while payments run
-    /// at half the closed-loop rate) belongs to the consumers' work and plugs in here; the relay half above stands alone.
-    /// </summary>
-    private static Task ConsumerLagAsync(CancellationToken cancellationToken)
-    {
-        _ = cancellationToken;
-        Console.WriteLine("consumer lag     not measured by this build (the consumers' half of the benchmark)");
-        return Task.CompletedTask;
+        return (left == 0, options.Topic);
     }
 
     /// <summary>A fresh migrated database (dropped first if an earlier run left it); returns its connection string.</summary>
@@ -125,7 +126,7 @@ public static class OutboxBench
         return connectionString;
     }
 
-    /// <summary>N realistic rows (the contract's JSON, 5 events per payment, interleaved) by binary COPY, then VACUUM ANALYZE.</summary>
+    /// <summary>N realistic rows (the contract's JSON, a payment's 5 events, payments interleaved) by binary COPY, then VACUUM ANALYZE.</summary>
     private static async Task PrefillAsync(string connectionString, int events, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -138,10 +139,10 @@ public static class OutboxBench
             for (var i = 0; i < events; i++)
             {
                 var payment = payments[i % payments.Length];
-                var snapshot = new PaymentSnapshot(payment, "captured", 1999, "EUR", "m_bench", "b_bench", "automatic", "stripe",
-                    "pi_bench", 1999, 0, null, null, now, now);
-                var e = new OutboxEvent(Guid.CreateVersion7(now), EventTypes.PaymentCaptured, payment, 1 + i / payments.Length, now,
-                    "authorized", snapshot);
+                var (type, status) = Life[i / payments.Length % Life.Length];
+                var snapshot = new PaymentSnapshot(payment, status, 1999, "EUR", "m_bench", "b_bench_" + i % payments.Length % Buyers, "automatic", "stripe",
+                    "pi_bench", status is "initiated" or "authorized" ? 0 : 1999, status == "refunded" ? 1999 : 0, null, null, now, now);
+                var e = new OutboxEvent(Guid.CreateVersion7(now), type, payment, 1 + i / payments.Length, now, null, snapshot);
                 await copy.StartRowAsync(cancellationToken);
                 await copy.WriteAsync(e.Id, NpgsqlDbType.Uuid, cancellationToken);
                 await copy.WriteAsync(payment, NpgsqlDbType.Uuid, cancellationToken);

@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 using Payrail.Outbox;
 
 namespace Payrail.Consumers;
@@ -7,22 +8,30 @@ namespace Payrail.Consumers;
 public static class ConsumerInbox
 {
     /// <summary>
-    /// Claims the event for <paramref name="consumer"/> inside <paramref name="transaction"/>: false when a committed
-    /// transaction already holds the row (a redelivery). A concurrent claimer of the same row waits on the primary key
-    /// until this transaction ends, so two deliveries can never both apply.
+    /// Claims <paramref name="events"/> (distinct ids) for <paramref name="consumer"/> inside <paramref name="transaction"/>
+    /// in one statement and returns the ids it claimed: an event whose row a committed transaction already holds (a
+    /// redelivery) is left out. A concurrent claimer of the same row waits on the primary key until this transaction
+    /// ends, so two deliveries can never both apply; rows are inserted in the events' order, so two claimers of
+    /// overlapping batches (a rebalance) take their row locks in the same order.
     /// </summary>
-    public static async Task<bool> TryClaimAsync(NpgsqlTransaction transaction, string consumer, OutboxEvent e,
+    public static async Task<HashSet<Guid>> ClaimAsync(NpgsqlTransaction transaction, string consumer, IReadOnlyList<OutboxEvent> events,
         CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
             INSERT INTO consumer_inbox (consumer, event_id, event_type, payment_id)
-            VALUES (@consumer, @event_id, @event_type, @payment_id)
+            SELECT @consumer, e.event_id, e.event_type, e.payment_id
+            FROM unnest(@event_ids, @event_types, @payment_ids) WITH ORDINALITY AS e(event_id, event_type, payment_id, n)
+            ORDER BY e.n
             ON CONFLICT (consumer, event_id) DO NOTHING
+            RETURNING event_id
             """, transaction.Connection, transaction);
         command.Parameters.AddWithValue("consumer", consumer);
-        command.Parameters.AddWithValue("event_id", e.Id);
-        command.Parameters.AddWithValue("event_type", e.Type);
-        command.Parameters.AddWithValue("payment_id", e.PaymentId);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        command.Parameters.Add(new NpgsqlParameter("event_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.Id).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("event_types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = events.Select(e => e.Type).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("payment_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.PaymentId).ToArray() });
+        var claimed = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) claimed.Add(reader.GetGuid(0));
+        return claimed;
     }
 }

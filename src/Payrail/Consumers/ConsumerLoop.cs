@@ -8,19 +8,25 @@ namespace Payrail.Consumers;
 
 /// <summary>
 /// One handler's consumer: its own consumer group on <c>payments.v1</c>, on its own thread (Consume blocks).
-/// <para>Exactly once: librdkafka never stores an offset by itself (<c>enable.auto.offset.store=false</c>). For each
-/// message the handler's effect and the <c>(consumer, event_id)</c> inbox row commit in one transaction; only then is
-/// the offset stored, and auto commit sends stored offsets to the broker (plus an explicit commit on revocation and at
-/// shutdown). A crash anywhere before the store redelivers the message, and the inbox turns the redelivery into a no-op.</para>
-/// <para>Failures: a database outage holds the message (no attempt counted) up to MaxHoldMs, then abandons it (seeks
-/// back, keeps polling); any other failure is retried with doubling pauses, and after MaxAttempts the message goes to the
-/// dead-letter topic and the partition moves on. A message with no CloudEvents headers or an unreadable body goes there at
-/// once; an unknown type is skipped and counted.</para>
+/// <para>Exactly once: librdkafka never stores an offset by itself (<c>enable.auto.offset.store=false</c>). The loop takes
+/// a batch (up to MaxBatchMessages, waiting at most MaxBatchWaitMs for more after the first); the handler's effects and
+/// the batch's <c>(consumer, event_id)</c> inbox rows commit in one transaction; only then are the offsets stored, and
+/// auto commit sends stored offsets to the broker (plus an explicit commit on revocation and at shutdown). A crash
+/// anywhere before the store redelivers the batch, and the inbox turns each redelivered event into a no-op; an event
+/// twice in one batch (a relay's duplicate) is applied once.</para>
+/// <para>Failures: a database outage holds the batch (no attempt counted) up to MaxHoldMs, then abandons it (seeks
+/// back, keeps polling). Any other failure of a batch of several events sends them one at a time, so a poison message
+/// cannot hold the others back: each is retried with doubling pauses, and after MaxAttempts (the failed batch counts as
+/// the first) it goes to the dead-letter topic and its partition moves on. A message with no CloudEvents headers or an
+/// unreadable body goes there at once; an unknown type is skipped and counted.</para>
 /// </summary>
 public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options, KafkaOptions kafka, NpgsqlDataSource database,
     DeadLetters deadLetters, ConsumerTopics topics, ConsumerMetrics metrics, ConsumerCrashPoints crashPoints,
     ILogger<ConsumerLoop> logger) : BackgroundService
 {
+    /// <summary>Set by the rebalance callbacks (they run on this thread, inside Consume): a batch stops growing there.</summary>
+    private bool _rebalanced;
+
     private string Name => handler.Name;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -73,7 +79,9 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
             var nextLagAt = Stopwatch.GetTimestamp();
             while (!stop.IsCancellationRequested)
             {
-                if (Poll(consumer) is { } result) Handle(consumer, result, stop);
+                var batch = Collect(consumer);
+                if (batch.Count > 0) HandleBatch(consumer, batch, stop);
+                Flush(final: false);
                 if (Stopwatch.GetTimestamp() < nextLagAt) continue;
                 ReportLag(consumer);
                 nextLagAt = Stopwatch.GetTimestamp() + options.LagIntervalMs * Stopwatch.Frequency / 1000;
@@ -82,7 +90,7 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
         catch (SimulatedConsumerCrash)
         {
             // A kill: the auto commit may have sent every stored offset just before it (the worst case, so do it), and
-            // nothing else happens: no close, no leave-group. Dispose below does neither.
+            // nothing else happens: no flush, no close, no leave-group. Dispose below does neither.
             crashed = true;
             CommitStored(consumer);
             throw;
@@ -91,7 +99,9 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
         {
             if (!crashed)
             {
-                // Shutdown drain: the message in hand has finished or was abandoned; send what is stored, leave the group.
+                // Shutdown drain: the batch in hand has finished or was abandoned; finish deferred effects, send what is
+                // stored, leave the group.
+                Flush(final: true);
                 CommitStored(consumer);
                 consumer.Close();
             }
@@ -117,19 +127,46 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
         })
         // Messages are handled on this thread, inside Consume's caller: when partitions are revoked nothing is in flight,
         // so what is stored is final; commit it now, before another member takes the partitions over.
-        .SetPartitionsRevokedHandler((c, partitions) => CommitStored(c))
+        .SetPartitionsRevokedHandler((c, partitions) =>
+        {
+            _rebalanced = true;
+            CommitStored(c);
+        })
         // Lost (session expired): another member may own them already, so nothing is committed; the new owner redelivers
         // from the last commit and the inbox skips what was applied.
         .SetPartitionsLostHandler((_, partitions) =>
-            logger.LogWarning("Consumer {Consumer} lost {Count} partition(s) without a clean revocation", Name, partitions.Count))
+        {
+            _rebalanced = true;
+            logger.LogWarning("Consumer {Consumer} lost {Count} partition(s) without a clean revocation", Name, partitions.Count);
+        })
         .SetErrorHandler((_, error) => logger.LogDebug("Consumer {Consumer}: {Error}", Name, error.Reason))
         .Build();
 
-    private ConsumeResult<byte[]?, byte[]?>? Poll(IConsumer<byte[]?, byte[]?> consumer)
+    /// <summary>
+    /// Up to MaxBatchMessages: the first within PollTimeoutMs, then what arrives within MaxBatchWaitMs (what librdkafka
+    /// has fetched already comes at once). A rebalance ends the batch, so it never mixes two assignments.
+    /// </summary>
+    private List<ConsumeResult<byte[]?, byte[]?>> Collect(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var batch = new List<ConsumeResult<byte[]?, byte[]?>>();
+        _rebalanced = false;
+        if (Poll(consumer, options.PollTimeoutMs) is not { } first) return batch;
+        batch.Add(first);
+        var until = Stopwatch.GetTimestamp() + options.MaxBatchWaitMs * Stopwatch.Frequency / 1000;
+        while (batch.Count < options.MaxBatchMessages && !_rebalanced)
+        {
+            var leftMs = (int)Math.Max(0, (until - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency);
+            if (Poll(consumer, leftMs) is not { } next) break;
+            batch.Add(next);
+        }
+        return batch;
+    }
+
+    private ConsumeResult<byte[]?, byte[]?>? Poll(IConsumer<byte[]?, byte[]?> consumer, int timeoutMs)
     {
         try
         {
-            return consumer.Consume(options.PollTimeoutMs) is { Message: not null } result ? result : null;
+            return consumer.Consume(timeoutMs) is { Message: not null } result ? result : null;
         }
         catch (ConsumeException e) when (!e.Error.IsFatal)
         {
@@ -139,41 +176,78 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
         }
     }
 
-    private void Handle(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> result, CancellationToken stop)
-    {
-        var message = CloudEventMessage.Read(result.Message.Headers, result.Message.Value);
-        switch (message.Kind)
-        {
-            case MessageKind.UnknownType:
-                metrics.Message(Name, "unknown_type");
-                Store(consumer, result);
-                return;
-            case MessageKind.MissingHeaders or MessageKind.Unparsable:
-                DeadLetter(consumer, result, message.Problem!, attempts: 1,
-                    message.Kind == MessageKind.MissingHeaders ? "missing_headers" : "unparsable", stop);
-                return;
-        }
-        if (!handler.Handles(message.Type!))
-        {
-            metrics.Message(Name, "ignored");
-            Store(consumer, result);
-            return;
-        }
-        Apply(consumer, result, message.Event!, stop);
-    }
-
-    /// <summary>Attempts until applied, dead-lettered, or abandoned (shutdown, or the database away past MaxHoldMs).</summary>
-    private void Apply(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> result, OutboxEvent e, CancellationToken stop)
+    /// <summary>
+    /// Applies the batch's events (one transaction, else one at a time), deals with the rest in order (skip, dead-letter),
+    /// then stores each partition's offset up to its first message not done and rewinds to that one.
+    /// </summary>
+    private void HandleBatch(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch, CancellationToken stop)
     {
         var held = Stopwatch.StartNew();
-        var failedAttempts = 0;
+        var deliveries = batch.Select(r => new Delivery(r, CloudEventMessage.Read(r.Message.Headers, r.Message.Value))).ToList();
+        var progress = new BatchProgress();
+        var events = deliveries.Where(d => d.Message.Kind == MessageKind.Event && handler.Handles(d.Message.Type!)).ToList();
+        if (events.Count > 0) ApplyAll(events, progress, held, stop);
+        foreach (var d in deliveries)
+        {
+            if (progress.IsBlocked(d.Result)) continue;
+            switch (d.Message.Kind)
+            {
+                case MessageKind.UnknownType:
+                    metrics.Message(Name, "unknown_type");
+                    break;
+                case MessageKind.MissingHeaders or MessageKind.Unparsable:
+                    if (!DeadLetter(d.Result, d.Message.Problem!, attempts: 1,
+                            d.Message.Kind == MessageKind.MissingHeaders ? "missing_headers" : "unparsable", stop))
+                        progress.Block(d.Result);
+                    break;
+                default:
+                    if (!handler.Handles(d.Message.Type!)) metrics.Message(Name, "ignored");
+                    break;
+            }
+        }
+        foreach (var (partition, next) in progress.StoreAndRewind(batch))
+        {
+            if (next.Store is { } last) Store(consumer, last);
+            if (next.RewindTo is { } offset) Rewind(consumer, new TopicPartitionOffset(partition, offset));
+        }
+    }
+
+    /// <summary>The batch in one transaction; if it fails (not for an outage), each event alone, to find the poison.</summary>
+    private void ApplyAll(List<Delivery> events, BatchProgress progress, Stopwatch held, CancellationToken stop)
+    {
+        var priorFailures = 0;
+        if (events.Count > 1)
+        {
+            switch (ApplyBatch(events.Select(d => d.Message.Event!).ToList(), stop))
+            {
+                case BatchOutcome.Applied:
+                    return;
+                case BatchOutcome.Abandoned:
+                    foreach (var d in events) progress.Block(d.Result);
+                    return;
+            }
+            priorFailures = 1;
+        }
+        foreach (var d in events)
+        {
+            if (progress.IsBlocked(d.Result)) continue;
+            // A message may hold the loop up to WorstHoldMs: past this point the next could outlast max.poll.interval.ms
+            // and cost the group its member, so the rest is left for the next poll (its partition rewound to it).
+            if (held.ElapsedMilliseconds + options.WorstHoldMs > options.MaxPollIntervalMs || !ApplyOne(d, priorFailures, stop))
+                progress.Block(d.Result);
+        }
+    }
+
+    /// <summary>Attempts at a whole batch: applied, abandoned (the database away past MaxHoldMs, or shutdown), or failed.</summary>
+    private BatchOutcome ApplyBatch(List<OutboxEvent> events, CancellationToken stop)
+    {
+        var held = Stopwatch.StartNew();
         for (var waits = 1; ; waits++)
         {
             try
             {
-                metrics.Message(Name, ApplyOnceAsync(e).GetAwaiter().GetResult());
-                Store(consumer, result);
-                return;
+                ApplyOnceAsync(events).GetAwaiter().GetResult();
+                return BatchOutcome.Applied;
             }
             catch (SimulatedConsumerCrash)
             {
@@ -183,58 +257,104 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
             {
                 logger.LogWarning("Consumer {Consumer} waits for the database: {Reason}", Name, failure.Message);
                 if (held.ElapsedMilliseconds >= options.MaxHoldMs || stop.WaitHandle.WaitOne(options.RetryDelay(waits)))
-                {
-                    Abandon(consumer, result);
-                    return;
-                }
+                    return BatchOutcome.Abandoned;
+            }
+            catch (Exception failure)
+            {
+                metrics.Retry(Name);
+                logger.LogWarning("Consumer {Consumer} batch of {Count} events failed, trying them one at a time: {Reason}",
+                    Name, events.Count, failure.Message);
+                return BatchOutcome.Failed;
+            }
+        }
+    }
+
+    /// <summary>Attempts at one event until applied or dead-lettered (true), or abandoned (false).</summary>
+    private bool ApplyOne(Delivery delivery, int priorFailures, CancellationToken stop)
+    {
+        var e = delivery.Message.Event!;
+        var held = Stopwatch.StartNew();
+        var failedAttempts = priorFailures;
+        for (var waits = 1; ; waits++)
+        {
+            try
+            {
+                ApplyOnceAsync([e]).GetAwaiter().GetResult();
+                return true;
+            }
+            catch (SimulatedConsumerCrash)
+            {
+                throw;
+            }
+            catch (Exception failure) when (IsDatabaseUnavailable(failure))
+            {
+                logger.LogWarning("Consumer {Consumer} waits for the database: {Reason}", Name, failure.Message);
+                if (held.ElapsedMilliseconds >= options.MaxHoldMs || stop.WaitHandle.WaitOne(options.RetryDelay(waits))) return false;
             }
             catch (Exception failure)
             {
                 failedAttempts++;
                 if (failedAttempts >= options.MaxAttempts)
-                {
-                    DeadLetter(consumer, result, $"{failure.GetType().Name}: {failure.Message}", failedAttempts, "handler_failed", stop);
-                    return;
-                }
+                    return DeadLetter(delivery.Result, $"{failure.GetType().Name}: {failure.Message}", failedAttempts, "handler_failed", stop);
                 metrics.Retry(Name);
                 logger.LogWarning("Consumer {Consumer} attempt {Attempt} at event {EventId} failed: {Reason}",
                     Name, failedAttempts, e.Id, failure.Message);
-                if (stop.WaitHandle.WaitOne(options.RetryDelay(failedAttempts)))
-                {
-                    Abandon(consumer, result);
-                    return;
-                }
+                if (stop.WaitHandle.WaitOne(options.RetryDelay(failedAttempts))) return false;
             }
         }
     }
 
-    /// <summary>One attempt: "applied" the first time, "duplicate" when the inbox already holds the event.</summary>
-    private async Task<string> ApplyOnceAsync(OutboxEvent e)
+    /// <summary>
+    /// One attempt at <paramref name="events"/> in one transaction: the inbox claims each distinct event once, the handler
+    /// applies the claimed ones (in order), commit, then the after-commit effects of all (redeliveries included).
+    /// </summary>
+    private async Task ApplyOnceAsync(IReadOnlyList<OutboxEvent> events)
     {
         var started = Stopwatch.GetTimestamp();
         using var timeout = new CancellationTokenSource(options.HandlerTimeoutMs);
         var cancellationToken = timeout.Token;
-        crashPoints.At(Name, ConsumerStage.Handling, e);
-        bool claimed;
+        foreach (var e in events) crashPoints.At(Name, ConsumerStage.Handling, e);
+        // A relay that died between produce and mark publishes an event twice; both copies may land in one batch, and the
+        // inbox would return the id once for both: only the first copy is applied.
+        var distinct = BatchProgress.FirstOfEach(events);
+        List<OutboxEvent> fresh;
         await using (var connection = await database.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            claimed = await ConsumerInbox.TryClaimAsync(transaction, Name, e, cancellationToken);
-            if (claimed)
+            var claimed = await ConsumerInbox.ClaimAsync(transaction, Name, distinct, cancellationToken);
+            fresh = distinct.Where(e => claimed.Contains(e.Id)).ToList();
+            if (fresh.Count > 0)
             {
-                await handler.ApplyAsync(transaction, e, cancellationToken);
-                crashPoints.At(Name, ConsumerStage.BeforeCommit, e);
+                await handler.ApplyAsync(transaction, fresh, cancellationToken);
+                foreach (var e in fresh) crashPoints.At(Name, ConsumerStage.BeforeCommit, e);
             }
             await transaction.CommitAsync(cancellationToken);
         }
-        if (claimed) crashPoints.At(Name, ConsumerStage.AfterCommit, e);
-        await handler.AfterCommitAsync(e, redelivered: !claimed, cancellationToken);
-        metrics.HandlerDuration(Name, Stopwatch.GetElapsedTime(started));
-        return claimed ? "applied" : "duplicate";
+        foreach (var e in fresh) crashPoints.At(Name, ConsumerStage.AfterCommit, e);
+        var applied = fresh.Select(e => e.Id).ToHashSet();
+        await handler.AfterCommitAsync(distinct.Select(e => new CommittedEvent(e, !applied.Contains(e.Id))).ToList(), cancellationToken);
+        metrics.Batch(Name, events.Count, Stopwatch.GetElapsedTime(started));
+        metrics.Messages(Name, "applied", fresh.Count);
+        metrics.Messages(Name, "duplicate", events.Count - fresh.Count);
+        foreach (var e in fresh) metrics.EffectLag(Name, e.OccurredAt);
     }
 
-    private void DeadLetter(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> result, string error, int attempts,
-        string reason, CancellationToken stop)
+    /// <summary>The handler's deferred effects; a failure is logged and left for the next flush (or the next start).</summary>
+    private void Flush(bool final)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(options.HandlerTimeoutMs);
+            handler.FlushAsync(final, timeout.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not SimulatedConsumerCrash)
+        {
+            logger.LogWarning("Consumer {Consumer} could not finish its deferred effects: {Reason}", Name, e.Message);
+        }
+    }
+
+    /// <summary>Publishes a dead letter: true once acknowledged; false when abandoned (the broker away past MaxHoldMs, shutdown).</summary>
+    private bool DeadLetter(ConsumeResult<byte[]?, byte[]?> result, string error, int attempts, string reason, CancellationToken stop)
     {
         var held = Stopwatch.StartNew();
         for (var failures = 1; ; failures++)
@@ -245,18 +365,13 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
                 metrics.DeadLettered(Name, reason);
                 logger.LogWarning("Consumer {Consumer} sent {Topic}[{Partition}]@{Offset} to the dead-letter topic after {Attempts} attempt(s): {Error}",
                     Name, result.Topic, result.Partition.Value, result.Offset.Value, attempts, error);
-                Store(consumer, result);
-                return;
+                return true;
             }
             catch (Exception e) when (e is KafkaException or TimeoutException)
             {
                 // Never store past a message that is neither handled nor dead-lettered: it would be lost.
                 logger.LogWarning("Consumer {Consumer} cannot reach the dead-letter topic: {Reason}", Name, e.Message);
-                if (held.ElapsedMilliseconds >= options.MaxHoldMs || stop.WaitHandle.WaitOne(options.RetryDelay(failures)))
-                {
-                    Abandon(consumer, result);
-                    return;
-                }
+                if (held.ElapsedMilliseconds >= options.MaxHoldMs || stop.WaitHandle.WaitOne(options.RetryDelay(failures))) return false;
             }
         }
     }
@@ -274,12 +389,12 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
         }
     }
 
-    /// <summary>Leaves the message unstored and rewinds to it, so this or the next owner consumes it again.</summary>
-    private void Abandon(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> result)
+    /// <summary>Leaves a message unstored and rewinds its partition to it, so this or the next owner consumes it again.</summary>
+    private void Rewind(IConsumer<byte[]?, byte[]?> consumer, TopicPartitionOffset first)
     {
         try
         {
-            consumer.Seek(result.TopicPartitionOffset);
+            consumer.Seek(first);
         }
         catch (KafkaException e)
         {

@@ -33,7 +33,8 @@ public static class ConsumersRegistration
             Add(services, sp => new NotificationsHandler(sp.GetRequiredService<NpgsqlDataSource>(),
                 sp.GetRequiredService<INotificationSender>(), sp.GetRequiredService<TimeProvider>()));
         if (enabled.Fraud) Add(services, _ => new FraudHandler(options));
-        if (enabled.Accounting) Add(services, sp => new AccountingHandler(sp.GetRequiredService<NpgsqlDataSource>(), options));
+        if (enabled.Accounting) Add(services, sp => new AccountingHandler(sp.GetRequiredService<NpgsqlDataSource>(), options,
+            sp.GetRequiredService<TimeProvider>()));
         if (enabled.Analytics) Add(services, _ => new AnalyticsHandler());
         if (enabled.Loyalty) Add(services, _ => new LoyaltyHandler(options));
         if (enabled.MerchantDashboard) Add(services, sp => new DashboardHandler(options, sp.GetRequiredService<DashboardFeed>()));

@@ -5,8 +5,9 @@ namespace Payrail.Consumers;
 
 /// <summary>
 /// One consumer of <c>payments.v1</c>: a small class with its own tables, run by a <see cref="ConsumerLoop"/> in its own
-/// consumer group. The loop owns the exactly-once part (inbox row, transaction, offset); a handler only says what an
-/// event changes.
+/// consumer group. The loop owns the exactly-once part (inbox rows, transaction, offsets); a handler only says what
+/// events change. The loop hands it a batch (up to <c>Consumers:MaxBatchMessages</c>, one transaction): a handler writes
+/// what the events would have written one by one, in their order, in as few statements as it can.
 /// </summary>
 public interface IEventHandler
 {
@@ -20,15 +21,26 @@ public interface IEventHandler
     bool Handles(string type);
 
     /// <summary>
-    /// Writes the event's effect with <paramref name="transaction"/>; the loop commits it together with the inbox row.
-    /// Runs at most once per event and consumer (the inbox row is claimed first, in the same transaction).
+    /// Writes the effects of <paramref name="events"/> with <paramref name="transaction"/>; the loop commits them together
+    /// with their inbox rows. Each event is distinct and runs at most once per consumer (its inbox row is claimed first,
+    /// in the same transaction); <paramref name="events"/> keeps the topic's order, so one payment's events are in order.
+    /// The result must be what applying them one at a time in that order would have written.
     /// </summary>
-    Task ApplyAsync(NpgsqlTransaction transaction, OutboxEvent e, CancellationToken cancellationToken);
+    Task ApplyAsync(NpgsqlTransaction transaction, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken);
 
     /// <summary>
     /// What happens outside the database after the commit (a file, an in-process fan-out). Runs after the first commit
-    /// and again on every redelivery (<paramref name="redelivered"/>), before the offset is stored: so it must be
-    /// idempotent, and a crash between commit and effect is repaired by the redelivery instead of losing the effect.
+    /// and again on every redelivery (<see cref="CommittedEvent.Redelivered"/>), before the offsets are stored: so it must
+    /// be idempotent, and a crash between commit and effect is repaired by the redelivery instead of losing the effect.
     /// </summary>
-    Task AfterCommitAsync(OutboxEvent e, bool redelivered, CancellationToken cancellationToken) => Task.CompletedTask;
+    Task AfterCommitAsync(IReadOnlyList<CommittedEvent> events, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Called by the loop after every poll (<paramref name="final"/> false) and once when it stops cleanly (true): a
+    /// handler that defers an after-commit effect to bound its rate (the settlement file) finishes it here.
+    /// </summary>
+    Task FlushAsync(bool final, CancellationToken cancellationToken) => Task.CompletedTask;
 }
+
+/// <summary>An event whose transaction committed: applied by it, or found in the inbox already (a redelivery).</summary>
+public sealed record CommittedEvent(OutboxEvent Event, bool Redelivered);

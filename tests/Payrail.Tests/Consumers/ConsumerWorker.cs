@@ -195,6 +195,38 @@ public static class Effects
         return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
+    public static async Task<long> CountAsync(string connectionString, string sql, Guid[] paymentIds)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("ids", paymentIds);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>Reads a dead-letter topic from its beginning until <paramref name="expected"/> messages arrived (deadline 30 s), then a little longer.</summary>
+    public static List<ConsumeResult<byte[], byte[]>> ReadDeadLetters(string bootstrapServers, string topic, int expected)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers, GroupId = "test-dlq-reader-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false,
+            BrokerAddressFamily = BrokerAddressFamily.V4,
+        }).Build();
+        consumer.Assign(Partitions(bootstrapServers, topic).Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
+        var read = new List<ConsumeResult<byte[], byte[]>>();
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (read.Count < expected && DateTime.UtcNow < until)
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } result) read.Add(result);
+        // A little longer: more than expected would be a duplicate dead letter.
+        var extraUntil = DateTime.UtcNow.AddMilliseconds(300);
+        while (DateTime.UtcNow < extraUntil)
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } result) read.Add(result);
+        return read;
+    }
+
+    public static string Header(ConsumeResult<byte[], byte[]> result, string name) =>
+        result.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
+
     /// <summary>The partitions the broker has for <paramref name="topic"/> (a producer may have auto-created it with the broker's default).</summary>
     public static IReadOnlyList<TopicPartition> Partitions(string bootstrapServers, string topic)
     {

@@ -82,26 +82,7 @@ public sealed class DeadLetterTests(ConsumersFixture fixture) : IClassFixture<Co
         Assert.Contains("payrail_consumer_handler_duration", metrics);
     }
 
-    /// <summary>Reads the dead-letter topic from its beginning until <paramref name="expected"/> messages arrived (deadline 30 s).</summary>
-    private List<ConsumeResult<byte[], byte[]>> ReadDeadLetters(string topic, int expected)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = Bootstrap, GroupId = "test-dlq-reader-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false,
-            BrokerAddressFamily = BrokerAddressFamily.V4,
-        }).Build();
-        consumer.Assign(Effects.Partitions(Bootstrap, topic).Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-        var read = new List<ConsumeResult<byte[], byte[]>>();
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (read.Count < expected && DateTime.UtcNow < until)
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } result) read.Add(result);
-        // A little longer: more than expected would be a duplicate dead letter.
-        var extraUntil = DateTime.UtcNow.AddMilliseconds(300);
-        while (DateTime.UtcNow < extraUntil)
-            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } result) read.Add(result);
-        return read;
-    }
+    private List<ConsumeResult<byte[], byte[]>> ReadDeadLetters(string topic, int expected) => Effects.ReadDeadLetters(Bootstrap, topic, expected);
 
-    private static string Header(ConsumeResult<byte[], byte[]> result, string name) =>
-        result.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
+    private static string Header(ConsumeResult<byte[], byte[]> result, string name) => Effects.Header(result, name);
 }

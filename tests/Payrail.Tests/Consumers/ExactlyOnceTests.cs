@@ -108,7 +108,7 @@ public sealed class ExactlyOnceTests(ConsumersFixture fixture) : IClassFixture<C
     /// <summary>The six handlers, for their names and the types they handle.</summary>
     private static IEventHandler[] Handlers() =>
     [
-        new NotificationsHandler(null!, null!, TimeProvider.System), new FraudHandler(new()), new AccountingHandler(null!, new()),
+        new NotificationsHandler(null!, null!, TimeProvider.System), new FraudHandler(new()), new AccountingHandler(null!, new(), TimeProvider.System),
         new AnalyticsHandler(), new LoyaltyHandler(new()), new DashboardHandler(new(), new DashboardFeed(new())),
     ];
 

@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 using Payrail.Outbox;
 
 namespace Payrail.Consumers.Accounting;
@@ -6,14 +7,14 @@ namespace Payrail.Consumers.Accounting;
 /// <summary>
 /// <c>accounting</c>: each capture and each refund (partial ones each their own) becomes one line of its day's settlement (UTC date of the
 /// event), stored in <c>settlement_lines</c>; after the commit the day's file <c>.payrail/settlement/YYYY-MM-DD.csv</c>
-/// is rewritten whole from the table (temporary file, then rename), so a redelivery rewrites the same text.
+/// is rewritten whole from the table by <see cref="SettlementFileWriter"/>, at most once per MinFileIntervalMs per day,
+/// so a redelivery rewrites the same text and never adds a line.
 /// </summary>
-public sealed class AccountingHandler(NpgsqlDataSource database, ConsumersOptions options) : IEventHandler
+public sealed class AccountingHandler(NpgsqlDataSource database, ConsumersOptions options, TimeProvider clock) : IEventHandler
 {
     public const string ConsumerName = "accounting";
 
-    private readonly AccountingOptions _options = options.Accounting;
-    private readonly SemaphoreSlim _fileGate = new(1, 1);
+    private readonly SettlementFileWriter _files = new(database, options.Accounting, clock);
 
     public string Name => ConsumerName;
 
@@ -21,46 +22,45 @@ public sealed class AccountingHandler(NpgsqlDataSource database, ConsumersOption
 
     public static DateOnly SettlementDate(OutboxEvent e) => DateOnly.FromDateTime(e.OccurredAt.UtcDateTime);
 
-    public async Task ApplyAsync(NpgsqlTransaction transaction, OutboxEvent e, CancellationToken cancellationToken)
+    public async Task ApplyAsync(NpgsqlTransaction transaction, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
+    {
+        var amounts = events.Select(AmountOf).ToArray();
+        // One statement, rows in the events' order (ids, and so the file's order, as one by one would give them).
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO settlement_lines (event_id, payment_id, kind, settlement_date, merchant_id, currency, amount_minor, occurred_at, refund_id)
+            SELECT l.event_id, l.payment_id, l.kind, l.settlement_date, l.merchant_id, l.currency, l.amount_minor, l.occurred_at, l.refund_id
+            FROM unnest(@event_ids, @payment_ids, @kinds, @dates, @merchant_ids, @currencies, @amounts, @ats, @refund_ids) WITH ORDINALITY
+                AS l(event_id, payment_id, kind, settlement_date, merchant_id, currency, amount_minor, occurred_at, refund_id, n)
+            ORDER BY l.n
+            ON CONFLICT DO NOTHING
+            """, transaction.Connection, transaction);
+        Add(command, "event_ids", NpgsqlDbType.Uuid, events.Select(e => e.Id));
+        Add(command, "payment_ids", NpgsqlDbType.Uuid, events.Select(e => e.PaymentId));
+        Add(command, "kinds", NpgsqlDbType.Text, events.Select(e => e.Type == EventTypes.PaymentCaptured ? "capture" : "refund"));
+        Add(command, "dates", NpgsqlDbType.Date, events.Select(SettlementDate));
+        Add(command, "merchant_ids", NpgsqlDbType.Text, events.Select(e => e.Payment.MerchantId));
+        Add(command, "currencies", NpgsqlDbType.Text, events.Select(e => e.Payment.Currency));
+        Add(command, "amounts", NpgsqlDbType.Bigint, amounts);
+        Add(command, "ats", NpgsqlDbType.TimestampTz, events.Select(e => e.OccurredAt));
+        Add(command, "refund_ids", NpgsqlDbType.Uuid, events.Select(e => e.Refund?.Id));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A redelivery marks its day too: a kill between commit and file write is repaired by it.</summary>
+    public Task AfterCommitAsync(IReadOnlyList<CommittedEvent> events, CancellationToken cancellationToken) =>
+        _files.ChangedAsync(events.Select(c => SettlementDate(c.Event)), cancellationToken);
+
+    public Task FlushAsync(bool final, CancellationToken cancellationToken) => _files.FlushAsync(final, cancellationToken);
+
+    private static long AmountOf(OutboxEvent e)
     {
         var capture = e.Type == EventTypes.PaymentCaptured;
         // A refund line is that refund's own amount, one line per refund (partial refunds each their own, migration 0018).
         var amount = capture ? e.Payment.AmountCapturedMinor : e.Refund?.AmountMinor ?? e.Payment.AmountRefundedMinor;
         if (amount <= 0) throw new InvalidOperationException($"a {e.Type} event with no {(capture ? "captured" : "refunded")} amount");
-        await using var command = new NpgsqlCommand("""
-            INSERT INTO settlement_lines (event_id, payment_id, kind, settlement_date, merchant_id, currency, amount_minor, occurred_at, refund_id)
-            VALUES (@event_id, @payment_id, @kind, @date, @merchant_id, @currency, @amount, @at, @refund_id)
-            ON CONFLICT DO NOTHING
-            """, transaction.Connection, transaction);
-        command.Parameters.AddWithValue("event_id", e.Id);
-        command.Parameters.AddWithValue("payment_id", e.PaymentId);
-        command.Parameters.AddWithValue("kind", capture ? "capture" : "refund");
-        command.Parameters.AddWithValue("date", SettlementDate(e));
-        command.Parameters.AddWithValue("merchant_id", e.Payment.MerchantId);
-        command.Parameters.AddWithValue("currency", e.Payment.Currency);
-        command.Parameters.AddWithValue("amount", amount);
-        command.Parameters.AddWithValue("at", e.OccurredAt);
-        command.Parameters.Add(new NpgsqlParameter("refund_id", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)e.Refund?.Id ?? DBNull.Value });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return amount;
     }
 
-    public async Task AfterCommitAsync(OutboxEvent e, bool redelivered, CancellationToken cancellationToken)
-    {
-        var date = SettlementDate(e);
-        await _fileGate.WaitAsync(cancellationToken);
-        try
-        {
-            var text = SettlementFile.Render(await SettlementFile.ReadAsync(database, date, _options.MaxLinesPerDay, cancellationToken));
-            var directory = _options.ResolvedSettlementDirectory;
-            Directory.CreateDirectory(directory);
-            var path = Path.Combine(directory, SettlementFile.FileName(date));
-            var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            await File.WriteAllTextAsync(temporary, text, cancellationToken);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            _fileGate.Release();
-        }
-    }
+    private static void Add<T>(NpgsqlCommand command, string name, NpgsqlDbType type, IEnumerable<T> values) =>
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values.ToArray() });
 }

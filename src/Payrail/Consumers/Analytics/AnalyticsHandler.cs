@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 using Payrail.Outbox;
 
 namespace Payrail.Consumers.Analytics;
@@ -18,29 +19,40 @@ public sealed class AnalyticsHandler : IEventHandler
     public bool Handles(string type) => type is EventTypes.PaymentInitiated or EventTypes.PaymentAuthorized or EventTypes.PaymentCaptured
         or EventTypes.PaymentFailed or EventTypes.PaymentVoided or EventTypes.PaymentRefunded or EventTypes.PaymentSettled;
 
-    public async Task ApplyAsync(NpgsqlTransaction transaction, OutboxEvent e, CancellationToken cancellationToken)
+    public async Task ApplyAsync(NpgsqlTransaction transaction, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
     {
-        var p = e.Payment;
-        var (status, amount) = e.Type switch
+        // Added up per row first: one statement cannot update a row twice, and the sums are what one-by-one would add.
+        var rows = new Dictionary<(string Merchant, DateOnly Day, string Currency, string Status), (long Payments, long AmountMinor)>();
+        foreach (var e in events)
         {
-            // One event per refund: its own amount, so partial refunds add up to the total refunded once each.
-            EventTypes.PaymentRefunded => ("refunded", e.Refund?.AmountMinor ?? p.AmountRefundedMinor),
-            EventTypes.PaymentCaptured => ("captured", p.AmountCapturedMinor),
-            EventTypes.PaymentSettled => ("settled", p.AmountCapturedMinor),
-            _ => (p.Status, p.AmountMinor),
-        };
-        // Not idempotent by itself (it adds): the inbox row committed with it is what keeps a redelivery from counting twice.
+            var (status, amount) = CountedAs(e);
+            var key = (e.Payment.MerchantId, DateOnly.FromDateTime(e.OccurredAt.UtcDateTime), e.Payment.Currency, status);
+            var (payments, sum) = rows.GetValueOrDefault(key);
+            rows[key] = (payments + 1, checked(sum + amount));
+        }
+        // Not idempotent by itself (it adds): the inbox rows committed with it keep a redelivery from counting twice.
         await using var command = new NpgsqlCommand("""
             INSERT INTO analytics_daily AS a (merchant_id, day, currency, status, payments, amount_minor)
-            VALUES (@merchant_id, @day, @currency, @status, 1, @amount)
+            SELECT * FROM unnest(@merchant_ids, @days, @currencies, @statuses, @payments, @amounts)
             ON CONFLICT (merchant_id, day, currency, status)
-            DO UPDATE SET payments = a.payments + 1, amount_minor = a.amount_minor + excluded.amount_minor
+            DO UPDATE SET payments = a.payments + excluded.payments, amount_minor = a.amount_minor + excluded.amount_minor
             """, transaction.Connection, transaction);
-        command.Parameters.AddWithValue("merchant_id", p.MerchantId);
-        command.Parameters.AddWithValue("day", DateOnly.FromDateTime(e.OccurredAt.UtcDateTime));
-        command.Parameters.AddWithValue("currency", p.Currency);
-        command.Parameters.AddWithValue("status", status);
-        command.Parameters.AddWithValue("amount", amount);
+        command.Parameters.Add(new NpgsqlParameter("merchant_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Keys.Select(k => k.Merchant).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("days", NpgsqlDbType.Array | NpgsqlDbType.Date) { Value = rows.Keys.Select(k => k.Day).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("currencies", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Keys.Select(k => k.Currency).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("statuses", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Keys.Select(k => k.Status).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("payments", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = rows.Values.Select(v => v.Payments).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("amounts", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = rows.Values.Select(v => v.AmountMinor).ToArray() });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>The status an event counts under and the amount it adds.</summary>
+    private static (string Status, long AmountMinor) CountedAs(OutboxEvent e) => e.Type switch
+    {
+        // One event per refund: its own amount, so partial refunds add up to the total refunded once each.
+        EventTypes.PaymentRefunded => ("refunded", e.Refund?.AmountMinor ?? e.Payment.AmountRefundedMinor),
+        EventTypes.PaymentCaptured => ("captured", e.Payment.AmountCapturedMinor),
+        EventTypes.PaymentSettled => ("settled", e.Payment.AmountCapturedMinor),
+        _ => (e.Payment.Status, e.Payment.AmountMinor),
+    };
 }
