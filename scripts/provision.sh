@@ -4,8 +4,9 @@
 PAYRAIL_ROOT=${PAYRAIL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PAYRAIL_CONFIGURATION=${PAYRAIL_CONFIGURATION:-Release}
 # PostgreSQL 15 and Redis 7 run as project-local servers; kcat is devkafka's second client in tests;
-# acl lets the postgres user traverse a private home folder that holds the project.
-PAYRAIL_APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server kcat acl)
+# acl lets the postgres user traverse a private home folder that holds the project; chromium is the browser the
+# dashboard's tests drive (Playwright's own browser download is not used).
+PAYRAIL_APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server kcat acl chromium)
 
 # How long to wait for another package manager (unattended-upgrades, a second ./payrail) to release apt's locks.
 PAYRAIL_APT_LOCK_TIMEOUT_SECONDS=${PAYRAIL_APT_LOCK_TIMEOUT_SECONDS:-300}

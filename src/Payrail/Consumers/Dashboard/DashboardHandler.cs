@@ -13,6 +13,9 @@ public sealed class DashboardHandler(ConsumersOptions options, DashboardFeed fee
 {
     public const string ConsumerName = "merchant-dashboard";
 
+    /// <summary>The PostgreSQL channel announcing a merchant's new stream rows (payload: the merchant id).</summary>
+    public const string StreamChannel = "payrail_dashboard";
+
     public string Name { get; } = options.Dashboard.InstanceId is { Length: > 0 } instance ? $"{ConsumerName}.{instance}" : ConsumerName;
 
     public bool Handles(string type) => type.StartsWith("payment.", StringComparison.Ordinal);
@@ -21,16 +24,34 @@ public sealed class DashboardHandler(ConsumersOptions options, DashboardFeed fee
     {
         var p = e.Payment;
         // ">=": a change's events share its version (captured and completed), the later one in the partition wins.
-        await using var command = new NpgsqlCommand("""
-            INSERT INTO dashboard_payments AS d (payment_id, merchant_id, buyer_id, status, amount_minor, currency,
-                amount_captured_minor, amount_refunded_minor, payment_version, last_event_type, updated_at)
-            VALUES (@payment_id, @merchant_id, @buyer_id, @status, @amount, @currency, @captured, @refunded, @version, @type, @at)
-            ON CONFLICT (payment_id) DO UPDATE SET status = excluded.status, amount_captured_minor = excluded.amount_captured_minor,
-                amount_refunded_minor = excluded.amount_refunded_minor, payment_version = excluded.payment_version,
-                last_event_type = excluded.last_event_type, updated_at = excluded.updated_at
-            WHERE d.payment_version <= excluded.payment_version
+        // A row that moved is appended to its merchant's stream log under the next number of dashboard_streams (whose
+        // row lock orders a merchant's appends in commit order, migration 0020), once per event id whichever group
+        // applies it, and announced to the dashboard instances by NOTIFY, which PostgreSQL delivers at commit.
+        await using var command = new NpgsqlCommand($"""
+            WITH moved AS (
+                INSERT INTO dashboard_payments AS d (payment_id, merchant_id, buyer_id, status, amount_minor, currency,
+                    amount_captured_minor, amount_refunded_minor, payment_version, last_event_type, updated_at)
+                VALUES (@payment_id, @merchant_id, @buyer_id, @status, @amount, @currency, @captured, @refunded, @version, @type, @at)
+                ON CONFLICT (payment_id) DO UPDATE SET status = excluded.status, amount_captured_minor = excluded.amount_captured_minor,
+                    amount_refunded_minor = excluded.amount_refunded_minor, payment_version = excluded.payment_version,
+                    last_event_type = excluded.last_event_type, updated_at = excluded.updated_at
+                WHERE d.payment_version <= excluded.payment_version
+                RETURNING payment_id),
+            numbered AS (
+                INSERT INTO dashboard_streams AS s (merchant_id, last_seq) SELECT @merchant_id, 1 FROM moved
+                ON CONFLICT (merchant_id) DO UPDATE SET last_seq = s.last_seq + 1
+                RETURNING last_seq),
+            logged AS (
+                INSERT INTO dashboard_updates (merchant_id, seq, event_id, event_type, payment_id, buyer_id, status, amount_minor,
+                    currency, amount_captured_minor, amount_refunded_minor, payment_version, occurred_at)
+                SELECT @merchant_id, last_seq, @event_id, @type, @payment_id, @buyer_id, @status, @amount, @currency, @captured,
+                    @refunded, @version, @at FROM numbered
+                ON CONFLICT (event_id) DO NOTHING
+                RETURNING merchant_id)
+            SELECT pg_notify('{StreamChannel}', merchant_id) FROM logged
             """, transaction.Connection, transaction);
         command.Parameters.AddWithValue("payment_id", e.PaymentId);
+        command.Parameters.AddWithValue("event_id", e.Id);
         command.Parameters.AddWithValue("merchant_id", p.MerchantId);
         command.Parameters.AddWithValue("buyer_id", p.BuyerId);
         command.Parameters.AddWithValue("status", p.Status);
