@@ -1,6 +1,6 @@
 using System.Security.Claims;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
 using Payrail.Auth;
 
 namespace Payrail.Dashboard;
@@ -15,7 +15,6 @@ namespace Payrail.Dashboard;
 public sealed class DashboardSession(DashboardWebOptions options, bool devSignInAllowed)
 {
     public const string CookieName = "payrail_session";
-    private const string CandidateKey = "payrail.dashboard.candidate-token";
 
     /// <summary>
     /// The development sign-in (a list of local merchants, a token minted here) exists only while the API checks
@@ -35,33 +34,36 @@ public sealed class DashboardSession(DashboardWebOptions options, bool devSignIn
 
     public static string? TokenOf(HttpContext http) => http.Request.Cookies[CookieName];
 
-    /// <summary>The JWT handler reads the cookie (or a token being signed in with), never an Authorization header.</summary>
+    /// <summary>The JWT handler reads the session cookie, never an Authorization header.</summary>
     public static void ReadTokenFromCookie(JwtBearerOptions jwt)
     {
         jwt.Events.OnMessageReceived = context =>
         {
-            var token = context.HttpContext.Items[CandidateKey] as string ?? context.Request.Cookies[CookieName];
-            if (token is null) context.NoResult();
-            else context.Token = token;
+            if (context.Request.Cookies[CookieName] is { } token) context.Token = token;
+            else context.NoResult();
             return Task.CompletedTask;
         };
     }
 
-    /// <summary>Checks <paramref name="token"/> as the API would; on success the cookie holds it until it expires.</summary>
+    /// <summary>
+    /// Checks <paramref name="token"/> with the very parameters the request authentication uses (issuer, audience, keys,
+    /// an identity provider's key set); on success the cookie holds it until it expires. (The request's own
+    /// authentication ran before the form was read, and its result is cached for the request.)
+    /// </summary>
     public async Task<Caller?> SignInAsync(HttpContext http, string token)
     {
-        http.Items[CandidateKey] = token;
-        var result = await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
-        http.Items.Remove(CandidateKey);
-        if (!result.Succeeded || Caller.TryFrom(result.Principal) is not { IsBuyer: false } caller) return null;
-        http.Response.Cookies.Append(CookieName, token, Cookie(http, ExpiresAt(result.Principal)));
+        var jwt = http.RequestServices.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme);
+        var parameters = jwt.TokenValidationParameters.Clone();
+        if (jwt.ConfigurationManager is { } keys)
+            parameters.IssuerSigningKeys = (await keys.GetConfigurationAsync(http.RequestAborted)).SigningKeys;
+        var result = await jwt.TokenHandlers[0].ValidateTokenAsync(token, parameters);
+        if (!result.IsValid || Caller.TryFrom(new ClaimsPrincipal(result.ClaimsIdentity)) is not { IsBuyer: false } caller) return null;
+        http.Response.Cookies.Append(CookieName, token, Cookie(http, result.SecurityToken.ValidTo is var to && to > DateTime.MinValue
+            ? new DateTimeOffset(DateTime.SpecifyKind(to, DateTimeKind.Utc)) : null));
         return caller;
     }
 
     public static void SignOut(HttpContext http) => http.Response.Cookies.Delete(CookieName, Cookie(http, null));
-
-    private static DateTimeOffset? ExpiresAt(ClaimsPrincipal principal) =>
-        long.TryParse(principal.FindFirst("exp")?.Value, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
 
     private static CookieOptions Cookie(HttpContext http, DateTimeOffset? expires) => new()
     {

@@ -20,6 +20,8 @@ namespace Payrail.Tests.Dashboard;
 public sealed class DashboardHttpTests(DashboardStack stack)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    /// <summary>An automatically captured payment's events: initiated, authorized, captured, completed.</summary>
+    private const int EventsPerPayment = 4;
 
     [Fact]
     public async Task A_stream_request_without_a_session_is_401_and_a_page_without_one_goes_to_sign_in()
@@ -45,13 +47,11 @@ public sealed class DashboardHttpTests(DashboardStack stack)
     {
         const string merchant = "m_resume";
         await stack.AddMerchantAsync(merchant, "Resume");
-        var first = await stack.PayAsync(merchant);
-        await stack.UntilDashboardStatusAsync(first, "captured");
-        var cut = (await stack.StreamLogAsync(merchant))[^1].Seq;
-        // Missed while disconnected: two payments, each several log rows.
+        await stack.PayAsync(merchant);
+        var cut = (await stack.UntilLoggedAsync(merchant, EventsPerPayment))[^1].Seq;
+        // Missed while disconnected: two payments, four log rows each.
         var missed = new[] { await stack.PayAsync(merchant, 500), await stack.PayAsync(merchant, 700) };
-        foreach (var id in missed) await stack.UntilDashboardStatusAsync(id, "captured");
-        var log = await stack.StreamLogAsync(merchant);
+        var log = await stack.UntilLoggedAsync(merchant, 3 * EventsPerPayment);
 
         using var client = stack.DashboardClient(stack.MerchantToken(merchant));
         await using var stream = await SseReader.OpenAsync(client, "/stream", lastEventId: cut.ToString(CultureInfo.InvariantCulture));
@@ -82,8 +82,7 @@ public sealed class DashboardHttpTests(DashboardStack stack)
         var other = await stack.PayAsync(theirs);
         await stack.UntilDashboardStatusAsync(other, "captured");
         var own = await stack.PayAsync(mine);
-        await stack.UntilDashboardStatusAsync(own, "captured");
-        var last = (await stack.StreamLogAsync(mine))[^1].Seq;
+        var last = (await stack.UntilLoggedAsync(mine, EventsPerPayment))[^1].Seq;
         var events = await stream.PaymentsUntilAsync(last, Deadline);
 
         // The other merchant's payment committed first, yet only this merchant's rows came, and all of them.

@@ -140,6 +140,16 @@ public sealed class DashboardStack : PaymentsApiFixture
         return rows;
     }
 
+    /// <summary>Waits until the merchant's stream log holds <paramref name="rows"/> rows, and returns them.</summary>
+    public async Task<List<(long Seq, Guid PaymentId, string Status)>> UntilLoggedAsync(string merchantId, int rows)
+    {
+        await Eventually.TrueAsync(async () => (await StreamLogAsync(merchantId)).Count >= rows, TimeSpan.FromSeconds(30),
+            $"{rows} rows in {merchantId}'s stream log");
+        var log = await StreamLogAsync(merchantId);
+        Assert.Equal(rows, log.Count);
+        return log;
+    }
+
     /// <summary>Waits until the payment's dashboard row is at <paramref name="status"/> (the consumer has applied it).</summary>
     public Task UntilDashboardStatusAsync(Guid paymentId, string status) => Eventually.TrueAsync(async () =>
         await TextAsync("SELECT status FROM dashboard_payments WHERE payment_id = @id", paymentId) == status,
