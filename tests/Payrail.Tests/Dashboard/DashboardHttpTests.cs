@@ -112,6 +112,24 @@ public sealed class DashboardHttpTests(DashboardStack stack)
     }
 
     [Fact]
+    public async Task A_mutating_form_without_its_anti_forgery_token_is_refused_and_sends_nothing()
+    {
+        var payment = await stack.PayAsync(PaymentsApiFixture.MerchantId, 600, capture: "manual");
+        using var anonymous = stack.DashboardClient(token: null);
+        using var signedIn = stack.DashboardClient(stack.MerchantToken(PaymentsApiFixture.MerchantId));
+
+        using var signIn = await anonymous.PostAsync("/signin/dev", new FormUrlEncodedContent([new("merchant_id", PaymentsApiFixture.MerchantId)]));
+        using var voided = await signedIn.PostAsync($"/payments/{payment}/void",
+            new FormUrlEncodedContent([new("idempotency_key", Guid.NewGuid().ToString())]));
+
+        Assert.Equal(400, (int)signIn.StatusCode);
+        Assert.False(signIn.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith(DashboardSession.CookieName)));
+        Assert.Equal(400, (int)voided.StatusCode);
+        Assert.Contains("The form expired", await voided.Content.ReadAsStringAsync());
+        Assert.Equal("authorized", await stack.TextAsync("SELECT status FROM payments WHERE id = @id", payment));
+    }
+
+    [Fact]
     public async Task Development_sign_in_is_refused_when_the_dashboard_does_not_use_the_development_key()
     {
         var settings = stack.DashboardSettings();
