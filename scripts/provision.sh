@@ -58,7 +58,7 @@ provision_build() {
   local stamp="$PAYRAIL_ROOT/.payrail/build.$PAYRAIL_CONFIGURATION.stamp"
   mkdir -p "$PAYRAIL_ROOT/.payrail"
   if [ -f "$stamp" ] && [ -z "$(find "$PAYRAIL_ROOT/src" "$PAYRAIL_ROOT/tests" "$PAYRAIL_ROOT"/*.props "$PAYRAIL_ROOT"/*.targets "$PAYRAIL_ROOT/Payrail.slnx" \
-        -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' -o -name '*.sql' -o -name '*.slnx' -o -name '*.html' -o -name '*.js' \) \
+        -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' -o -name '*.sql' -o -name '*.slnx' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) \
         -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
     return 0
   fi

@@ -74,7 +74,12 @@ public static class DashboardHost
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";
-        if (!http.Request.Path.StartsWithSegments("/assets")) headers.CacheControl = "no-store";
+        // What the anti-forgery code requires of a page carrying a token (it would rewrite them and log a warning each time).
+        if (!http.Request.Path.StartsWithSegments("/assets"))
+        {
+            headers.CacheControl = "no-cache, no-store";
+            headers.Pragma = "no-cache";
+        }
         return next();
     }
 

@@ -47,7 +47,7 @@ public sealed class DashboardStream(NpgsqlDataSource database, StreamSignals sig
         http.Response.Headers.CacheControl = "no-store";
         // Nginx and friends buffer responses unless told not to: a buffered stream is not live.
         http.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(EventsAsync(http, merchantId, after, http.RequestAborted));
+        return TypedResults.ServerSentEvents(EventsAsync(merchantId, after, http.RequestAborted));
     }
 
     /// <summary>Last-Event-ID (a reconnect) wins over ?after= (the page's first connection); neither: from now.</summary>
@@ -61,7 +61,7 @@ public sealed class DashboardStream(NpgsqlDataSource database, StreamSignals sig
         return true;
     }
 
-    private async IAsyncEnumerable<SseItem<string>> EventsAsync(HttpContext http, string merchantId, long? start,
+    private async IAsyncEnumerable<SseItem<string>> EventsAsync(string merchantId, long? start,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Subscribed before the first read: a notification arriving between a read and the wait is kept, not lost.

@@ -1,6 +1,5 @@
 using System.Text;
 using Npgsql;
-using Payrail.Domain.Money;
 
 namespace Payrail.Dashboard;
 

@@ -89,7 +89,8 @@ public static class PlatformRoles
     public static RoleSpec DashboardSpec(IConfiguration configuration, IReadOnlyDictionary<string, string> environment)
     {
         var own = new Dictionary<string, string>(environment);
-        if (string.IsNullOrWhiteSpace(configuration["Dashboard:ApiUrl"]) || configuration["Dashboard:ApiUrl"] == new Payrail.Dashboard.DashboardWebOptions().ApiUrl)
+        var apiUrl = configuration["Dashboard:ApiUrl"];
+        if (string.IsNullOrWhiteSpace(apiUrl) || apiUrl == new Payrail.Dashboard.DashboardWebOptions().ApiUrl)
             own["PAYRAIL__Dashboard__ApiUrl"] = FirstUrl(GatewayUrls(configuration)).Replace("://0.0.0.0:", "://127.0.0.1:");
         return new RoleSpec(Dashboard, "dotnet", [PayrailDll, "dashboard"], own, FirstUrl(DashboardManagementUrls(configuration)) + "/readyz");
     }

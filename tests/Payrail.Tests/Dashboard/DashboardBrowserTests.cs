@@ -271,8 +271,14 @@ public sealed class DashboardBrowserTests(DashboardStack stack, BrowserFixture b
         await page.GotoAsync(stack.DashboardUrl + "/payments");
         Assert.EndsWith("/signin", page.Url);
         await page.ClickAsync($"form[action='/signin/dev']:has(input[value='{merchantId}']) button");
-        try { await page.WaitForURLAsync("**/payments", new PageWaitForURLOptions { Timeout = 5000 }); }
-        catch (TimeoutException) { throw new Exception(page.Url + "\n" + await page.ContentAsync()); }
+        try
+        {
+            await page.WaitForURLAsync("**/payments", new PageWaitForURLOptions { Timeout = WaitMs });
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"sign-in did not reach /payments; at {page.Url}:\n{await page.ContentAsync()}");
+        }
         await page.WaitForSelectorAsync("#live[data-state='live']", new PageWaitForSelectorOptions { Timeout = WaitMs });
         return page;
     }
