@@ -4,8 +4,9 @@
 PAYRAIL_ROOT=${PAYRAIL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PAYRAIL_CONFIGURATION=${PAYRAIL_CONFIGURATION:-Release}
 # PostgreSQL 15 and Redis 7 run as project-local servers; kcat is devkafka's second client in tests;
-# acl lets the postgres user traverse a private home folder that holds the project.
-PAYRAIL_APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server kcat acl)
+# acl lets the postgres user traverse a private home folder that holds the project; chromium is the browser the
+# dashboard's tests drive (Playwright's own browser download is not used).
+PAYRAIL_APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server kcat acl chromium)
 
 # How long to wait for another package manager (unattended-upgrades, a second ./payrail) to release apt's locks.
 PAYRAIL_APT_LOCK_TIMEOUT_SECONDS=${PAYRAIL_APT_LOCK_TIMEOUT_SECONDS:-300}
@@ -57,7 +58,7 @@ provision_build() {
   local stamp="$PAYRAIL_ROOT/.payrail/build.$PAYRAIL_CONFIGURATION.stamp"
   mkdir -p "$PAYRAIL_ROOT/.payrail"
   if [ -f "$stamp" ] && [ -z "$(find "$PAYRAIL_ROOT/src" "$PAYRAIL_ROOT/tests" "$PAYRAIL_ROOT"/*.props "$PAYRAIL_ROOT"/*.targets "$PAYRAIL_ROOT/Payrail.slnx" \
-        -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' -o -name '*.sql' -o -name '*.slnx' -o -name '*.html' -o -name '*.js' \) \
+        -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' -o -name '*.sql' -o -name '*.slnx' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) \
         -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
     return 0
   fi

@@ -88,6 +88,11 @@ internal sealed class PlatformCommands
     public async Task<int> Gateway(CancellationToken cancellationToken) =>
         await Payrail.Gateway.GatewayCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
 
+    /// <summary>Run the merchant dashboard (web pages, live stream, actions through the API) on Dashboard:Urls until Ctrl-C.</summary>
+    [Command("dashboard")]
+    public async Task<int> Dashboard(CancellationToken cancellationToken) =>
+        await Payrail.Dashboard.DashboardCommand.RunAsync(PayrailConfiguration.Load(), cancellationToken);
+
     /// <summary>
     /// One sweep of stuck payments, expired authorizations and missed PSP events (the worker runs it every
     /// Sweeper:Interval). Exits 0 when nothing is stuck, 1 when payments are still stuck, 2 when it could not run.

@@ -109,6 +109,7 @@ public static class LocalPlatform
         foreach (var api in PlatformRoles.ApiSpecs(configuration, apiEnvironment)) supervisor.Start(api);
         supervisor.Start(PlatformRoles.WorkerSpec(configuration, environment));
         supervisor.Start(PlatformRoles.GatewaySpec(configuration, environment));
+        supervisor.Start(PlatformRoles.DashboardSpec(configuration, environment));
         Console.WriteLine("Payrail is up. Ctrl-C or `./payrail down` stops everything; `./payrail status` shows each role.");
         try
         {

@@ -5,8 +5,8 @@ namespace Payrail.DevEnvironment;
 /// <summary>
 /// The children of `up` and how each one is started: pspsim and devkafka (the stand-ins), <c>Api:Instances</c>
 /// instances of `payrail api` (instance i on the ports of Api:Urls and Api:ManagementUrls plus 100·i, so a second
-/// instance lands on 8181/9181, clear of DESIGN.md's 808x and 909x ports), `payrail worker` and `payrail gateway`
-/// (8080 and 9080) in front of the API instances.
+/// instance lands on 8181/9181, clear of DESIGN.md's 808x and 909x ports), `payrail worker`, `payrail gateway`
+/// (8080 and 9080) in front of the API instances, and `payrail dashboard` (8082 and 9083).
 /// </summary>
 public static class PlatformRoles
 {
@@ -14,6 +14,7 @@ public static class PlatformRoles
     public const string DevKafka = "devkafka";
     public const string Worker = "worker";
     public const string Gateway = "gateway";
+    public const string Dashboard = "dashboard";
     public const int MaxApiInstances = 8;
     /// <summary>Port distance between API instances: 8 instances span 8081..8781, below the 9081 management port.</summary>
     public const int InstancePortStride = 100;
@@ -81,6 +82,25 @@ public static class PlatformRoles
         return new RoleSpec(Gateway, "dotnet", [PayrailDll, "gateway"], own, FirstUrl(GatewayManagementUrls(configuration)) + "/readyz");
     }
 
+    /// <summary>
+    /// `payrail dashboard` (8082, management 9083), sending its actions through this `up`'s gateway unless
+    /// Dashboard:ApiUrl names another API. Ready when its management listener answers /readyz.
+    /// </summary>
+    public static RoleSpec DashboardSpec(IConfiguration configuration, IReadOnlyDictionary<string, string> environment)
+    {
+        var own = new Dictionary<string, string>(environment);
+        var apiUrl = configuration["Dashboard:ApiUrl"];
+        if (string.IsNullOrWhiteSpace(apiUrl) || apiUrl == new Payrail.Dashboard.DashboardWebOptions().ApiUrl)
+            own["PAYRAIL__Dashboard__ApiUrl"] = FirstUrl(GatewayUrls(configuration)).Replace("://0.0.0.0:", "://127.0.0.1:");
+        return new RoleSpec(Dashboard, "dotnet", [PayrailDll, "dashboard"], own, FirstUrl(DashboardManagementUrls(configuration)) + "/readyz");
+    }
+
+    private static string DashboardUrls(IConfiguration configuration) =>
+        configuration["Dashboard:Urls"] is { Length: > 0 } d ? d : Payrail.Dashboard.DashboardWebOptions.DefaultUrls;
+
+    private static string DashboardManagementUrls(IConfiguration configuration) =>
+        configuration["Dashboard:ManagementUrls"] is { Length: > 0 } d ? d : Payrail.Hosting.PayrailRole.Dashboard.ManagementDefaultUrls;
+
     private static string DefaultGatewayApiUrls => new Payrail.Gateway.GatewayOptions().ApiUrls;
 
     private static string GatewayUrls(IConfiguration configuration) =>
@@ -105,6 +125,10 @@ public static class PlatformRoles
             listeners.Add(("Gateway:Urls", PortOf(url)));
         foreach (var url in GatewayManagementUrls(configuration).Split(';', StringSplitOptions.RemoveEmptyEntries))
             listeners.Add(("Gateway:ManagementUrls", PortOf(url)));
+        foreach (var url in DashboardUrls(configuration).Split(';', StringSplitOptions.RemoveEmptyEntries))
+            listeners.Add(("Dashboard:Urls", PortOf(url)));
+        foreach (var url in DashboardManagementUrls(configuration).Split(';', StringSplitOptions.RemoveEmptyEntries))
+            listeners.Add(("Dashboard:ManagementUrls", PortOf(url)));
         foreach (var api in ApiSpecs(configuration, new Dictionary<string, string>()))
         {
             foreach (var url in api.Environment["PAYRAIL__Api__Urls"].Split(';', StringSplitOptions.RemoveEmptyEntries))

@@ -35,11 +35,18 @@ public sealed class PostgresOptions
     /// </summary>
     public PostgresPoolOptions Worker { get; set; } = new() { MaxPoolSize = 10 };
 
+    /// <summary>
+    /// The dashboard's pool: page reads and each live stream's short log reads (a stream holds no connection while it
+    /// waits), plus one LISTEN connection.
+    /// </summary>
+    public PostgresPoolOptions Dashboard { get; set; } = new() { MaxPoolSize = 20 };
+
     public IEnumerable<string> Problems()
     {
         if (LocalPort is < 1 or > 65_535) yield return "Postgres:LocalPort must be within [1, 65535]";
         foreach (var problem in Api.Problems("Postgres:Api")) yield return problem;
         foreach (var problem in Worker.Problems("Postgres:Worker")) yield return problem;
+        foreach (var problem in Dashboard.Problems("Postgres:Dashboard")) yield return problem;
         if (string.IsNullOrWhiteSpace(ConnectionString)) yield break;
         NpgsqlConnectionStringBuilder parsed;
         string? refusal = null;

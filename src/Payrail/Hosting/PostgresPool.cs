@@ -36,6 +36,19 @@ public static class PostgresPool
     }
 
     /// <summary>
+    /// The dashboard's pool: reset on return like the worker's, because its stream signals LISTEN on one connection.
+    /// </summary>
+    public static NpgsqlDataSource ForDashboard(string connectionString, PostgresPoolOptions pool)
+    {
+        var source = new NpgsqlDataSourceBuilder(connectionString);
+        Apply(source.ConnectionStringBuilder, pool, "payrail-dashboard");
+        source.ConnectionStringBuilder.NoResetOnClose = false;
+        // The LISTEN connection idles for hours: a server that vanished without closing is noticed by keepalive.
+        if (source.ConnectionStringBuilder.KeepAlive == 0) source.ConnectionStringBuilder.KeepAlive = 5;
+        return source.Build();
+    }
+
+    /// <summary>
     /// Unpooled connections, each one PostgreSQL session from open to close: for a loop whose session state is its
     /// meaning (the outbox relay's advisory locks). Closing ends the session at once, so its locks go with it; a pooled
     /// connection would keep them while it idles in the pool (Npgsql sends its reset with the next borrower's query).

@@ -26,6 +26,13 @@ public sealed record PayrailRole(string Name, string ManagementDefaultUrls, bool
     /// </summary>
     public static readonly PayrailRole Gateway = new("gateway", "http://127.0.0.1:9080", UsesRedis: true, CreatePool: null);
 
+    /// <summary>
+    /// The merchant dashboard: public 8082 (DESIGN.md) plus management on 9083 (free in DESIGN.md's table), its own
+    /// database pool, no Redis (sessions are the signed token in a cookie; the live stream is read from PostgreSQL).
+    /// </summary>
+    public static readonly PayrailRole Dashboard = new("dashboard", "http://127.0.0.1:9083", UsesRedis: false,
+        (connectionString, postgres) => PostgresPool.ForDashboard(connectionString, postgres.Dashboard));
+
     /// <summary>Configuration section of the role's own settings (<c>Api</c>, <c>Worker</c>).</summary>
     public string Section => char.ToUpperInvariant(Name[0]) + Name[1..];
 }

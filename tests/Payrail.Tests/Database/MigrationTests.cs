@@ -22,10 +22,11 @@ public sealed class MigrationTests(PostgresFixture postgres) : IClassFixture<Pos
         await using var connection = new NpgsqlConnection(connectionString);
         var tables = (await connection.QueryAsync<string>(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")).ToArray();
-        Assert.Equal(["analytics_daily", "consumer_inbox", "dashboard_payments", "fraud_observations", "fraud_reviews",
-            "idempotency_keys", "ledger_account_balances", "ledger_account_totals", "ledger_accounts", "ledger_transfers", "loyalty_entries",
-            "merchants", "notifications", "outbox", "payment_operations", "payment_settlements", "payment_transitions", "payments", "psp_event_cursors",
-            "psp_webhook_events", "refunds", "schema_migrations", "settlement_lines", "settlement_runs"], tables);
+        Assert.Equal(["analytics_daily", "consumer_inbox", "dashboard_payments", "dashboard_streams", "dashboard_updates",
+            "fraud_observations", "fraud_reviews", "idempotency_keys", "ledger_account_balances", "ledger_account_totals", "ledger_accounts",
+            "ledger_transfers", "loyalty_entries", "merchants", "notifications", "outbox", "payment_operations", "payment_settlements",
+            "payment_transitions", "payments", "psp_event_cursors", "psp_webhook_events", "refunds", "schema_migrations", "settlement_lines",
+            "settlement_runs"], tables);
     }
 
     [Fact]

@@ -34,6 +34,8 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
     private string PspSimUrl => $"http://127.0.0.1:{_pspSimPort}";
     private readonly int _gatewayPort = FreePort.Next();
     private string GatewayUrl => $"http://127.0.0.1:{_gatewayPort}";
+    private readonly int _dashboardPort = FreePort.Next();
+    private string DashboardUrl => $"http://127.0.0.1:{_dashboardPort}";
 
     public async Task InitializeAsync()
     {
@@ -49,6 +51,8 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
         _environment["PAYRAIL__Worker__ManagementUrls"] = $"http://127.0.0.1:{FreePort.Next()}";
         _environment["PAYRAIL__Gateway__Urls"] = GatewayUrl;
         _environment["PAYRAIL__Gateway__ManagementUrls"] = $"http://127.0.0.1:{FreePort.Next()}";
+        _environment["PAYRAIL__Dashboard__Urls"] = DashboardUrl;
+        _environment["PAYRAIL__Dashboard__ManagementUrls"] = $"http://127.0.0.1:{FreePort.Next()}";
         // The payment cut by the kill is taken over by its retry once its lease expired: 2 s instead of 30 s.
         _environment["PAYRAIL__Idempotency__LeaseMs"] = "2000";
     }
@@ -113,7 +117,9 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
         CliRun status = new(-1, "");
         await Eventually.TrueAsync(async () => (status = await RunAsync(cancel, "status")).ExitCode == 0, TimeSpan.FromSeconds(20),
             "status exits 0 once every role is up");
-        foreach (var role in new[] { "pspsim", "devkafka", "api-0", "worker", "gateway" }) Assert.Contains(role, status.Output);
+        foreach (var role in new[] { "pspsim", "devkafka", "api-0", "worker", "gateway", "dashboard" }) Assert.Contains(role, status.Output);
+        // The dashboard `up` started serves its sign-in page, with the development sign-in (up's key is the dev key).
+        Assert.Contains("/signin/dev", await http.GetStringAsync($"{DashboardUrl}/signin", cancel));
         // The README's traffic goes through the gateway `up` started, in front of the API instance it started.
         using (var viaGateway = new HttpRequestMessage(HttpMethod.Get, $"{GatewayUrl}/v1/payments/{paymentId}"))
         {

@@ -1,5 +1,4 @@
 using Npgsql;
-using NpgsqlTypes;
 using Payrail.Outbox;
 
 namespace Payrail.Consumers.Dashboard;
@@ -14,7 +13,34 @@ public sealed class DashboardHandler(ConsumersOptions options, DashboardFeed fee
 {
     public const string ConsumerName = "merchant-dashboard";
 
+    /// <summary>The PostgreSQL channel announcing a merchant's new stream rows (payload: the merchant id).</summary>
+    public const string StreamChannel = "payrail_dashboard";
+
     public string Name { get; } = options.Dashboard.InstanceId is { Length: > 0 } instance ? $"{ConsumerName}.{instance}" : ConsumerName;
+
+    private const string StreamAppendSql = $"""
+        WITH moved AS (
+            INSERT INTO dashboard_payments AS d (payment_id, merchant_id, buyer_id, status, amount_minor, currency,
+                amount_captured_minor, amount_refunded_minor, payment_version, last_event_type, updated_at)
+            VALUES (@payment_id, @merchant_id, @buyer_id, @status, @amount, @currency, @captured, @refunded, @version, @type, @at)
+            ON CONFLICT (payment_id) DO UPDATE SET status = excluded.status, amount_captured_minor = excluded.amount_captured_minor,
+                amount_refunded_minor = excluded.amount_refunded_minor, payment_version = excluded.payment_version,
+                last_event_type = excluded.last_event_type, updated_at = excluded.updated_at
+            WHERE d.payment_version <= excluded.payment_version
+            RETURNING payment_id),
+        numbered AS (
+            INSERT INTO dashboard_streams AS s (merchant_id, last_seq) SELECT @merchant_id, 1 FROM moved
+            ON CONFLICT (merchant_id) DO UPDATE SET last_seq = s.last_seq + 1
+            RETURNING last_seq),
+        logged AS (
+            INSERT INTO dashboard_updates (merchant_id, seq, event_id, event_type, payment_id, buyer_id, status, amount_minor,
+                currency, amount_captured_minor, amount_refunded_minor, payment_version, occurred_at)
+            SELECT @merchant_id, last_seq, @event_id, @type, @payment_id, @buyer_id, @status, @amount, @currency, @captured,
+                @refunded, @version, @at FROM numbered
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING merchant_id)
+        SELECT pg_notify('{StreamChannel}', merchant_id) FROM logged
+        """;
 
     public bool Handles(string type) => type.StartsWith("payment.", StringComparison.Ordinal);
 
@@ -22,28 +48,31 @@ public sealed class DashboardHandler(ConsumersOptions options, DashboardFeed fee
     {
         var rows = LatestPerPayment(events);
         // ">=": a change's events share its version (captured and completed), the later one in the partition wins.
-        await using var command = new NpgsqlCommand("""
-            INSERT INTO dashboard_payments AS d (payment_id, merchant_id, buyer_id, status, amount_minor, currency,
-                amount_captured_minor, amount_refunded_minor, payment_version, last_event_type, updated_at)
-            SELECT * FROM unnest(@payment_ids, @merchant_ids, @buyer_ids, @statuses, @amounts, @currencies, @captured, @refunded,
-                @versions, @types, @ats)
-            ON CONFLICT (payment_id) DO UPDATE SET status = excluded.status, amount_captured_minor = excluded.amount_captured_minor,
-                amount_refunded_minor = excluded.amount_refunded_minor, payment_version = excluded.payment_version,
-                last_event_type = excluded.last_event_type, updated_at = excluded.updated_at
-            WHERE d.payment_version <= excluded.payment_version
-            """, transaction.Connection, transaction);
-        Add(command, "payment_ids", NpgsqlDbType.Uuid, rows.Select(e => e.PaymentId));
-        Add(command, "merchant_ids", NpgsqlDbType.Text, rows.Select(e => e.Payment.MerchantId));
-        Add(command, "buyer_ids", NpgsqlDbType.Text, rows.Select(e => e.Payment.BuyerId));
-        Add(command, "statuses", NpgsqlDbType.Text, rows.Select(e => e.Payment.Status));
-        Add(command, "amounts", NpgsqlDbType.Bigint, rows.Select(e => e.Payment.AmountMinor));
-        Add(command, "currencies", NpgsqlDbType.Text, rows.Select(e => e.Payment.Currency));
-        Add(command, "captured", NpgsqlDbType.Bigint, rows.Select(e => e.Payment.AmountCapturedMinor));
-        Add(command, "refunded", NpgsqlDbType.Bigint, rows.Select(e => e.Payment.AmountRefundedMinor));
-        Add(command, "versions", NpgsqlDbType.Integer, rows.Select(e => e.PaymentVersion));
-        Add(command, "types", NpgsqlDbType.Text, rows.Select(e => e.Type));
-        Add(command, "ats", NpgsqlDbType.TimestampTz, rows.Select(e => e.OccurredAt));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // A row that moved is appended to its merchant's stream log under the next number of dashboard_streams (whose
+        // row lock orders a merchant's appends in commit order, migration 0020), once per event id whichever group
+        // applies it, and announced to the dashboard instances by NOTIFY, which PostgreSQL delivers at commit.
+        // One statement per payment (a row cannot be upserted twice in one statement), all in one round trip.
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
+        foreach (var e in rows)
+        {
+            var p = e.Payment;
+            var command = new NpgsqlBatchCommand(StreamAppendSql);
+            command.Parameters.AddWithValue("payment_id", e.PaymentId);
+            command.Parameters.AddWithValue("event_id", e.Id);
+            command.Parameters.AddWithValue("merchant_id", p.MerchantId);
+            command.Parameters.AddWithValue("buyer_id", p.BuyerId);
+            command.Parameters.AddWithValue("status", p.Status);
+            command.Parameters.AddWithValue("amount", p.AmountMinor);
+            command.Parameters.AddWithValue("currency", p.Currency);
+            command.Parameters.AddWithValue("captured", p.AmountCapturedMinor);
+            command.Parameters.AddWithValue("refunded", p.AmountRefundedMinor);
+            command.Parameters.AddWithValue("version", e.PaymentVersion);
+            command.Parameters.AddWithValue("type", e.Type);
+            command.Parameters.AddWithValue("at", e.OccurredAt);
+            batch.BatchCommands.Add(command);
+        }
+        if (batch.BatchCommands.Count == 0) return;
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>
@@ -57,9 +86,6 @@ public sealed class DashboardHandler(ConsumersOptions options, DashboardFeed fee
             if (!latest.TryGetValue(e.PaymentId, out var current) || current.PaymentVersion <= e.PaymentVersion) latest[e.PaymentId] = e;
         return [.. latest.Values];
     }
-
-    private static void Add<T>(NpgsqlCommand command, string name, NpgsqlDbType type, IEnumerable<T> values) =>
-        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values.ToArray() });
 
     /// <summary>Live updates are best effort: a redelivery is not fanned out again (a subscriber reloads rows on reconnect).</summary>
     public Task AfterCommitAsync(IReadOnlyList<CommittedEvent> events, CancellationToken cancellationToken)
