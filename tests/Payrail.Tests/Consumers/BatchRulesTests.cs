@@ -53,21 +53,6 @@ public sealed class BatchRulesTests
         Assert.Equal([a, b], BatchProgress.FirstOfEach([a, b, a, b, a]));
     }
 
-    [Fact]
-    public void The_dashboard_row_of_a_batch_is_the_row_one_by_one_upserts_end_with()
-    {
-        var payment = Guid.CreateVersion7();
-        Gen.Int[1, 5].Array[1, 12].Sample(versions =>
-        {
-            var events = versions.Select((v, i) => TestEvents.Event(EventTypes.PaymentAuthorized, payment, v, "authorized", "m", "b",
-                secondsIntoDay: i)).ToArray();
-            OutboxEvent? oneByOne = null;
-            foreach (var e in events)
-                if (oneByOne is null || oneByOne.PaymentVersion <= e.PaymentVersion) oneByOne = e;
-            Assert.Equal(oneByOne, Assert.Single(DashboardHandler.LatestPerPayment(events)));
-        });
-    }
-
     private static ConsumeResult<byte[]?, byte[]?> At(TopicPartition partition, long offset) =>
         new() { TopicPartitionOffset = new TopicPartitionOffset(partition, offset), Message = new Message<byte[]?, byte[]?>() };
 }

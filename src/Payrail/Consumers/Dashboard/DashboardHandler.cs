@@ -46,14 +46,13 @@ public sealed class DashboardHandler(ConsumersOptions options, DashboardFeed fee
 
     public async Task ApplyAsync(NpgsqlTransaction transaction, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
     {
-        var rows = LatestPerPayment(events);
         // ">=": a change's events share its version (captured and completed), the later one in the partition wins.
         // A row that moved is appended to its merchant's stream log under the next number of dashboard_streams (whose
         // row lock orders a merchant's appends in commit order, migration 0020), once per event id whichever group
         // applies it, and announced to the dashboard instances by NOTIFY, which PostgreSQL delivers at commit.
-        // One statement per payment (a row cannot be upserted twice in one statement), all in one round trip.
+        // One statement per event, in order, all in one round trip: the log gets each move as one-by-one would give it.
         await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
-        foreach (var e in rows)
+        foreach (var e in events)
         {
             var p = e.Payment;
             var command = new NpgsqlBatchCommand(StreamAppendSql);
@@ -73,18 +72,6 @@ public sealed class DashboardHandler(ConsumersOptions options, DashboardFeed fee
         }
         if (batch.BatchCommands.Count == 0) return;
         await batch.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>
-    /// Per payment, the event the row ends with when the events are upserted one by one in order (a later event wins
-    /// unless its version is lower): one statement cannot upsert a row twice.
-    /// </summary>
-    public static List<OutboxEvent> LatestPerPayment(IReadOnlyList<OutboxEvent> events)
-    {
-        var latest = new Dictionary<Guid, OutboxEvent>();
-        foreach (var e in events)
-            if (!latest.TryGetValue(e.PaymentId, out var current) || current.PaymentVersion <= e.PaymentVersion) latest[e.PaymentId] = e;
-        return [.. latest.Values];
     }
 
     /// <summary>Live updates are best effort: a redelivery is not fanned out again (a subscriber reloads rows on reconnect).</summary>
