@@ -195,11 +195,16 @@ public sealed class SettlementTests(SettlementFixture api) : IClassFixture<Settl
         var clock = new ShiftedClock { Offset = TimeSpan.FromDays(30) };
         var worker = api.NewWorker(clock, ("Settlement:Schedule", "* * * * *"), ("Settlement:MaxSleep", "00:00:00.050"));
         await worker.StartAsync();
+        using var management = new HttpClient { BaseAddress = new Uri(worker.Urls.First()) };
+        // The clock moves past the next occurrence only once the loop has computed it: moved earlier, the loop would
+        // schedule from the moved time and wait up to a minute.
+        await Payrail.Testing.Eventually.TrueAsync(async () =>
+                (await management.GetFromJsonAsync<Dictionary<string, string>>(WorkerLoops.Path))!.GetValueOrDefault(SettlementLoop.LoopName)?.Contains("; next ") == true,
+            TimeSpan.FromSeconds(30), "the settlement loop has scheduled its next run");
         clock.Offset += TimeSpan.FromSeconds(61);
 
         await Payrail.Testing.Eventually.TrueAsync(async () => await api.StatusAsync(paymentId) == "settled", TimeSpan.FromSeconds(30),
             "the scheduled run settles the payment");
-        using var management = new HttpClient { BaseAddress = new Uri(worker.Urls.First()) };
         var loops = await management.GetFromJsonAsync<Dictionary<string, string>>(WorkerLoops.Path);
         Assert.StartsWith("settlement: ", loops![SettlementLoop.LoopName]);
         Assert.Contains(" settled ", loops[SettlementLoop.LoopName]);
