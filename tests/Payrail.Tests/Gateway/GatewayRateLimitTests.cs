@@ -10,6 +10,10 @@ namespace Payrail.Tests.Gateway;
 public sealed class TwoGatewaysStack : GatewayStack
 {
     protected override int GatewayInstances => 2;
+
+    // These tests are about the shared bucket: a Redis answer slower than the production 100 ms on a loaded test machine
+    // would switch a gateway to its local bucket (each lets ~29 through: 58 seen in a CI run). The fallback has its own test.
+    protected override IEnumerable<KeyValuePair<string, string?>> GatewaySettings => [new("Gateway:RateLimit:RedisTimeoutMs", "5000")];
 }
 
 /// <summary>
