@@ -171,6 +171,22 @@ internal sealed class PlatformCommands
         CancellationToken cancellationToken = default) =>
         await WebhooksBench.RunAsync(PayrailConfiguration.Load(), rate, seconds, url, merchant, cancellationToken);
 
+    /// <summary>
+    /// Benchmark the dashboard (issue 14): payments open loop through the API while the merchant's live stream is read;
+    /// commit (the 201) → row captured on the stream, p50/p95/p99/max, missing rows, and the target (p95 &lt; 1 s, p99 &lt; 2 s).
+    /// </summary>
+    /// <param name="rate">Payments due per second (open loop).</param>
+    /// <param name="seconds">Measured duration (after 2 s unrecorded at the same rate).</param>
+    /// <param name="merchant">The merchant paid, whose stream is watched.</param>
+    /// <param name="url">API base URL (default: the first of Api:Urls).</param>
+    /// <param name="dashboardUrl">Dashboard base URL (default: the first of Dashboard:Urls).</param>
+    /// <param name="rowDeadlineMs">A payment not seen on the stream this long after its 201 is a missing row.</param>
+    [Command("bench dashboard")]
+    public async Task<int> BenchDashboard(int rate = 200, int seconds = 30, string merchant = "m_demo", string? url = null,
+        string? dashboardUrl = null, int rowDeadlineMs = 10_000, CancellationToken cancellationToken = default) =>
+        await DashboardBench.RunCommandAsync(PayrailConfiguration.Load(), rate, seconds, merchant, url, dashboardUrl, rowDeadlineMs,
+            cancellationToken);
+
     /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
     /// <param name="messages">Number of messages to produce.</param>
