@@ -44,6 +44,9 @@ public sealed class LifecyclePropertyTests(LifecycleFixture api) : IClassFixture
 {
     private const long Authorized = 1_000;
 
+    /// <summary>Below this a USD capture is refused before the PSP (Stripe's minimum charge): not this test's subject.</summary>
+    private const long MinCaptureMinor = 50;
+
     private enum Kind { Capture, Void, Refund }
 
     /// <summary>One request: what, its amount (0: the default), whether its PSP answer is lost, its client's extra retries.</summary>
@@ -53,7 +56,7 @@ public sealed class LifecyclePropertyTests(LifecycleFixture api) : IClassFixture
     }
 
     private static readonly Gen<Request> GenRequest = Gen.Select(
-            Gen.Enum<Kind>(), Gen.OneOf(Gen.Const(0L), Gen.Long[1, 700]), Gen.Bool, Gen.Int[0, 1])
+            Gen.Enum<Kind>(), Gen.OneOf(Gen.Const(0L), Gen.Long[MinCaptureMinor, 700]), Gen.Bool, Gen.Int[0, 1])
         .Select((kind, amount, lost, retries) => new Request(kind, amount, lost, retries));
 
     [Fact]
