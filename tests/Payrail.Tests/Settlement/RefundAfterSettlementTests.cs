@@ -77,9 +77,37 @@ public sealed class RefundAfterSettlementTests(SettlementFixture api) : IClassFi
         Assert.Empty(await api.VerifyLedgerAsync());
     }
 
-    private async Task<Payments.ApiAnswer> RefundAsync(Guid paymentId, string merchant, object body)
+    [Fact]
+    public async Task A_manual_payment_captured_in_part_settles_for_what_was_captured_and_is_refunded_in_full_after()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/payments/{paymentId}/refunds")
+        var merchant = await CreateMerchantAsync(payableMayGoNegative: true);
+        var created = await api.PostPaymentAsync(api.BuyerToken("b_" + Guid.NewGuid().ToString("N")[..10]), Guid.NewGuid().ToString(),
+            PaymentsApiFixture.Body(amount: 5_000, capture: "manual", merchantId: merchant));
+        Assert.Equal((201, "authorized"), (created.Status, created.PaymentStatus));
+        var paymentId = created.PaymentId;
+        var captured = await PostAsync($"/v1/payments/{paymentId}/capture", merchant, new { amount = 3_000 });
+        Assert.Equal((200, "captured"), (captured.Status, captured.PaymentStatus));
+        await api.PassPayoutDelayAsync();
+
+        await api.SettleAsync();
+
+        Assert.Equal("settled", await api.StatusAsync(paymentId));
+        var line = await api.ChargeLineAsync(created.Json.GetProperty("psp_reference").GetString()!);
+        Assert.Equal(3_000L, line.Amount);
+        Assert.Empty(await api.VerifyLedgerAsync());
+        var refund = await RefundAsync(paymentId, merchant, new { });
+        Assert.Equal((201, 3_000L), (refund.Status, refund.Json.GetProperty("amount").GetInt64()));
+        Assert.Equal("refunded", (await PaymentAsync(paymentId, merchant)).GetProperty("status").GetString());
+        Assert.EndsWith("authorized-captured,captured-settled,settled-refunded", await api.TransitionsAsync(paymentId));
+        Assert.Empty(await api.VerifyLedgerAsync());
+    }
+
+    private Task<Payments.ApiAnswer> RefundAsync(Guid paymentId, string merchant, object body) =>
+        PostAsync($"/v1/payments/{paymentId}/refunds", merchant, body);
+
+    private async Task<Payments.ApiAnswer> PostAsync(string path, string merchant, object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
         {
             Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
         };
