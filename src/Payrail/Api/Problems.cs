@@ -63,6 +63,11 @@ public static class Problems
     public const string PaymentNotRefundable = Base + "payment-not-refundable";
     /// <summary>A refund above what remains refundable: captured − refunded − what pending refunds hold (409).</summary>
     public const string RefundExceedsRefundable = Base + "refund-exceeds-refundable";
+    /// <summary>
+    /// A refund above the merchant's payable balance in its currency (captures − refunds − fees, less what pending refunds
+    /// hold) when that balance may not go negative (409).
+    /// </summary>
+    public const string RefundExceedsPayableBalance = Base + "refund-exceeds-payable-balance";
 
     public const string ContentType = "application/problem+json";
 

@@ -33,6 +33,7 @@ public sealed class RefundCreation(
     PaymentTransitions transitions,
     RefundTransitions refundTransitions,
     IPspConnector psp,
+    PayableBalanceCheck payable,
     IOptions<RefundsOptions> options,
     TimeProvider clock,
     ILogger<RefundCreation> logger)
@@ -62,6 +63,10 @@ public sealed class RefundCreation(
         // Default: all that remains refundable as this read sees it; the reservation below checks it against the row's version.
         var amount = request.AmountMinor ?? payment.RefundBalance.RefundableMinor;
         if (amount <= 0) return await RefuseAsync(lease, payment, PaymentRefunds.ExceedsRefundableCode).ConfigureAwait(false);
+        // A refund the payment can take but its merchant's payable cannot: refused before the PSP moves any money.
+        if (RefundProblems.Precheck(payment, amount) is null
+            && await payable.RefusesAsync(payment.MerchantId, payment.CurrencyCode, amount).ConfigureAwait(false))
+            return await RefuseAsync(lease, payment, PayableBalanceCheck.ExceedsPayableCode).ConfigureAwait(false);
         var refund = new RefundRecord(lease.ResourceId, payment.Id, payment.MerchantId, amount, payment.CurrencyCode,
             RefundStatus.Pending, request.Reason, psp.Name, null, null, 1, now, now);
         var reserved = await transitions.ApplyAsync(payment,

@@ -13,6 +13,7 @@ public static class RefundProblems
 {
     public static ProblemDetails For(PaymentRecord payment, string code)
     {
+        if (code == PayableBalanceCheck.ExceedsPayableCode) return ExceedsPayable(payment);
         var notRefundable = code == PaymentRefunds.NotRefundableCode;
         var problem = new ProblemDetails
         {
@@ -25,6 +26,20 @@ public static class RefundProblems
         };
         problem.Extensions["payment_status"] = payment.Status.ToWire();
         problem.Extensions["amount_refundable"] = Math.Max(0, payment.RefundBalance.RefundableMinor);
+        return problem;
+    }
+
+    private static ProblemDetails ExceedsPayable(PaymentRecord payment)
+    {
+        var problem = new ProblemDetails
+        {
+            Type = Problems.RefundExceedsPayableBalance,
+            Title = "Refund exceeds payable balance",
+            Status = StatusCodes.Status409Conflict,
+            Detail = "The merchant's payable balance in this currency (captures, less refunds and fees, less pending refunds) "
+                + "cannot cover the refund, and it may not go negative.",
+        };
+        problem.Extensions["payment_status"] = payment.Status.ToWire();
         return problem;
     }
 
