@@ -1,7 +1,6 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using Payrail.Api;
 using Payrail.Domain.Payments;
 
 namespace Payrail.Payments;
@@ -46,15 +45,7 @@ public sealed record PaymentRecord(
     public string CaptureWire => Capture == CaptureMethod.Manual ? "manual" : "automatic";
 
     /// <summary>The API resource: snake_case, lowercase status, amounts in minor units, fixed field order.</summary>
-    public string ToJson()
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            WriteTo(json);
-        }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    public string ToJson() => JsonText.Of(WriteTo);
 
     public void WriteTo(Utf8JsonWriter json)
     {
@@ -90,17 +81,12 @@ public sealed record PaymentRecord(
         json.WriteEndObject();
     }
 
-    public string MetadataJson()
+    public string MetadataJson() => JsonText.Of(json =>
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            foreach (var (key, value) in Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) json.WriteString(key, value);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+        json.WriteStartObject();
+        foreach (var (key, value) in Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) json.WriteString(key, value);
+        json.WriteEndObject();
+    });
 
     public static IReadOnlyDictionary<string, string> ParseMetadata(string json)
     {

@@ -1,6 +1,5 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
+using Payrail.Api;
 using Payrail.Domain.Refunds;
 using Payrail.Payments;
 
@@ -26,15 +25,7 @@ public sealed record RefundRecord(
     public static IReadOnlySet<string> Reasons { get; } = new HashSet<string>(StringComparer.Ordinal) { "duplicate", "fraudulent", "requested_by_customer" };
 
     /// <summary>The API resource: snake_case, lowercase status, amounts in minor units, fixed field order.</summary>
-    public string ToJson()
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            WriteTo(json);
-        }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    public string ToJson() => JsonText.Of(WriteTo, 512);
 
     public void WriteTo(Utf8JsonWriter json)
     {
