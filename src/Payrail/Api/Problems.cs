@@ -49,13 +49,13 @@ public static class Problems
     /// <summary>The payment service did not answer within the gateway's request timeout (504).</summary>
     public const string UpstreamTimeout = Base + "upstream-timeout";
 
-    /// <summary>The payment's status does not allow this capture or void (e.g. void after capture); carries <c>status</c> (409).</summary>
+    /// <summary>The payment's status does not allow this capture or void (e.g. void after capture); carries <c>payment_status</c> (409).</summary>
     public const string PaymentStateConflict = Base + "payment-state-conflict";
-    /// <summary>A capture of more than the payment authorized; carries <c>status</c> (409).</summary>
+    /// <summary>A capture of more than the payment authorized; carries <c>payment_status</c> (409).</summary>
     public const string CaptureAboveAuthorized = Base + "capture-above-authorized";
-    /// <summary>Another capture or void of this authorization is under way; carries <c>status</c> (409).</summary>
+    /// <summary>Another capture or void of this authorization is under way; carries <c>payment_status</c> (409).</summary>
     public const string PaymentOperationInProgress = Base + "payment-operation-in-progress";
-    /// <summary>A capture the PSP refused because the authorization expired: the payment is voided; carries <c>status</c> (409).</summary>
+    /// <summary>A capture the PSP refused because the authorization expired: the payment is voided; carries <c>payment_status</c> (409).</summary>
     public const string AuthorizationExpired = Base + "authorization-expired";
     /// <summary>The PSP did not answer a capture or void in time: retry with the same Idempotency-Key (503).</summary>
     public const string PspOutcomeUnknown = Base + "psp-outcome-unknown";

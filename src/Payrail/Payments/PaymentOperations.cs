@@ -243,7 +243,7 @@ public sealed class PaymentOperations(
         return new IdempotentAnswer(StatusCodes.Status503ServiceUnavailable, Problems.Json(Problems.PspOutcomeUnknown, "PSP outcome unknown",
             StatusCodes.Status503ServiceUnavailable,
             "Our payment provider did not answer in time. Retry with the same Idempotency-Key: the operation is never done twice.",
-            ("status", payment.Status.ToWire())), Final: false);
+            ("payment_status", payment.Status.ToWire())), Final: false);
     }
 
     private static bool IsUnknownOutcome(Exception e, CancellationTokenSource budget) =>
@@ -279,6 +279,6 @@ public sealed class PaymentOperations(
     {
         if (refusal is null) return new IdempotentAnswer(StatusCodes.Status200OK, payment.ToJson(), Final: true);
         return new IdempotentAnswer(refusal.Status, Problems.Json(refusal.Type, refusal.Title, refusal.Status, refusal.Detail,
-            ("status", payment.Status.ToWire()), ("payment_id", payment.Id.ToString())), Final: true);
+            ("payment_status", payment.Status.ToWire()), ("payment_id", payment.Id.ToString())), Final: true);
     }
 }

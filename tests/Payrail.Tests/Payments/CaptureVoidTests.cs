@@ -84,7 +84,7 @@ public sealed class CaptureVoidTests(CaptureVoidFixture api) : IClassFixture<Cap
         Assert.Equal(409, voided.Status);
         Assert.Equal("application/problem+json", voided.ContentType);
         Assert.Equal(Problems + "payment-state-conflict", voided.ProblemType);
-        Assert.Equal("captured", voided.Json.GetProperty("status").GetString());
+        Assert.Equal("captured", voided.Json.GetProperty("payment_status").GetString());
         Assert.Equal(1, api.PspRequests.Operations(payment.PaymentIntent));
         Assert.Equal("succeeded", (await api.PaymentIntentAsync(payment.PaymentIntent)).GetProperty("status").GetString());
     }
@@ -105,7 +105,7 @@ public sealed class CaptureVoidTests(CaptureVoidFixture api) : IClassFixture<Cap
         Assert.Equal("true", retried.Headers["Idempotent-Replayed"]);
         Assert.Equal(409, second.Status);
         Assert.Equal(Problems + "payment-state-conflict", second.ProblemType);
-        Assert.Equal("captured", second.Json.GetProperty("status").GetString());
+        Assert.Equal("captured", second.Json.GetProperty("payment_status").GetString());
         Assert.Equal(1, api.PspRequests.Operations(payment.PaymentIntent));
         Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM ledger_transfers WHERE payment_id = @id AND kind = 'post_pending'", ("id", payment.Id)));
     }
@@ -149,7 +149,7 @@ public sealed class CaptureVoidTests(CaptureVoidFixture api) : IClassFixture<Cap
 
         Assert.Equal(409, above.Status);
         Assert.Equal(Problems + "capture-above-authorized", above.ProblemType);
-        Assert.Equal("authorized", above.Json.GetProperty("status").GetString());
+        Assert.Equal("authorized", above.Json.GetProperty("payment_status").GetString());
         Assert.Equal(0, api.PspRequests.Operations(payment.PaymentIntent));
         Assert.Equal(200, (await api.OperateAsync(payment.Id, "capture", api.MerchantToken(), NewKey(), """{"amount": 1000}""")).Status);
     }
@@ -209,7 +209,7 @@ public sealed class CaptureVoidTests(CaptureVoidFixture api) : IClassFixture<Cap
 
         Assert.Equal(409, late.Status);
         Assert.Equal(Problems + "authorization-expired", late.ProblemType);
-        Assert.Equal("voided", late.Json.GetProperty("status").GetString());
+        Assert.Equal("voided", late.Json.GetProperty("payment_status").GetString());
         Assert.Equal("voided", (await api.GetAsync($"/v1/payments/{payment.Id}", api.MerchantToken())).PaymentStatus);
         Assert.Equal(0, await BuyerAsync(payment.Buyer, "debits_pending"));
         Assert.Equal(0, await BuyerAsync(payment.Buyer, "debits_posted"));
