@@ -205,9 +205,12 @@ public sealed class SettlementTests(SettlementFixture api) : IClassFixture<Settl
 
         await Payrail.Testing.Eventually.TrueAsync(async () => await api.StatusAsync(paymentId) == "settled", TimeSpan.FromSeconds(30),
             "the scheduled run settles the payment");
+        // The run reports once it has ended, after the payment's commit.
+        await Payrail.Testing.Eventually.TrueAsync(async () =>
+                (await management.GetFromJsonAsync<Dictionary<string, string>>(WorkerLoops.Path))![SettlementLoop.LoopName].Contains(" settled ", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "the loop reports the run that settled it");
         var loops = await management.GetFromJsonAsync<Dictionary<string, string>>(WorkerLoops.Path);
         Assert.StartsWith("settlement: ", loops![SettlementLoop.LoopName]);
-        Assert.Contains(" settled ", loops[SettlementLoop.LoopName]);
         Assert.Contains("payrail_settlement_runs", await management.GetStringAsync("/metrics"));
         await worker.StopAsync();
     }
