@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Payrail.Dashboard;
@@ -130,7 +131,7 @@ public sealed class DashboardBrowserTests(DashboardStack stack, BrowserFixture b
         await page.GotoAsync(stack.DashboardUrl + "/payments");
         await page.FillAsync("input[name=currency]", "JPY");
         await page.PressAsync("input[name=currency]", "Enter"); // keyboard only
-        await page.WaitForURLAsync("**currency=JPY**");
+        await ArrivedAsync(page, new Regex("currency=JPY"));
         var amounts = await page.Locator("#payments tbody [data-col=amount]").AllTextContentsAsync();
         Assert.Equal(["30000 JPY", "25000 JPY", "20000 JPY", "15000 JPY", "10000 JPY", "5000 JPY"], amounts); // exponent 0
 
@@ -144,7 +145,7 @@ public sealed class DashboardBrowserTests(DashboardStack stack, BrowserFixture b
             await page.GotoAsync(stack.DashboardUrl + "/payments");
             await page.FillAsync("input[name=q]", search);
             await page.PressAsync("input[name=q]", "Enter");
-            await page.WaitForURLAsync($"**q={search}**");
+            await ArrivedAsync(page, new Regex($"q={search}"));
             Assert.Equal([amount], await page.Locator("#payments tbody [data-col=amount]").AllTextContentsAsync());
         }
         await page.GotoAsync(stack.DashboardUrl + "/payments?method=pm_card_mastercard");
@@ -187,7 +188,7 @@ public sealed class DashboardBrowserTests(DashboardStack stack, BrowserFixture b
         var page = await SignInAsync(context, PaymentsApiFixture.MerchantId);
 
         await page.ClickAsync($"tr[data-id='{payment}'] a");
-        await page.WaitForURLAsync($"**/payments/{payment}");
+        await ArrivedAsync(page, new Regex($"/payments/{payment}$"));
         Assert.Equal("captured", await page.TextContentAsync("#payment-status"));
         Assert.True(await page.Locator("#transitions tbody tr").CountAsync() >= 3);
         Assert.True(await page.Locator("#transfers tbody tr").CountAsync() >= 1);
@@ -261,6 +262,17 @@ public sealed class DashboardBrowserTests(DashboardStack stack, BrowserFixture b
         Assert.Equal(4000, await stack.ScalarAsync("SELECT amount_captured_minor FROM payments WHERE id = @id", ("id", payment)));
     }
 
+    /// <summary>
+    /// Waits until the page is at a URL matching <paramref name="url"/> and its document has loaded. Both are polled by
+    /// the browser's driver: Playwright .NET's WaitForURLAsync checks its state, then subscribes to the event, and can
+    /// miss a load event delivered in between (it then waits out its whole timeout on a loaded page).
+    /// </summary>
+    private static async Task ArrivedAsync(IPage page, Regex url)
+    {
+        await Assertions.Expect(page).ToHaveURLAsync(url, new PageAssertionsToHaveURLOptions { Timeout = WaitMs });
+        await page.WaitForFunctionAsync("() => document.readyState === 'complete'", null, new PageWaitForFunctionOptions { Timeout = WaitMs });
+    }
+
     /// <summary>Signs in through the development page (a click on the merchant), then waits for the list's stream to be live.</summary>
     private async Task<IPage> SignInAsync(IBrowserContext context, string merchantId)
     {
@@ -268,14 +280,7 @@ public sealed class DashboardBrowserTests(DashboardStack stack, BrowserFixture b
         await page.GotoAsync(stack.DashboardUrl + "/payments");
         Assert.EndsWith("/signin", page.Url);
         await page.ClickAsync($"form[action='/signin/dev']:has(input[value='{merchantId}']) button");
-        try
-        {
-            await page.WaitForURLAsync("**/payments", new PageWaitForURLOptions { Timeout = WaitMs });
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"sign-in did not reach /payments; at {page.Url}:\n{await page.ContentAsync()}");
-        }
+        await ArrivedAsync(page, new Regex("/payments$"));
         await page.WaitForSelectorAsync("#live[data-state='live']", new PageWaitForSelectorOptions { Timeout = WaitMs });
         return page;
     }
