@@ -15,9 +15,12 @@ public enum CompactionStep
     Renamed,
 }
 
-/// <summary>What one compaction did and how long it held the store lock at most (the pause a request may have seen).</summary>
+/// <summary>
+/// What one compaction did and how long it held the store lock at most (the pause a request may have seen);
+/// <paramref name="EvictionRowsExamined"/> is the eviction's work under that lock (see <see cref="Retention.Evict"/>).
+/// </summary>
 public sealed record CompactionReport(
-    long Generation, int Objects, int Evicted, long SnapshotBytes, double LongestLockHoldMs, double ElapsedMs);
+    long Generation, int Objects, int Evicted, long SnapshotBytes, double LongestLockHoldMs, double ElapsedMs, int EvictionRowsExamined = 0);
 
 public sealed partial class SimStore
 {
@@ -116,11 +119,11 @@ public sealed partial class SimStore
     {
         crashAt?.Invoke(CompactionStep.Rotated);
         var hold = Stopwatch.StartNew();
-        int evicted;
+        Retention.Work eviction;
         List<(string Kind, IStored[] Rows)> tables;
         lock (_gate)
         {
-            evicted = Retention.Evict(this, Now(), _retention);
+            eviction = Retention.Evict(this, Now(), _retention);
             tables =
             [
                 ("pi", PaymentIntents.CopyRows()), ("ch", Charges.CopyRows()), ("re", Refunds.CopyRows()),
@@ -167,7 +170,8 @@ public sealed partial class SimStore
         crashAt?.Invoke(CompactionStep.Renamed);
         JournalFiles.DeleteSuperseded(_dataDir, generation, includeTemp: false);
 
-        var report = new CompactionReport(generation, objects, evicted, bytes, longestHold, elapsed.Elapsed.TotalMilliseconds);
+        var report = new CompactionReport(generation, objects, eviction.Evicted, bytes, longestHold, elapsed.Elapsed.TotalMilliseconds,
+            eviction.RowsExamined);
         LastCompaction = report;
         Compactions++;
         return report;
