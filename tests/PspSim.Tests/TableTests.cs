@@ -57,4 +57,26 @@ public sealed class TableTests
         Assert.Equal(["ch_1", "ch_3", "ch_5"], table.IdsIn("pi_1"));
         Assert.Equal("ch_1", table.Oldest!.Id);
     }
+
+    [Fact]
+    public void A_chunked_read_goes_on_after_removals_and_stops_at_the_rows_present_when_it_began()
+    {
+        var table = new Table<Row>(maxRows: 8);
+        for (var i = 0; i < 6; i++) table.Upsert(new Row($"evt_{i}", i));
+        var until = table.NextSeq;
+        var cursor = new TableCursor();
+        var chunk = new IStored[2];
+        var read = new List<string>();
+
+        Assert.Equal(2, table.ReadChunk(cursor, chunk, until));
+        read.AddRange(chunk.Select(r => r.Id));
+        // Between two chunks: the row read last is removed, and new rows push the oldest out of the capped table.
+        Assert.True(table.Remove("evt_1"));
+        for (var i = 6; i < 11; i++) table.Upsert(new Row($"evt_{i}", i));
+        int n;
+        while ((n = table.ReadChunk(cursor, chunk, until)) > 0) read.AddRange(chunk.Take(n).Select(r => r.Id));
+
+        // evt_2 was pushed out before it was reached; the rows added after the read began are not part of it.
+        Assert.Equal(["evt_0", "evt_1", "evt_3", "evt_4", "evt_5"], read);
+    }
 }

@@ -7,6 +7,26 @@ public interface IStored
     long Created { get; }
 }
 
+/// <summary>Where a chunked read of a table stopped (see <see cref="ISnapshotTable.ReadChunk"/>).</summary>
+public sealed class TableCursor
+{
+    internal object? Node;
+    internal long Seq = -1;
+}
+
+/// <summary>A table as a compaction reads it: a chunk of rows per hold of the store lock, in insertion order.</summary>
+public interface ISnapshotTable
+{
+    /// <summary>The sequence number the next inserted row gets: rows read up to it are the ones present now.</summary>
+    long NextSeq { get; }
+
+    /// <summary>
+    /// Reads into <paramref name="rows"/> the rows after the cursor's, inserted before <paramref name="untilSeq"/>; the
+    /// caller holds the store lock. Rows removed or added between two calls are simply skipped or not reached.
+    /// </summary>
+    int ReadChunk(TableCursor cursor, IStored[] rows, long untilSeq);
+}
+
 /// <summary>
 /// Objects of one kind in insertion order. Unbounded by default (Stripe keeps payment objects);
 /// with <paramref name="maxRows"/> above zero the oldest rows are evicted first once the table holds more than that.
@@ -15,29 +35,34 @@ public interface IStored
 /// removing one (the oldest, or one in the middle) is O(1) and nothing is renumbered. Eviction runs under the
 /// store lock, which every request takes: a rebuild of the whole index there held it 75–750 ms at 50,000 payments.
 /// </summary>
-public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) where T : class, IStored
+public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) : ISnapshotTable where T : class, IStored
 {
-    private readonly Dictionary<string, LinkedListNode<T>> _index = new(StringComparer.Ordinal);
-    private readonly LinkedList<T> _rows = new();
+    /// <summary>A row and its insertion sequence number (kept when the row is replaced in place).</summary>
+    private readonly record struct Slot(long Seq, T Row);
+
+    private readonly Dictionary<string, LinkedListNode<Slot>> _index = new(StringComparer.Ordinal);
+    private readonly LinkedList<Slot> _rows = new();
     private readonly Dictionary<string, List<string>> _groups = new(StringComparer.Ordinal);
 
     public int Count => _rows.Count;
 
-    /// <summary>The row inserted first among those still held, if any.</summary>
-    public T? Oldest => _rows.First?.Value;
+    public long NextSeq { get; private set; }
 
-    public T? Find(string id) => _index.TryGetValue(id, out var node) ? node.Value : null;
+    /// <summary>The row inserted first among those still held, if any.</summary>
+    public T? Oldest => _rows.First?.Value.Row;
+
+    public T? Find(string id) => _index.TryGetValue(id, out var node) ? node.Value.Row : null;
 
     public void Upsert(T row)
     {
         if (_index.TryGetValue(row.Id, out var node))
         {
-            node.Value = row;
+            node.Value = node.Value with { Row = row };
             return;
         }
-        _index[row.Id] = _rows.AddLast(row);
+        _index[row.Id] = _rows.AddLast(new Slot(NextSeq++, row));
         if (groupOf is not null) GroupOf(groupOf(row)).Add(row.Id);
-        while (maxRows > 0 && _rows.Count > maxRows) Remove(_rows.First!.Value.Id);
+        while (maxRows > 0 && _rows.Count > maxRows) Remove(_rows.First!.Value.Row.Id);
     }
 
     /// <summary>The ids of the rows in <paramref name="group"/>, oldest first (empty without <c>groupOf</c>).</summary>
@@ -48,10 +73,10 @@ public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) w
     {
         if (!_index.Remove(id, out var node)) return false;
         _rows.Remove(node);
-        if (groupOf is not null && _groups.TryGetValue(groupOf(node.Value), out var ids))
+        if (groupOf is not null && _groups.TryGetValue(groupOf(node.Value.Row), out var ids))
         {
             ids.Remove(id);
-            if (ids.Count == 0) _groups.Remove(groupOf(node.Value));
+            if (ids.Count == 0) _groups.Remove(groupOf(node.Value.Row));
         }
         return true;
     }
@@ -67,7 +92,7 @@ public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) w
     /// <summary>The rows oldest first. The table must not change while this is enumerated.</summary>
     public IEnumerable<T> OldestFirst()
     {
-        for (var node = _rows.First; node is not null; node = node.Next) yield return node.Value;
+        for (var node = _rows.First; node is not null; node = node.Next) yield return node.Value.Row;
     }
 
     /// <summary>
@@ -76,7 +101,7 @@ public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) w
     /// </summary>
     public bool TryNewestFirst(string? startingAfter, out IEnumerable<T> rows)
     {
-        LinkedListNode<T>? from = _rows.Last;
+        LinkedListNode<Slot>? from = _rows.Last;
         if (startingAfter is not null)
         {
             if (!_index.TryGetValue(startingAfter, out var cursor))
@@ -102,12 +127,34 @@ public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) w
         return true;
     }
 
-    /// <summary>The rows in insertion order, copied (a compaction serializes them a chunk at a time).</summary>
-    public T[] CopyRows()
+    /// <summary>The rows in insertion order, copied. O(rows): a compaction reads chunks instead (<see cref="ReadChunk"/>).</summary>
+    public T[] CopyRows() => [.. OldestFirst()];
+
+    public int ReadChunk(TableCursor cursor, IStored[] rows, long untilSeq)
     {
-        var rows = new T[_rows.Count];
-        _rows.CopyTo(rows, 0);
-        return rows;
+        var node = cursor.Node switch
+        {
+            null => _rows.First,
+            LinkedListNode<Slot> { List: not null } last => last.Next,
+            // The row read last was removed meanwhile: go on from the first row inserted after it.
+            _ => FirstAfter(cursor.Seq),
+        };
+        var count = 0;
+        for (; node is not null && count < rows.Length && node.Value.Seq < untilSeq; node = node.Next)
+        {
+            rows[count++] = node.Value.Row;
+            cursor.Node = node;
+            cursor.Seq = node.Value.Seq;
+        }
+        return count;
+    }
+
+    /// <summary>O(rows before it); only after a removal during a snapshot (a capped table's oldest rows, a deleted endpoint).</summary>
+    private LinkedListNode<Slot>? FirstAfter(long seq)
+    {
+        var node = _rows.First;
+        while (node is not null && node.Value.Seq <= seq) node = node.Next;
+        return node;
     }
 
     private List<string> GroupOf(string group)
@@ -116,8 +163,8 @@ public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) w
         return ids;
     }
 
-    private static IEnumerable<T> Walk(LinkedListNode<T>? from, Func<LinkedListNode<T>, LinkedListNode<T>?> step)
+    private static IEnumerable<T> Walk(LinkedListNode<Slot>? from, Func<LinkedListNode<Slot>, LinkedListNode<Slot>?> step)
     {
-        for (var node = from; node is not null; node = step(node)) yield return node.Value;
+        for (var node = from; node is not null; node = step(node)) yield return node.Value.Row;
     }
 }
