@@ -88,7 +88,8 @@ public static class Retention
     /// <summary>
     /// Whether the intent's payment can still change, on its own or by a request Stripe would accept: an intent awaiting
     /// capture, 3-D Secure or settlement, a charge uncaptured before its expiry, a refund pending or scheduled to change
-    /// (async test cards: one that reads succeeded now may still fail).
+    /// (async test cards: one that reads succeeded now may still fail). A refund's <c>SettleAt</c> is set exactly while its
+    /// entry in <see cref="SimStore.Due"/> is to be acted on (consuming the entry clears it), so no scan of the schedule.
     /// </summary>
     private static bool IsLive(SimStore store, PaymentIntentState pi, long now, Counter work)
     {
