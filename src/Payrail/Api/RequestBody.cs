@@ -16,11 +16,11 @@ public static class RequestBody
                 "Send the body as application/json."));
         if (request.ContentLength > MaxBytes) return (default, TooLarge());
 
-        // Read at most one byte past the limit: a chunked body that never ends cannot make us buffer it all.
-        var buffer = new ArrayBufferWriter<byte>(request.ContentLength is { } length ? (int)Math.Max(length, 1) : 4096);
+        // Read at most one chunk past the limit: a chunked body that never ends cannot make us buffer it all.
+        var buffer = new ArrayBufferWriter<byte>(InitialCapacity(request.ContentLength));
         while (true)
         {
-            var memory = buffer.GetMemory(4096);
+            var memory = NextChunk(buffer);
             var read = await request.Body.ReadAsync(memory, http.RequestAborted);
             if (read == 0) break;
             buffer.Advance(read);
@@ -28,6 +28,16 @@ public static class RequestBody
         }
         return (buffer.WrittenMemory, null);
     }
+
+    /// <summary>
+    /// A declared length plus one byte, so the read that finds the end needs no room of its own: asking for 4096 bytes
+    /// there grew the buffer (a copy of the body and 4 KiB more) on every request, 2.6 KB per payment and 7 KB per webhook.
+    /// </summary>
+    internal static int InitialCapacity(long? contentLength) => contentLength is { } length ? (int)length + 1 : 4096;
+
+    /// <summary>The free space left, else 4 KiB more (a body longer than declared, or chunked).</summary>
+    internal static Memory<byte> NextChunk(ArrayBufferWriter<byte> buffer) =>
+        buffer.FreeCapacity > 0 ? buffer.GetMemory() : buffer.GetMemory(4096);
 
     private static bool IsJson(string? contentType) =>
         contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var media)

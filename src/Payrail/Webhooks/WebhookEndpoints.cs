@@ -56,10 +56,10 @@ public static class WebhookEndpoints
     private static async Task<string?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength > WebhookOptions.MaxBodyBytes) return null;
-        var buffer = new ArrayBufferWriter<byte>(request.ContentLength is { } length ? (int)Math.Max(length, 1) : 4096);
+        var buffer = new ArrayBufferWriter<byte>(RequestBody.InitialCapacity(request.ContentLength));
         while (true)
         {
-            var read = await request.Body.ReadAsync(buffer.GetMemory(4096), cancellationToken);
+            var read = await request.Body.ReadAsync(RequestBody.NextChunk(buffer), cancellationToken);
             if (read == 0) break;
             buffer.Advance(read);
             if (buffer.WrittenCount > WebhookOptions.MaxBodyBytes) return null;

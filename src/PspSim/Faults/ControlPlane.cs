@@ -101,7 +101,7 @@ public static class ControlPlane
         {
             compactions = store.Compactions,
             last_compaction = store.LastCompaction is { } c
-                ? new { generation = c.Generation, objects = c.Objects, evicted = c.Evicted, snapshot_bytes = c.SnapshotBytes,
+                ? new { generation = c.Generation, objects = c.Objects, evicted = c.Evicted, eviction_rows_examined = c.EvictionRowsExamined, snapshot_bytes = c.SnapshotBytes,
                         longest_lock_hold_ms = Math.Round(c.LongestLockHoldMs, 1), elapsed_ms = Math.Round(c.ElapsedMs, 1) }
                 : null,
             last_compaction_error = store.LastCompactionError?.Message,

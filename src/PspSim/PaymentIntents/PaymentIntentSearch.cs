@@ -152,17 +152,16 @@ public static class PaymentIntentSearch
         var lagMs = r.Options.SearchLagMs;
         return r.Store.Read(s =>
         {
-            var start = s.PaymentIntents.Count - 1;
-            if (page is not null)
-            {
-                var after = PageCursor(page) is { } id ? s.PaymentIntents.PositionOf(id) : -1;
-                if (after < 0) throw StripeApiException.Invalid("Invalid page: not a page this search returned.", "page");
-                start = after - 1;
-            }
+            var after = page is null ? null : PageCursor(page);
+            if ((page is not null && after is null) || !s.PaymentIntents.TryNewestFirst(after, out var older))
+                throw StripeApiException.Invalid("Invalid page: not a page this search returned.", "page");
             var nowMs = s.NowMs();
             var found = new List<PaymentIntentState>((int)limit + 1);
-            for (var i = start; i >= 0 && found.Count <= limit; i--)
-                if (s.PaymentIntentSearch.Matches(s.PaymentIntents[i].Id, clauses, nowMs, lagMs)) found.Add(s.PaymentIntents[i]);
+            foreach (var pi in older)
+            {
+                if (found.Count > limit) break;
+                if (s.PaymentIntentSearch.Matches(pi.Id, clauses, nowMs, lagMs)) found.Add(pi);
+            }
             var hasMore = found.Count > limit;
             if (hasMore) found.RemoveAt(found.Count - 1);
             return ApiResult.Ok(new JsonObject

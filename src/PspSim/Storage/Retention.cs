@@ -16,67 +16,95 @@ public static class Retention
 {
     public sealed record Limits(int RetentionDays, int MaxStoredPaymentIntents);
 
-    /// <summary>Evicts what the limits allow; the caller holds the store lock. Returns the number of objects evicted.</summary>
-    public static int Evict(SimStore store, long now, Limits limits)
+    /// <summary>What one eviction did: objects removed, and rows it read to decide (the cost it held the store lock for).</summary>
+    public readonly record struct Work(int Evicted, int RowsExamined);
+
+    /// <summary>
+    /// Evicts what the limits allow; the caller holds the store lock. The work is proportional to what is evicted (plus
+    /// the old payments that must stay, which it steps over), never to what the store holds: it walks each table from
+    /// its oldest row and stops at the first that stays, and finds a payment's objects through the tables' groups.
+    /// </summary>
+    public static Work Evict(SimStore store, long now, Limits limits)
     {
         var cutoff = now - limits.RetentionDays * 86_400L;
-        var evicted = store.Events.Count > 0 && store.Events[0].Created <= cutoff ? store.Events.RemoveAll(e => e.Created <= cutoff) : 0;
-        evicted += EvictPayouts(store, cutoff);
-        var excess = store.PaymentIntents.Count - limits.MaxStoredPaymentIntents;
-        if (excess <= 0 && (store.PaymentIntents.Count == 0 || store.PaymentIntents[0].Created > cutoff)) return evicted;
-
-        var live = LivePayments(store, now);
-        var payments = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < store.PaymentIntents.Count; i++)
+        var work = new Counter();
+        while (store.Events.Oldest is { } oldest && oldest.Created <= cutoff)
         {
-            var pi = store.PaymentIntents[i];
+            work.Examined++;
+            work.Evicted += store.Events.Remove(oldest.Id) ? 1 : 0;
+        }
+        EvictPayouts(store, cutoff, work);
+
+        var excess = store.PaymentIntents.Count - limits.MaxStoredPaymentIntents;
+        var payments = new List<string>();
+        foreach (var pi in store.PaymentIntents.OldestFirst())
+        {
             // Insertion order is creation order: past the cutoff and the excess nothing newer qualifies.
             if (pi.Created > cutoff && excess <= 0) break;
-            if (live.Contains(pi.Id)) continue;
+            if (IsLive(store, pi, now, work)) continue;
             payments.Add(pi.Id);
             excess--;
         }
-        if (payments.Count == 0) return evicted;
+        foreach (var id in payments) EvictPayment(store, id, work);
+        return new Work(work.Evicted, work.Examined);
+    }
 
-        var sources = new HashSet<string>(StringComparer.Ordinal);
-        evicted += store.Charges.RemoveAll(ch => payments.Contains(ch.PaymentIntent) && sources.Add(ch.Id));
-        evicted += store.Refunds.RemoveAll(re => payments.Contains(re.PaymentIntent) && sources.Add(re.Id));
-        evicted += store.BalanceTransactions.RemoveAll(t => sources.Contains(t.Source));
-        evicted += store.PaymentIntents.RemoveAll(pi => payments.Contains(pi.Id));
-        foreach (var id in payments) store.PaymentIntentSearch.Forget(id);
-        return evicted;
+    private sealed class Counter
+    {
+        public int Evicted;
+        public int Examined;
+    }
+
+    /// <summary>An intent with its charges, refunds and their balance transactions, together (never a refund without its charge).</summary>
+    private static void EvictPayment(SimStore store, string paymentIntent, Counter work)
+    {
+        var sources = new List<string>(store.Charges.IdsIn(paymentIntent));
+        sources.AddRange(store.Refunds.IdsIn(paymentIntent));
+        foreach (var source in sources)
+        {
+            foreach (var txn in store.BalanceTransactions.IdsIn(source).ToList()) Evicted(work, store.BalanceTransactions.Remove(txn));
+            Evicted(work, store.Charges.Remove(source) || store.Refunds.Remove(source));
+        }
+        Evicted(work, store.PaymentIntents.Remove(paymentIntent));
+        store.PaymentIntentSearch.Forget(paymentIntent);
+    }
+
+    private static void Evicted(Counter work, bool removed)
+    {
+        work.Examined++;
+        if (removed) work.Evicted++;
     }
 
     /// <summary>Payouts past the cutoff with their own balance transactions (the ones they paid out go with their payments).</summary>
-    private static int EvictPayouts(SimStore store, long cutoff)
+    private static void EvictPayouts(SimStore store, long cutoff, Counter work)
     {
-        if (store.Payouts.Count == 0 || store.Payouts[0].Created > cutoff) return 0;
-        var own = new HashSet<string>(StringComparer.Ordinal);
-        var evicted = store.Payouts.RemoveAll(p => p.Created <= cutoff && own.Add(p.BalanceTransaction));
-        return evicted + store.BalanceTransactions.RemoveAll(t => own.Contains(t.Id));
+        while (store.Payouts.Oldest is { } payout && payout.Created <= cutoff)
+        {
+            Evicted(work, store.Payouts.Remove(payout.Id));
+            Evicted(work, store.BalanceTransactions.Remove(payout.BalanceTransaction));
+        }
     }
 
-    /// <summary>Intents whose payment can still change, on its own or by a request Stripe would accept.</summary>
-    private static HashSet<string> LivePayments(SimStore store, long now)
+    /// <summary>
+    /// Whether the intent's payment can still change, on its own or by a request Stripe would accept: an intent awaiting
+    /// capture, 3-D Secure or settlement, a charge uncaptured before its expiry, a refund pending or scheduled to change
+    /// (async test cards: one that reads succeeded now may still fail). A refund's <c>SettleAt</c> is set exactly while its
+    /// entry in <see cref="SimStore.Due"/> is to be acted on (consuming the entry clears it), so no scan of the schedule.
+    /// </summary>
+    private static bool IsLive(SimStore store, PaymentIntentState pi, long now, Counter work)
     {
-        var live = new HashSet<string>(StringComparer.Ordinal);
-        // A refund in the schedule (async test cards) settles or fails later, even one that reads succeeded now.
-        var due = new HashSet<string>(store.Due.Where(d => d.Id.StartsWith("re_", StringComparison.Ordinal)).Select(d => d.Id), StringComparer.Ordinal);
-        for (var i = 0; i < store.PaymentIntents.Count; i++)
+        work.Examined++;
+        if (pi.Status is PiStatus.RequiresCapture or PiStatus.RequiresAction or PiStatus.Processing) return true;
+        foreach (var id in store.Charges.IdsIn(pi.Id))
         {
-            var pi = store.PaymentIntents[i];
-            if (pi.Status is PiStatus.RequiresCapture or PiStatus.RequiresAction or PiStatus.Processing) live.Add(pi.Id);
+            work.Examined++;
+            if (store.Charges.Find(id) is { Captured: false } ch && ch.CaptureBefore > now) return true;
         }
-        for (var i = 0; i < store.Charges.Count; i++)
+        foreach (var id in store.Refunds.IdsIn(pi.Id))
         {
-            var ch = store.Charges[i];
-            if (!ch.Captured && ch.CaptureBefore > now) live.Add(ch.PaymentIntent);
+            work.Examined++;
+            if (store.Refunds.Find(id) is { } re && (re.SettleAt is not null || re.Status == RefundStatus.Pending)) return true;
         }
-        for (var i = 0; i < store.Refunds.Count; i++)
-        {
-            var re = store.Refunds[i];
-            if (due.Contains(re.Id) || re.Status == RefundStatus.Pending) live.Add(re.PaymentIntent);
-        }
-        return live;
+        return false;
     }
 }

@@ -27,9 +27,11 @@ public sealed partial class SimStore : IDisposable
     private readonly long _snapshotBytesPerSecond;
 
     public Table<PaymentIntentState> PaymentIntents { get; } = new();
-    public Table<ChargeState> Charges { get; } = new();
-    public Table<RefundState> Refunds { get; } = new();
-    public Table<BalanceTransactionState> BalanceTransactions { get; } = new();
+    /// <summary>Grouped by PaymentIntent, as refunds are, so a payment's objects are found without a scan (Retention).</summary>
+    public Table<ChargeState> Charges { get; } = new(groupOf: ch => ch.PaymentIntent);
+    public Table<RefundState> Refunds { get; } = new(groupOf: re => re.PaymentIntent);
+    /// <summary>Grouped by source (the charge, refund or payout each moved money for).</summary>
+    public Table<BalanceTransactionState> BalanceTransactions { get; } = new(groupOf: txn => txn.Source);
     /// <summary>Automatic payouts, evicted after <see cref="PspSimOptions.RetentionDays"/> (see Retention).</summary>
     public Table<Payouts.PayoutState> Payouts { get; } = new();
     /// <summary>Balance transactions not yet paid out, by available_on (what <see cref="PspSim.Payouts.AutomaticPayouts"/> reads).</summary>
@@ -98,7 +100,7 @@ public sealed partial class SimStore : IDisposable
             case "we":
                 var we = v.Deserialize<WebhookEndpointState>(o)!;
                 // A deletion is journaled as a tombstone of the endpoint.
-                if (we.Deleted) WebhookEndpoints.RemoveAll(e => e.Id == we.Id);
+                if (we.Deleted) WebhookEndpoints.Remove(we.Id);
                 else WebhookEndpoints.Upsert(we);
                 break;
             case "idem": IdempotencyKeys.Restore(v.Deserialize<Idempotency.StoredResponse>(o)!); break;
@@ -185,7 +187,7 @@ public sealed partial class SimStore : IDisposable
         /// <summary>Removes the endpoint; the journal keeps a tombstone so a replay removes it too.</summary>
         public void Delete(WebhookEndpointState we)
         {
-            store.WebhookEndpoints.RemoveAll(e => e.Id == we.Id);
+            store.WebhookEndpoints.Remove(we.Id);
             we.Deleted = true;
             Track("we", we);
         }
@@ -211,9 +213,8 @@ public sealed partial class SimStore : IDisposable
             store.Events.Upsert(evt);
             _saved.Add(("evt", evt));
             // The endpoints enabled for it now get it (Stripe: pending_webhooks counts them until each answers 2xx).
-            for (var i = 0; i < store.WebhookEndpoints.Count; i++)
+            foreach (var endpoint in store.WebhookEndpoints.OldestFirst())
             {
-                var endpoint = store.WebhookEndpoints[i];
                 if (!endpoint.Wants(type)) continue;
                 (Deliveries ??= []).Add(new PendingDelivery(evt, endpoint.Id));
                 evt.AddPendingWebhook();

@@ -51,24 +51,23 @@ public sealed record ListQuery(int Limit, string? StartingAfter, string? EndingB
         var items = new List<T>(Limit + 1);
         if (EndingBefore is not null)
         {
-            var from = table.PositionOf(EndingBefore);
-            if (from < 0) throw StripeApiException.NoSuch("object", EndingBefore, "ending_before");
-            for (var i = from + 1; i < table.Count && items.Count <= Limit; i++)
-                if (Matches(table[i])) items.Add(table[i]);
+            if (!table.TryOldestFirstAfter(EndingBefore, out var newer)) throw StripeApiException.NoSuch("object", EndingBefore, "ending_before");
+            foreach (var row in newer)
+            {
+                if (items.Count > Limit) break;
+                if (Matches(row)) items.Add(row);
+            }
             var hasMoreNewer = items.Count > Limit;
             if (hasMoreNewer) items.RemoveAt(items.Count - 1);
             items.Reverse();
             return (items, hasMoreNewer);
         }
-        var start = table.Count - 1;
-        if (StartingAfter is not null)
+        if (!table.TryNewestFirst(StartingAfter, out var older)) throw StripeApiException.NoSuch("object", StartingAfter!, "starting_after");
+        foreach (var row in older)
         {
-            var at = table.PositionOf(StartingAfter);
-            if (at < 0) throw StripeApiException.NoSuch("object", StartingAfter, "starting_after");
-            start = at - 1;
+            if (items.Count > Limit) break;
+            if (Matches(row)) items.Add(row);
         }
-        for (var i = start; i >= 0 && items.Count <= Limit; i--)
-            if (Matches(table[i])) items.Add(table[i]);
         var hasMore = items.Count > Limit;
         if (hasMore) items.RemoveAt(items.Count - 1);
         return (items, hasMore);

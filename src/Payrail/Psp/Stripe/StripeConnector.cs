@@ -27,6 +27,7 @@ public sealed class StripeConnector : IPspConnector
     {
         this.options = options.Value;
         this.logger = logger;
+        StripeReflectionRoots.EnsureHeld();
         // maxNetworkRetries: 0 — Stripe.net would also retry 409s and 5xx; the pipeline retries
         // transport failures only (reasoning at StripeConnectorServiceCollectionExtensions.TransportRetry).
         var client = new StripeClient(
