@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Npgsql;
 using NpgsqlTypes;
+using Payrail.Consumers;
 using Payrail.Database;
 using Payrail.DevEnvironment;
 using Payrail.Outbox;
@@ -30,8 +31,9 @@ public static class WorkerCpuBench
     private static readonly TimeSpan MaxDrain = TimeSpan.FromSeconds(60);
     private static readonly double ClockTicksPerSecond = 100; // USER_HZ on Linux: /proc/<pid>/stat's unit
 
+    /// <param name="workerDll">The payrail.dll whose worker is measured (null: this one): another build, for a before/after.</param>
     public static async Task<int> RunAsync(int rate, int seconds, int warmUpSeconds, IReadOnlyDictionary<string, string> settings,
-        CancellationToken cancellationToken)
+        string? workerDll, CancellationToken cancellationToken)
     {
         if (rate is < 1 or > MaxRatePerSecond || seconds is < 1 or > MaxSeconds || warmUpSeconds is < 0 or > MaxSeconds)
         {
@@ -67,25 +69,29 @@ public static class WorkerCpuBench
                 ["PAYRAIL__Consumers__Accounting__SettlementDirectory"] = Path.Combine(root, "settlement"),
             };
             foreach (var (key, value) in settings) environment["PAYRAIL__" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
-            var worker = Start(root, "worker", [Path.Combine(AppContext.BaseDirectory, "payrail.dll"), "worker"], environment);
+            // As `up` starts it; a variable set in this shell wins (the runtime's own spin limit is 70).
+            foreach (var (name, value) in PlatformRoles.WorkerRuntime) environment[name] = Environment.GetEnvironmentVariable(name) ?? value;
+            var worker = Start(root, "worker", [workerDll ?? Path.Combine(AppContext.BaseDirectory, "payrail.dll"), "worker"], environment);
             children.Add(worker);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             await UntilReadyAsync(http, management + "/readyz", cancellationToken);
 
             var postmaster = OsCommand.ReadPidFile(Path.Combine(postgres.DataDirectory, "postmaster.pid"));
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var bootstrap = $"127.0.0.1:{kafkaPort}";
+            // Warm-up at the same rate, then drained: the window starts owing nothing, and ends only when every event of it
+            // took effect in every group. A group that falls behind would otherwise look cheaper (its work left outside the
+            // window, in bigger batches later).
+            await new Loader(connectionString, rate).RunAsync(TimeSpan.FromSeconds(warmUpSeconds), cancellationToken);
+            if (!await UntilDrainedAsync(connectionString, bootstrap, settings, cancellationToken))
+                Console.WriteLine($"the warm-up did not drain within {MaxDrain.TotalSeconds:0} s");
             var loader = new Loader(connectionString, rate);
-            var load = loader.RunAsync(stop.Token);
-            await Task.Delay(TimeSpan.FromSeconds(warmUpSeconds), cancellationToken);
-            var before = await SnapshotAsync(http, management, worker, kafka, postmaster, loader, cancellationToken);
+            var before = await SnapshotAsync(http, management, worker, kafka, postmaster, cancellationToken);
             var from = DateTimeOffset.UtcNow;
-            await Task.Delay(TimeSpan.FromSeconds(seconds), cancellationToken);
-            var after = await SnapshotAsync(http, management, worker, kafka, postmaster, loader, cancellationToken);
+            await loader.RunAsync(TimeSpan.FromSeconds(seconds), cancellationToken);
             var to = DateTimeOffset.UtcNow;
-            await stop.CancelAsync();
-            await load;
-            var drained = await UntilDrainedAsync(connectionString, loader.Events, cancellationToken);
-            Print(rate, seconds, before, after, settings);
+            var drained = await UntilDrainedAsync(connectionString, bootstrap, settings, cancellationToken);
+            var after = await SnapshotAsync(http, management, worker, kafka, postmaster, cancellationToken);
+            Print(rate, seconds, loader.Events, before, after, settings);
             await PrintStagesAsync(connectionString, from, to, cancellationToken);
             if (!drained) Console.WriteLine($"not drained within {MaxDrain.TotalSeconds:0} s: the worker did not keep up");
             return drained ? 0 : 1;
@@ -103,17 +109,20 @@ public static class WorkerCpuBench
     }
 
     /// <summary>CPU seconds of each process (and PostgreSQL's, all of its processes but the loader's backend), worker's allocations.</summary>
-    private sealed record Snapshot(double WorkerCpu, double KafkaCpu, double PostgresCpu, double LoaderBackendCpu, double WorkerAllocated, long Events,
+    private sealed record Snapshot(double WorkerCpu, double KafkaCpu, double PostgresCpu, double WorkerAllocated,
         Dictionary<string, double> WorkerThreads);
 
+    /// <summary>
+    /// PostgreSQL's share is its live processes: the loader's backend, the stand-in for the API's commits, exits with its
+    /// connection before the second snapshot, so it is never counted.
+    /// </summary>
     private static async Task<Snapshot> SnapshotAsync(HttpClient http, string management, Process worker, Process kafka, int postmaster,
-        Loader loader, CancellationToken cancellationToken)
+        CancellationToken cancellationToken)
     {
         var allocated = await AllocatedBytesAsync(http, management, cancellationToken);
         var postgres = CpuSeconds(postmaster) + ChildrenOf(postmaster).Sum(CpuSeconds);
-        var loaderBackend = loader.BackendPid is { } pid ? CpuSeconds(pid) : 0;
-        return new Snapshot(CpuSeconds(worker.Id) + ChildrenOf(worker.Id).Sum(CpuSeconds), CpuSeconds(kafka.Id), postgres - loaderBackend,
-            loaderBackend, allocated, loader.Events, ThreadsByName(worker.Id));
+        return new Snapshot(CpuSeconds(worker.Id) + ChildrenOf(worker.Id).Sum(CpuSeconds), CpuSeconds(kafka.Id), postgres, allocated,
+            ThreadsByName(worker.Id));
     }
 
     /// <summary>
@@ -138,15 +147,14 @@ public static class WorkerCpuBench
         return byName;
     }
 
-    private static void Print(int rate, int seconds, Snapshot before, Snapshot after, IReadOnlyDictionary<string, string> settings)
+    private static void Print(int rate, int seconds, long events, Snapshot before, Snapshot after, IReadOnlyDictionary<string, string> settings)
     {
-        var events = after.Events - before.Events;
         double PerEventUs(double b, double a) => (a - b) * 1e6 / events;
         var changed = settings.Count == 0 ? "" : "; " + string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{events:N0} events ({rate} payments/s × {EventsPerPayment} events, {seconds} s measured); six consumers, relay on{changed}"));
+            $"{events:N0} events ({rate} payments/s × {EventsPerPayment} events for {seconds} s, measured until all took effect); relay and consumers on{changed}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-            CPU per event (µs)          worker {PerEventUs(before.WorkerCpu, after.WorkerCpu),8:0}   devkafka {PerEventUs(before.KafkaCpu, after.KafkaCpu),8:0}   postgres {PerEventUs(before.PostgresCpu, after.PostgresCpu),8:0}   (loader's backend {PerEventUs(before.LoaderBackendCpu, after.LoaderBackendCpu):0}, not counted)
+            CPU per event (µs)          worker {PerEventUs(before.WorkerCpu, after.WorkerCpu),8:0}   devkafka {PerEventUs(before.KafkaCpu, after.KafkaCpu),8:0}   postgres {PerEventUs(before.PostgresCpu, after.PostgresCpu),8:0}
             CPU share of 1 core         worker {(after.WorkerCpu - before.WorkerCpu) / seconds,8:P1}   devkafka {(after.KafkaCpu - before.KafkaCpu) / seconds,8:P1}   postgres {(after.PostgresCpu - before.PostgresCpu) / seconds,8:P1}
             worker allocated per event  {(after.WorkerAllocated - before.WorkerAllocated) / events,8:N0} bytes
             """));
@@ -188,42 +196,33 @@ public static class WorkerCpuBench
         private long _events;
 
         public long Events => Interlocked.Read(ref _events);
-        public int? BackendPid { get; private set; }
 
-        public async Task RunAsync(CancellationToken cancellationToken)
+        /// <summary>Loads for <paramref name="duration"/>; the last tick's payments get no second commit (counted as sent).</summary>
+        public async Task RunAsync(TimeSpan duration, CancellationToken cancellationToken)
         {
             await using var connection = new NpgsqlConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
-            await using (var pid = new NpgsqlCommand("SELECT pg_backend_pid()", connection))
-                BackendPid = (int)(await pid.ExecuteScalarAsync(cancellationToken))!;
             var clock = Stopwatch.StartNew();
             long paid = 0;
             var created = new List<Guid>();
             using var timer = new PeriodicTimer(Tick);
-            try
+            while (clock.Elapsed < duration && await timer.WaitForNextTickAsync(cancellationToken))
             {
-                while (await timer.WaitForNextTickAsync(cancellationToken))
+                var due = (long)(clock.Elapsed.TotalSeconds * rate);
+                var rows = new List<OutboxEvent>();
+                var now = DateTimeOffset.UtcNow;
+                // Last tick's payments complete now (the API's second commit); this tick's are created.
+                foreach (var payment in created) rows.AddRange(Completed(payment, now));
+                created.Clear();
+                for (; paid < due; paid++)
                 {
-                    var due = (long)(clock.Elapsed.TotalSeconds * rate);
-                    var rows = new List<OutboxEvent>();
-                    var now = DateTimeOffset.UtcNow;
-                    // Last tick's payments complete now (the API's second commit); this tick's are created.
-                    foreach (var payment in created) rows.AddRange(Completed(payment, now));
-                    created.Clear();
-                    for (; paid < due; paid++)
-                    {
-                        var payment = Guid.CreateVersion7(now);
-                        created.Add(payment);
-                        rows.Add(Event(EventTypes.PaymentInitiated, payment, 1, "initiated", 0, now));
-                    }
-                    if (rows.Count == 0) continue;
-                    await InsertAsync(connection, rows, cancellationToken);
-                    Interlocked.Add(ref _events, rows.Count);
+                    var payment = Guid.CreateVersion7(now);
+                    created.Add(payment);
+                    rows.Add(Event(EventTypes.PaymentInitiated, payment, 1, "initiated", 0, now));
                 }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The window is over: the created payments' second commit never comes, as for a crashed API; not counted.
+                if (rows.Count == 0) continue;
+                await InsertAsync(connection, rows, cancellationToken);
+                Interlocked.Add(ref _events, rows.Count);
             }
         }
 
@@ -252,19 +251,27 @@ public static class WorkerCpuBench
         }
     }
 
-    private static async Task<bool> UntilDrainedAsync(string connectionString, long events, CancellationToken cancellationToken)
+    /// <summary>Nothing left unpublished and every enabled group's committed offsets at the end of the topic.</summary>
+    private static async Task<bool> UntilDrainedAsync(string connectionString, string bootstrap, IReadOnlyDictionary<string, string> settings,
+        CancellationToken cancellationToken)
     {
+        var groups = ConsumerGroupLag.Groups.Where(g => !settings.TryGetValue("Consumers:Enabled:" + SwitchOf(g), out var on) || on != "false").ToList();
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < MaxDrain)
         {
-            await using var command = new NpgsqlCommand("SELECT count(*) FROM consumer_inbox WHERE consumer = 'merchant-dashboard'", connection);
-            if ((long)(await command.ExecuteScalarAsync(cancellationToken))! >= events) return true;
             await Task.Delay(200, cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM outbox WHERE published_at IS NULL", connection);
+            if ((long)(await command.ExecuteScalarAsync(cancellationToken))! > 0) continue;
+            if (ConsumerGroupLag.Read(bootstrap, "payments.v1", groups, TimeSpan.FromSeconds(5)).All(l => l.Lag == 0)) return true;
         }
         return false;
     }
+
+    /// <summary>The Consumers:Enabled switch of a group ("merchant-dashboard" → MerchantDashboard).</summary>
+    private static string SwitchOf(string group) =>
+        string.Concat(group.Split('-').Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
 
     private static Process Start(string root, string name, string[] arguments, Dictionary<string, string> environment)
     {
