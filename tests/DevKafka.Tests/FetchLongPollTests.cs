@@ -9,14 +9,14 @@ namespace DevKafka.Tests;
 /// <summary>Fetch holds the request until data arrives or max_wait passes: consumers never spin on an idle log.</summary>
 public sealed class FetchLongPollTests(DevKafkaFixture kafka) : IClassFixture<DevKafkaFixture>
 {
-    private static byte[] FetchV4(string topic, int maxWaitMs, long offset)
+    private static byte[] FetchV4(string topic, int maxWaitMs, long offset, int minBytes = 1)
     {
         var name = Encoding.UTF8.GetBytes(topic);
         var body = new byte[4 + 4 + 4 + 4 + 1 + 4 + 2 + name.Length + 4 + 4 + 8 + 4];
         var s = body.AsSpan();
         BinaryPrimitives.WriteInt32BigEndian(s, -1);            // replica id
         BinaryPrimitives.WriteInt32BigEndian(s[4..], maxWaitMs);
-        BinaryPrimitives.WriteInt32BigEndian(s[8..], 1);         // min bytes
+        BinaryPrimitives.WriteInt32BigEndian(s[8..], minBytes);
         BinaryPrimitives.WriteInt32BigEndian(s[12..], 1 << 20);  // max bytes
         s[16] = 0;                                               // isolation
         BinaryPrimitives.WriteInt32BigEndian(s[17..], 1);
@@ -66,5 +66,39 @@ public sealed class FetchLongPollTests(DevKafkaFixture kafka) : IClassFixture<De
         Assert.Equal(1, hwm);
         Assert.True(recordsLength > 61, "the woken fetch carries the new batch");
         Assert.True(clock.ElapsedMilliseconds < 15_000);
+    }
+
+    [Fact]
+    public async Task A_fetch_below_its_min_bytes_is_held_until_max_wait_and_wakes_early_once_enough_arrived()
+    {
+        var topic = KafkaClients.Unique("minbytes");
+        await KafkaClients.CreateTopicAsync(kafka.BootstrapServers, topic, 1);
+        using var client = await RawClient.ConnectAsync(kafka.Port);
+
+        // One small batch while the fetch wants 4 KB: held to its max wait, then answered with what is there.
+        var clock = Stopwatch.StartNew();
+        await client.SendAsync(FetchV4(topic, 1_500, 0, minBytes: 4_096));
+        var held = client.ReceiveAsync();
+        Produce.Values(kafka.BootstrapServers, topic, 0, 1);
+        var answered = await held.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.True(clock.ElapsedMilliseconds >= 1_400, $"answered after {clock.ElapsedMilliseconds} ms with less than its min bytes");
+        var (hwm, recordsLength) = Parse(answered!, topic);
+        Assert.Equal(1, hwm);
+        Assert.True(recordsLength > 61, "the held fetch still carries the small batch");
+
+        // Enough bytes wake a long-parked fetch long before its max wait, with all of them.
+        clock.Restart();
+        await client.SendAsync(FetchV4(topic, 20_000, 1, minBytes: 4_096));
+        var parked = client.ReceiveAsync();
+        using (var producer = new Confluent.Kafka.ProducerBuilder<string, string>(KafkaClients.Producer(kafka.BootstrapServers)).Build())
+        {
+            producer.Produce(topic, new Confluent.Kafka.Message<string, string> { Key = "big", Value = new string('x', 8_192) });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        var woken = await parked.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.True(clock.ElapsedMilliseconds < 15_000);
+        var (after, bigLength) = Parse(woken!, topic);
+        Assert.Equal(2, after);
+        Assert.True(bigLength >= 4_096, $"the woken fetch carries {bigLength} bytes");
     }
 }

@@ -198,6 +198,27 @@ public sealed class PartitionLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Bytes of the batches from <paramref name="offset"/> on, counted from the batch index up to <paramref name="atLeast"/>
+    /// (then it stops): what a parked fetch checks at each append without reading the file. -1 when the offset is out of
+    /// range (the fetch answers at once; <see cref="Read"/> reports the error).
+    /// </summary>
+    public long BytesAvailable(long offset, long atLeast)
+    {
+        lock (_gate)
+        {
+            var hwm = _segments[^1].NextOffset;
+            if (offset < _segments[0].BatchesStart() || offset > hwm) return -1;
+            var total = 0L;
+            for (var s = FindSegment(offset); s < _segments.Count && total < atLeast && offset < hwm; s++)
+            {
+                var seg = _segments[s];
+                for (var b = seg.FindBatch(offset); b < seg.Batches.Count && total < atLeast; b++) total += seg.Batches[b].Size;
+            }
+            return total;
+        }
+    }
+
     /// <summary>Whole batches from <paramref name="offset"/> on, at least one batch, then up to maxBytes.</summary>
     public ReadResult Read(long offset, int maxBytes)
     {

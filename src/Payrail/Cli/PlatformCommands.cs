@@ -187,6 +187,21 @@ internal sealed class PlatformCommands
         await DashboardBench.RunCommandAsync(PayrailConfiguration.Load(), rate, seconds, merchant, url, dashboardUrl, rowDeadlineMs,
             cancellationToken);
 
+    /// <summary>
+    /// Benchmark the worker's path per event (issue 14): a PostgreSQL, devkafka and `payrail worker` of its own, outbox rows
+    /// at a steady rate; CPU time per event of each process, the worker's allocations per event, and the stages' latency.
+    /// </summary>
+    /// <param name="rate">Payments per second (four events each).</param>
+    /// <param name="seconds">Measured window, after the warm-up.</param>
+    /// <param name="warmUpSeconds">Seconds at the same rate before the window (JIT, pools, consumer groups).</param>
+    /// <param name="set">Worker settings for the run, Section:Key=value, comma-separated (e.g. Relay:LingerMs=5).</param>
+    /// <param name="workerDll">Another build's payrail.dll to run as the worker (a before/after on one harness).</param>
+    [Command("bench worker")]
+    public async Task<int> BenchWorker(int rate = 200, int seconds = 20, int warmUpSeconds = 20, string? set = null,
+        string? workerDll = null, CancellationToken cancellationToken = default) =>
+        await WorkerCpuBench.RunAsync(rate, seconds, warmUpSeconds, (set ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(s => s.Split('=', 2)).ToDictionary(s => s[0].Trim(), s => s.Length > 1 ? s[1].Trim() : ""), workerDll, cancellationToken);
+
     /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
     /// <param name="messages">Number of messages to produce.</param>

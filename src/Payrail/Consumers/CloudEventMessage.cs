@@ -35,6 +35,9 @@ public sealed record CloudEventMessage(MessageKind Kind, string? Type, OutboxEve
     /// <summary>A bound on a header we read: a producer's bug must not make us hold megabytes per message.</summary>
     private const int MaxHeaderBytes = 1_024;
 
+    /// <summary>Throws on invalid bytes instead of replacing them; stateless, so one serves every header of every message.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
     public static CloudEventMessage Read(Headers? headers, byte[]? body)
     {
         var id = Header(headers, IdHeader);
@@ -83,7 +86,7 @@ public sealed record CloudEventMessage(MessageKind Kind, string? Type, OutboxEve
         if (headers is null || !headers.TryGetLastBytes(name, out var bytes) || bytes is null || bytes.Length > MaxHeaderBytes) return null;
         try
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+            return StrictUtf8.GetString(bytes);
         }
         catch (DecoderFallbackException)
         {

@@ -123,6 +123,8 @@ public sealed class ConsumerLoop(IEventHandler handler, ConsumersOptions options
             // rejoin under a new id over and over (a rebalance every session, each redelivering up to a commit interval).
             HeartbeatIntervalMs = Math.Max(100, options.SessionTimeoutMs / 3),
             MaxPollIntervalMs = options.MaxPollIntervalMs,
+            FetchMinBytes = options.FetchMinBytes,
+            FetchWaitMaxMs = options.FetchWaitMaxMs,
             BrokerAddressFamily = BrokerAddressFamily.V4,
         })
         // Messages are handled on this thread, inside Consume's caller: when partitions are revoked nothing is in flight,

@@ -24,16 +24,18 @@ public static class ConsumersRegistration
         services.TryAddSingleton<ConsumerCrashPoints>();
         services.AddSingleton<DeadLetters>();
         services.AddSingleton<ConsumerTopics>();
+        services.AddSingleton(sp => ConsumerDatabase.Create(sp.GetRequiredService<PostgresOptions>().ResolveConnectionString(configuration),
+            sp.GetRequiredService<PostgresOptions>().Worker));
         services.AddSingleton<DashboardFeed>();
         services.TryAddSingleton<INotificationSender, FileNotificationSender>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ConsumerMetrics.MeterName));
 
         var enabled = options.Enabled;
         if (enabled.Notifications)
-            Add(services, sp => new NotificationsHandler(sp.GetRequiredService<NpgsqlDataSource>(),
+            Add(services, sp => new NotificationsHandler(sp.GetRequiredService<ConsumerDatabase>().Source,
                 sp.GetRequiredService<INotificationSender>(), sp.GetRequiredService<TimeProvider>()));
         if (enabled.Fraud) Add(services, _ => new FraudHandler(options));
-        if (enabled.Accounting) Add(services, sp => new AccountingHandler(sp.GetRequiredService<NpgsqlDataSource>(), options,
+        if (enabled.Accounting) Add(services, sp => new AccountingHandler(sp.GetRequiredService<ConsumerDatabase>().Source, options,
             sp.GetRequiredService<TimeProvider>()));
         if (enabled.Analytics) Add(services, _ => new AnalyticsHandler());
         if (enabled.Loyalty) Add(services, _ => new LoyaltyHandler(options));
@@ -43,7 +45,7 @@ public static class ConsumersRegistration
 
     private static void Add(IServiceCollection services, Func<IServiceProvider, IEventHandler> handler) =>
         services.AddSingleton<IHostedService>(sp => new ConsumerLoop(handler(sp), sp.GetRequiredService<ConsumersOptions>(),
-            sp.GetRequiredService<KafkaOptions>(), sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<DeadLetters>(),
+            sp.GetRequiredService<KafkaOptions>(), sp.GetRequiredService<ConsumerDatabase>().Source, sp.GetRequiredService<DeadLetters>(),
             sp.GetRequiredService<ConsumerTopics>(), sp.GetRequiredService<ConsumerMetrics>(),
             sp.GetRequiredService<ConsumerCrashPoints>(), sp.GetRequiredService<ILogger<ConsumerLoop>>()));
 }

@@ -44,6 +44,10 @@ public static class DashboardHost
         services.AddHostedService(sp => sp.GetRequiredService<StreamLogPrune>());
         services.AddSingleton<DashboardStream>();
         services.AddSingleton<CsvExport>();
+        // The ops view's parts, shown by their Order: a feature adds one here (OpsPage.cs).
+        services.AddSingleton<IOpsSection, ConsumersOpsSection>();
+        services.AddSingleton<IOpsSection, StuckPaymentsOpsSection>();
+        services.AddSingleton<IOpsSection, ReconciliationNotBuiltOpsSection>();
         services.AddHttpClient<PaymentActionsClient>(http =>
         {
             http.BaseAddress = new Uri(options.ApiUrl.TrimEnd('/') + "/");

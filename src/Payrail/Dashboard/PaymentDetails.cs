@@ -3,13 +3,14 @@ using Payrail.Consumers.Loyalty;
 
 namespace Payrail.Dashboard;
 
-/// <summary>Everything the payment page shows, read in one batch (one round trip), each list bounded.</summary>
+/// <summary>Everything the payment page shows, read in one batch (one round trip), each list bounded (MaxLines).</summary>
 public sealed record PaymentDetails(
     PaymentRow Payment, string MerchantId, string? Psp, string CaptureMethod, string? FailureCode, string? Description,
     DateTimeOffset UpdatedAt,
     IReadOnlyList<PaymentDetails.TransitionLine> Transitions, IReadOnlyList<PaymentDetails.TransferLine> Transfers,
     IReadOnlyList<PaymentDetails.WebhookLine> Webhooks, IReadOnlyList<PaymentDetails.NotificationLine> Notifications,
-    IReadOnlyList<PaymentDetails.FraudLine> FraudReviews, IReadOnlyList<PaymentDetails.LoyaltyLine> Loyalty)
+    IReadOnlyList<PaymentDetails.FraudLine> FraudReviews, IReadOnlyList<PaymentDetails.LoyaltyLine> Loyalty,
+    IReadOnlyList<PaymentDetails.RefundLine> Refunds)
 {
     public const int MaxLines = 200;
 
@@ -19,6 +20,10 @@ public sealed record PaymentDetails(
     public sealed record NotificationLine(string Audience, string Template, string Subject, DateTimeOffset CreatedAt, DateTimeOffset? SentAt);
     public sealed record FraudLine(int Score, string[] Reasons, DateTimeOffset ReviewedAt);
     public sealed record LoyaltyLine(string Kind, long Points, DateTimeOffset At);
+
+    /// <summary>One refund as the refunds table holds it now (its own lifecycle: pending, succeeded, failed, canceled).</summary>
+    public sealed record RefundLine(Guid Id, long AmountMinor, string Currency, string Status, string? Reason, string? FailureReason,
+        DateTimeOffset CreatedAt);
 
     /// <summary>Null when there is no such payment (the caller turns someone else's payment into the same 404).</summary>
     public static async Task<PaymentDetails?> ReadAsync(NpgsqlDataSource database, Guid paymentId, int timeoutSeconds, CancellationToken cancellationToken)
@@ -46,6 +51,10 @@ public sealed record PaymentDetails(
             SELECT kind, points, created_at FROM loyalty_entries WHERE payment_id = @id AND account <> '{LoyaltyHandler.ProgrammeAccount}'
             ORDER BY id LIMIT @limit
             """, paymentId);
+        Add(batch, """
+            SELECT id, amount_minor, currency, status, reason, failure_reason, created_at FROM refunds WHERE payment_id = @id
+            ORDER BY created_at, id LIMIT @limit
+            """, paymentId);
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken)) return null;
@@ -68,8 +77,10 @@ public sealed record PaymentDetails(
         var fraud = await ListAsync(reader, r => new FraudLine(r.GetInt32(0), r.GetFieldValue<string[]>(1), r.GetFieldValue<DateTimeOffset>(2)),
             cancellationToken);
         var loyalty = await ListAsync(reader, r => new LoyaltyLine(r.GetString(0), r.GetInt64(1), r.GetFieldValue<DateTimeOffset>(2)), cancellationToken);
+        var refunds = await ListAsync(reader, r => new RefundLine(r.GetGuid(0), r.GetInt64(1), r.GetString(2), r.GetString(3),
+            r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetFieldValue<DateTimeOffset>(6)), cancellationToken);
         return new PaymentDetails(payment, merchantId, psp, captureMethod, failure, description, updatedAt, transitions, transfers, webhooks,
-            notifications, fraud, loyalty);
+            notifications, fraud, loyalty, refunds);
     }
 
     private static void Add(NpgsqlBatch batch, string sql, Guid paymentId)

@@ -84,6 +84,11 @@ internal static class PaymentSections
             t => [Html.Time(t.At), t.Kind, Html.Amount(t.AmountMinor, t.Currency), t.DebitOwner, t.CreditOwner]);
         Table(body, "Webhooks received", "webhooks", ["When", "Event", "Type", "Outcome"], details.Webhooks,
             w => [Html.Time(w.ReceivedAt), w.EventId ?? "—", w.EventType ?? "—", w.Outcome]);
+        // Read from the refunds table at each rendering: a pending refund shows as pending until the PSP's answer moves it.
+        Table(body, "Refunds", "refunds", ["Refund", "Amount", "Status", "Reason", "Created", "Failure"], details.Refunds,
+            r => [r.Id.ToString(), Html.Amount(r.AmountMinor, r.Currency), r.Status, r.Reason ?? "—", Html.Time(r.CreatedAt),
+                r.FailureReason ?? "—"],
+            r => r.Id.ToString(), ["id", "amount", "status", "reason", "created", "failure"]);
         Table(body, "Notifications", "notifications", ["When", "To", "Subject", "Sent"], details.Notifications,
             n => [Html.Time(n.CreatedAt), n.Audience, n.Subject, n.SentAt is { } sent ? Html.Time(sent) : "not yet"]);
         Table(body, "Fraud review", "fraud", ["When", "Score", "Reasons"], details.FraudReviews,
@@ -92,7 +97,12 @@ internal static class PaymentSections
             l => [Html.Time(l.At), l.Kind, Html.Int(l.Points)]);
     }
 
-    private static void Table<T>(StringBuilder body, string title, string id, string[] headers, IReadOnlyList<T> lines, Func<T, string[]> cells)
+    /// <summary>
+    /// A section with a table of <paramref name="lines"/>; with <paramref name="rowId"/> and <paramref name="columns"/>, each row
+    /// carries data-id and each cell data-col, so a test (or the page's script) finds a line by what it is, not by position.
+    /// </summary>
+    private static void Table<T>(StringBuilder body, string title, string id, string[] headers, IReadOnlyList<T> lines, Func<T, string[]> cells,
+        Func<T, string>? rowId = null, string[]? columns = null)
     {
         body.Append("<section id=\"").Append(id).Append("\"><h2>").Append(Html.E(title)).Append("</h2>");
         if (lines.Count == 0)
@@ -105,8 +115,16 @@ internal static class PaymentSections
         body.Append("</tr></thead><tbody>");
         foreach (var line in lines)
         {
-            body.Append("<tr>");
-            foreach (var cell in cells(line)) body.Append("<td>").Append(Html.E(cell)).Append("</td>");
+            body.Append("<tr");
+            if (rowId is not null) body.Append(" data-id=\"").Append(Html.E(rowId(line))).Append('"');
+            body.Append('>');
+            var values = cells(line);
+            for (var i = 0; i < values.Length; i++)
+            {
+                body.Append("<td");
+                if (columns is not null) body.Append(" data-col=\"").Append(columns[i]).Append('"');
+                body.Append('>').Append(Html.E(values[i])).Append("</td>");
+            }
             body.Append("</tr>");
         }
         body.Append("</tbody></table></div></section>");

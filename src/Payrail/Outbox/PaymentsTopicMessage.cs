@@ -73,6 +73,9 @@ public static class PaymentsTopicMessage
         {
             parsed = null;
         }
-        return Encoding.UTF8.GetBytes(parsed?.ToJson() ?? row.Payload);
+        // Straight to UTF-8: the string in between was a second copy of every body (allocations per event, README
+        // "The worker's CPU per event"); the bytes are the same.
+        return parsed is null ? Encoding.UTF8.GetBytes(row.Payload)
+            : System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(parsed, OutboxJsonContext.Default.OutboxEvent);
     }
 }

@@ -16,7 +16,7 @@ public static class RelayRegistration
         if (!configuration.GetValue(RelayOptions.SectionName + ":" + nameof(RelayOptions.Enabled), true)) return services;
 
         services.AddSingleton(sp => new RelaySessions(PostgresPool.ForSessions(
-            sp.GetRequiredService<PostgresOptions>().ResolveConnectionString(configuration), "payrail-relay")));
+            RelaySessions.Prepared(sp.GetRequiredService<PostgresOptions>().ResolveConnectionString(configuration)), "payrail-relay")));
         services.AddSingleton<RelayCrashPoints>();
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());

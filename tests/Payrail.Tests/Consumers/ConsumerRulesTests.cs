@@ -115,9 +115,11 @@ public sealed class ConsumerRulesTests
     [Fact]
     public void Consumer_settings_name_each_broken_bound()
     {
-        var options = new ConsumersOptions { MaxAttempts = 0, DeadLetterTopic = "payments.v1", PollTimeoutMs = 0 };
+        var options = new ConsumersOptions { MaxAttempts = 0, DeadLetterTopic = "payments.v1", PollTimeoutMs = 0, FetchMinBytes = 0, FetchWaitMaxMs = 1_001 };
         var problems = options.Problems().ToList();
 
+        Assert.Contains(problems, p => p.StartsWith("Consumers:FetchMinBytes", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Consumers:FetchWaitMaxMs", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Consumers:MaxAttempts", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Consumers:DeadLetterTopic", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Consumers:PollTimeoutMs", StringComparison.Ordinal));

@@ -229,6 +229,39 @@ public sealed class DashboardBrowserTests(DashboardStack stack, BrowserFixture b
     }
 
     [Fact]
+    public async Task The_payment_page_lists_a_partial_refund_with_its_amount_in_the_currencys_exponent_status_reason_and_time()
+    {
+        var payment = await stack.PayAsync(PaymentsApiFixture.MerchantId, 5000, currency: "JPY");
+        await stack.UntilDashboardStatusAsync(payment, "captured");
+        await using var context = await browser.NewContextAsync();
+        var page = await SignInAsync(context, PaymentsApiFixture.MerchantId);
+        await page.GotoAsync($"{stack.DashboardUrl}/payments/{payment}");
+        Assert.Equal(0, await page.Locator("#refunds tbody tr").CountAsync());
+
+        await page.FillAsync("#refunds-amount", "1200");
+        await page.FillAsync("#refunds-reason", "requested_by_customer");
+        await page.ClickAsync("#action-refunds button[type=submit]");
+        await page.WaitForSelectorAsync(".ok", new PageWaitForSelectorOptions { Timeout = WaitMs });
+
+        var refund = await stack.TextAsync("SELECT id::text FROM refunds WHERE payment_id = @id", payment);
+        var row = $"#refunds tr[data-id='{refund}']";
+        // The page reads the refunds table at each rendering: a reload shows the refund as the PSP's answer left it.
+        await Eventually.TrueAsync(async () =>
+        {
+            await page.ReloadAsync();
+            var status = page.Locator($"{row} [data-col=status]");
+            return await status.CountAsync() == 1 && await status.TextContentAsync() == "succeeded";
+        }, TimeSpan.FromSeconds(30), "the refund shows as succeeded after a reload");
+        Assert.Equal(1, await page.Locator("#refunds tbody tr").CountAsync());
+        Assert.Equal(refund, await page.TextContentAsync($"{row} [data-col=id]"));
+        Assert.Equal("1200 JPY", await page.TextContentAsync($"{row} [data-col=amount]"));
+        Assert.Equal("requested_by_customer", await page.TextContentAsync($"{row} [data-col=reason]"));
+        Assert.Equal("—", await page.TextContentAsync($"{row} [data-col=failure]"));
+        Assert.EndsWith(" UTC", await page.TextContentAsync($"{row} [data-col=created]"));
+        await BrowserFixture.ScreenshotAsync(page, "payment-refunds");
+    }
+
+    [Fact]
     public async Task A_refund_above_the_refundable_amount_shows_the_APIs_problem_on_the_form_and_does_nothing()
     {
         var payment = await stack.PayAsync(PaymentsApiFixture.MerchantId, 3000);

@@ -195,5 +195,25 @@ public sealed class DashboardHttpTests(DashboardStack stack)
         Assert.Equal(rows, export.RowsWritten - before);
     }
 
+    [Fact]
+    public async Task The_ops_view_shows_its_sections_in_order_to_ops_and_refuses_a_merchant()
+    {
+        using var ops = stack.DashboardClient(stack.Token(Roles.Ops, "ops_dash"));
+        using var merchant = stack.DashboardClient(stack.MerchantToken(PaymentsApiFixture.MerchantId));
+
+        using var page = await ops.GetAsync("/ops");
+        using var refused = await merchant.GetAsync("/ops");
+        var html = await page.Content.ReadAsStringAsync();
+
+        Assert.Equal(200, (int)page.StatusCode);
+        Assert.Equal(403, (int)refused.StatusCode);
+        var sections = new[] { "id=\"consumers\"", "id=\"stuck-payments\"", "id=\"reconciliation\"" }.Select(id => html.IndexOf(id, StringComparison.Ordinal)).ToList();
+        Assert.All(sections, at => Assert.True(at >= 0, html));
+        Assert.Equal(sections.Order(), sections);
+        Assert.Contains("<td>merchant-dashboard</td>", html);
+        Assert.Contains("id=\"stuck-count\"", html);
+        Assert.Contains("id=\"dlq\"", html);
+    }
+
     private static Guid PaymentOf(SseEvent e) => JsonDocument.Parse(e.Data).RootElement.GetProperty("payment_id").GetGuid();
 }

@@ -90,39 +90,66 @@ public sealed partial class RequestHandlers
         var timeout = maxWaitMs > 0 && minBytes > 0 ? Task.Delay(TimeSpan.FromMilliseconds(maxWaitMs), options.Time, stopping) : Task.CompletedTask;
         while (true)
         {
-            // Take the "appended" signals before reading so an append in between still wakes us.
+            // Take the "appended" signals before looking so an append in between still wakes us. A parked fetch only
+            // counts bytes from the batch index at each append; the log is read once, when it answers (it re-read and
+            // copied every partition at every append while waiting for fetch.min.bytes).
             var signals = new List<Task>();
-            var total = 0;
-            var results = request.Select(t =>
+            var available = 0L;
+            var anyError = false;
+            foreach (var t in request)
             {
                 var topic = topics.Get(t.Topic);
-                return (t.Topic, Partitions: t.Partitions.Select(p =>
+                foreach (var p in t.Partitions)
                 {
                     if (topic is null || p.Index < 0 || p.Index >= topic.Partitions.Length)
-                        return (p.Index, Read: new ReadResult(ErrorCode.UnknownTopicOrPartition, -1, -1, []));
+                    {
+                        anyError = true;
+                        continue;
+                    }
                     var plog = topic.Partitions[p.Index];
                     signals.Add(plog.Appended);
-                    var budget = Math.Min(Math.Max(p.MaxBytes, 1), maxBytes - total);
-                    ReadResult read;
-                    if (budget <= 0)
-                        read = new ReadResult(ErrorCode.None, plog.HighWatermark, plog.LogStartOffset, []);
-                    else
-                    {
-                        try { read = plog.Read(p.Offset, budget); }
-                        catch (ObjectDisposedException) { read = new ReadResult(ErrorCode.UnknownTopicOrPartition, -1, -1, []); }
-                    }
-                    total += read.Records.Length;
-                    return (p.Index, Read: read);
-                }).ToList());
-            }).ToList();
+                    long bytes;
+                    try { bytes = plog.BytesAvailable(p.Offset, Math.Max(1, minBytes)); }
+                    catch (ObjectDisposedException) { bytes = -1; }
+                    if (bytes < 0) anyError = true;
+                    else available += bytes;
+                }
+            }
 
             var remaining = deadline - options.Time.GetUtcNow();
-            var anyError = results.Any(t => t.Partitions.Any(p => p.Read.Error != ErrorCode.None));
-            if (total >= minBytes || anyError || remaining <= TimeSpan.Zero || timeout.IsCompleted || signals.Count == 0)
-                return WriteFetch(h, results);
+            if (available >= minBytes || anyError || remaining <= TimeSpan.Zero || timeout.IsCompleted || signals.Count == 0)
+                return WriteFetch(h, ReadAll(request, maxBytes));
             signals.Add(timeout);
             await Task.WhenAny(signals).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Each requested partition's batches from its offset, within its own and the request's byte budget.</summary>
+    private List<(string Topic, List<(int Index, ReadResult Read)> Partitions)> ReadAll(
+        List<(string Topic, List<(int Index, long Offset, int MaxBytes)> Partitions)> request, int maxBytes)
+    {
+        var total = 0;
+        return request.Select(t =>
+        {
+            var topic = topics.Get(t.Topic);
+            return (t.Topic, Partitions: t.Partitions.Select(p =>
+            {
+                if (topic is null || p.Index < 0 || p.Index >= topic.Partitions.Length)
+                    return (p.Index, Read: new ReadResult(ErrorCode.UnknownTopicOrPartition, -1, -1, []));
+                var plog = topic.Partitions[p.Index];
+                var budget = Math.Min(Math.Max(p.MaxBytes, 1), maxBytes - total);
+                ReadResult read;
+                if (budget <= 0)
+                    read = new ReadResult(ErrorCode.None, plog.HighWatermark, plog.LogStartOffset, []);
+                else
+                {
+                    try { read = plog.Read(p.Offset, budget); }
+                    catch (ObjectDisposedException) { read = new ReadResult(ErrorCode.UnknownTopicOrPartition, -1, -1, []); }
+                }
+                total += read.Records.Length;
+                return (p.Index, Read: read);
+            }).ToList());
+        }).ToList();
     }
 
     private static byte[] WriteFetch(RequestHeader h, List<(string Topic, List<(int Index, ReadResult Read)> Partitions)> results)
