@@ -125,11 +125,17 @@ public sealed record PaymentChange(
             RefundMove.Reverse => [rules.RefundFailure(refund.RefundId, refund.AmountMinor)],
             _ => throw new ArgumentOutOfRangeException(nameof(refund), refund.Move, "Unknown refund move."),
         };
-        // One payment.refunded per succeeded refund, partial ones included, carrying the refund (schema 1, optional field).
-        List<OutboxEvent> events = refund.Move == RefundMove.Succeed
-            ? [OutboxEvent.For(EventTypes.PaymentRefunded, after, plan.Steps.Count > 0 ? plan.Steps[^1] : null, now) with
-                { Refund = new RefundSnapshot(refund.RefundId, refund.AmountMinor) }]
-            : [];
+        // One payment.refunded per succeeded refund, partial ones included, and one payment.refund_reversed per refund that
+        // came back after it succeeded, each carrying the refund (schema 1, optional field).
+        var type = refund.Move switch
+        {
+            RefundMove.Succeed => EventTypes.PaymentRefunded,
+            RefundMove.Reverse => EventTypes.PaymentRefundReversed,
+            _ => null,
+        };
+        List<OutboxEvent> events = type is null ? []
+            : [OutboxEvent.For(type, after, plan.Steps.Count > 0 ? plan.Steps[^1] : null, now) with
+                { Refund = new RefundSnapshot(refund.RefundId, refund.AmountMinor) }];
         return new PaymentChange(current, after, plan.Steps, cause, journal, events);
     }
 

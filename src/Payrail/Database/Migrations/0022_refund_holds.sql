@@ -1,6 +1,8 @@
--- Refund holds (issue 11, part 1). A refund now holds its amount in the ledger in the batch that reserves it on its
--- payment: a pending transfer merchant → buyer (Payrail.Domain LedgerPostingRules.RefundHold), posted when the refund
--- succeeds, voided when it fails or is canceled first. The merchant account's debits_must_not_exceed_credits flag counts
+-- Refund holds and refund reversal events (issue 11, its remaining money-safety gaps).
+--
+-- A refund now holds its amount in the ledger in the batch that reserves it on its payment: a pending transfer
+-- merchant → buyer (Payrail.Domain LedgerPostingRules.RefundHold), posted when the refund succeeds, voided when it fails
+-- or is canceled first. The merchant account's debits_must_not_exceed_credits flag counts
 -- debits_pending, so two refunds of one strict merchant racing for the last of its payable are decided by the ledger's
 -- own check under the account row's lock: the later one is refused (PR004) before the PSP is asked, where the old check
 -- read outside the reservation and both could pass, the later success then meeting PR004 after the PSP had refunded.
@@ -109,3 +111,13 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+-- Refund reversals (payment.refund_reversed, one event per refund that came back after it succeeded): accounting books a
+-- refund_reversal line of that refund's amount on the reversal's day (one per refund, the unique key of 0018 says so),
+-- loyalty gives the points its refund took back (reinstate, counted against the reversals of the payment).
+ALTER TABLE settlement_lines
+    DROP CONSTRAINT settlement_lines_kind_check,
+    ADD CONSTRAINT settlement_lines_kind_check CHECK (kind IN ('capture', 'refund', 'refund_reversal'));
+ALTER TABLE loyalty_entries
+    DROP CONSTRAINT loyalty_entries_kind_check,
+    ADD CONSTRAINT loyalty_entries_kind_check CHECK (kind IN ('earn', 'reverse', 'reinstate'));
