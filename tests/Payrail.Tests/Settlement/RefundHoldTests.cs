@@ -18,7 +18,8 @@ namespace Payrail.Tests.Settlement;
 /// <summary>
 /// A refund holds its amount in the ledger (a pending transfer merchant → buyer) in the batch that reserves it, so a strict
 /// merchant's payable (debits_must_not_exceed_credits) is checked atomically across all its refunds before the PSP is
-/// asked; and settlement posts a PSP fee even when the payable is held whole by pending refunds (a fact at the PSP).
+/// asked; and settlement posts a PSP fee even when the payable is held whole by pending refunds, or was refunded in
+/// full before settlement (a fact at the PSP).
 /// </summary>
 public sealed class RefundHoldTests(SettlementFixture api) : IClassFixture<SettlementFixture>
 {
@@ -86,6 +87,38 @@ public sealed class RefundHoldTests(SettlementFixture api) : IClassFixture<Settl
         var (other, _) = await api.CapturedPaymentAsync(1_000, merchantId: merchant);
         var refused = await RefundAsync(other, merchant, new { });
         Assert.Equal((409, Problems.RefundExceedsPayableBalance), (refused.Status, refused.ProblemType));
+        Assert.Empty(await api.VerifyLedgerAsync());
+    }
+
+    [Fact]
+    public async Task A_payment_refunded_in_full_before_settlement_has_its_fee_posted_once_and_stays_refunded()
+    {
+        const long Amount = 3_000;
+        var merchant = await CreateMerchantAsync(payableMayGoNegative: false);
+        var (paymentId, reference) = await api.CapturedPaymentAsync(Amount, merchantId: merchant);
+        var refund = await RefundAsync(paymentId, merchant, new { });
+        Assert.Equal((201, "succeeded"), (refund.Status, refund.Json.GetProperty("status").GetString()));
+        Assert.Equal("refunded", await api.StatusAsync(paymentId));
+        await api.PassPayoutDelayAsync();
+
+        await api.SettleAsync();
+
+        Assert.Equal("refunded", await api.StatusAsync(paymentId));
+        var line = await api.ChargeLineAsync(reference);
+        var transfers = await api.TransfersAsync(paymentId);
+        var fee = Assert.Single(transfers, t => t.Credit.StartsWith("fees:", StringComparison.Ordinal));
+        Assert.Equal(("merchant:" + merchant, line.Fee), (fee.Debit, fee.Amount));
+        Assert.Equal(line.Net, Assert.Single(transfers, t => t.Credit.StartsWith("cash:", StringComparison.Ordinal)).Amount);
+        Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM payment_settlements WHERE payment_id = @id AND fee_minor = @fee",
+            ("id", paymentId), ("fee", line.Fee)));
+        Assert.Equal(-line.Fee, await PayableAsync(merchant));
+        Assert.Empty(await api.VerifyLedgerAsync());
+
+        await api.SettleAsync();
+
+        Assert.Equal(transfers.Count, (await api.TransfersAsync(paymentId)).Count);
+        Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM payment_settlements WHERE payment_id = @id", ("id", paymentId)));
+        Assert.Equal("refunded", await api.StatusAsync(paymentId));
         Assert.Empty(await api.VerifyLedgerAsync());
     }
 
