@@ -55,10 +55,10 @@ public static class LedgerAccounts
     }
 
     /// <summary>
-    /// A PSP fee charged to a merchant (a posted transfer merchant → fees:{provider}, settlement). It is a fact at the PSP, already taken from
-    /// the funds it released, so the books must record it even when the merchant's payable cannot cover it: a strict
-    /// merchant whose payable is held by pending refunds (or was refunded in full before settlement) goes below zero by
-    /// the fee, never by a refund. The flags therefore do not refuse it, and the invariant they keep reads "debits other
+    /// A PSP fee charged to a merchant (a posted transfer merchant → fees:{provider}, settlement). It is a fact at the PSP,
+    /// already taken from the funds it released, so the books must record it even when the merchant's payable cannot
+    /// cover it: a strict merchant whose payable is held by pending refunds (or was refunded in full before settlement)
+    /// goes below zero by the fee, never by a refund. The flags therefore do not refuse it, and the invariant they keep reads "debits other
     /// than fees must not exceed credits" (migration 0022, <c>payrail ledger verify</c>, <see cref="LedgerBook"/>).
     /// Refunds still count every debit, fees included, when they are held, so none can draw on a fee's overdraft.
     /// </summary>

@@ -145,7 +145,8 @@ public sealed class PaymentTransitions(PaymentStore store, IOptions<PaymentsOpti
     {
         try
         {
-            return await store.ApplyAsync(change, with).ConfigureAwait(false) ? new TransitionResult(TransitionResultKind.Applied, change.After) : null;
+            if (!await store.ApplyAsync(change, with).ConfigureAwait(false)) return null;
+            return new TransitionResult(TransitionResultKind.Applied, change.After);
         }
         catch (PostgresException e) when (e.SqlState == LedgerSqlState.BalanceLimitExceeded)
         {

@@ -2,10 +2,10 @@
 --
 -- A refund now holds its amount in the ledger in the batch that reserves it on its payment: a pending transfer
 -- merchant → buyer (Payrail.Domain LedgerPostingRules.RefundHold), posted when the refund succeeds, voided when it fails
--- or is canceled first. The merchant account's debits_must_not_exceed_credits flag counts
--- debits_pending, so two refunds of one strict merchant racing for the last of its payable are decided by the ledger's
--- own check under the account row's lock: the later one is refused (PR004) before the PSP is asked, where the old check
--- read outside the reservation and both could pass, the later success then meeting PR004 after the PSP had refunded.
+-- or is canceled first. The merchant account's debits_must_not_exceed_credits flag counts debits_pending, so two
+-- refunds of one strict merchant racing for the last of its payable are decided by the ledger's own check under the
+-- account row's lock: the later one is refused (PR004) before the PSP is asked, where the old check read outside the
+-- reservation and both could pass, the later success then meeting PR004 after the PSP had refunded.
 --
 -- Two transfers are no longer checked against the flags (the transfer trigger below, as 0007 wrote it but for that):
 --   * a post or void of a pending transfer: it never raises what a flag counts (the whole pending amount leaves, at
