@@ -12,7 +12,9 @@ namespace Payrail.Settlement;
 /// conversion when the PSP settles in another currency; <see cref="LedgerPostingRules.Settle"/>) and the
 /// payment_settlements row. Added only to a batch that moves the payment to SETTLED (a payment already settled, by a
 /// re-run or a concurrent run, commits nothing of it), or to a batch that records it against a payment refunded in full
-/// before settlement, which stays REFUNDED (<see cref="RefundedBeforeSettlement"/>).
+/// before settlement, which stays REFUNDED (<see cref="RefundedBeforeSettlement"/>). Such a payment whose refund then came
+/// back (refund_failure) is CAPTURED again with its settlement recorded: moved to SETTLED, it adds nothing (its row is
+/// kept, its transfers are the same ids with the same fields, which the ledger skips).
 /// </summary>
 public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspSettlementLine line, SettlementBooking booked,
     DateOnly runDate, DateTimeOffset settledAt) : ITransitionCommand
@@ -33,6 +35,7 @@ public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspS
                                              available_on, run_date, settled_at)
             VALUES (@payment_id, @psp, @balance_transaction, @currency, @amount_minor, @fee_minor, @net_minor,
                     @available_on, @run_date, @settled_at)
+            ON CONFLICT (payment_id) DO NOTHING
             """);
         var p = record.Parameters;
         p.AddWithValue("payment_id", payment.Id);

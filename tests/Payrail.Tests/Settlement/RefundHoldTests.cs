@@ -122,6 +122,35 @@ public sealed class RefundHoldTests(SettlementFixture api) : IClassFixture<Settl
         Assert.Empty(await api.VerifyLedgerAsync());
     }
 
+    [Fact]
+    public async Task A_payment_settled_while_refunded_whose_refund_came_back_settles_later_without_posting_again()
+    {
+        var merchant = await CreateMerchantAsync(payableMayGoNegative: false);
+        var (paymentId, _) = await api.CapturedPaymentAsync(3_000, merchantId: merchant, paymentMethod: "pm_card_refundFail");
+        var refund = await RefundAsync(paymentId, merchant, new { });
+        Assert.Equal((201, "succeeded"), (refund.Status, refund.Json.GetProperty("status").GetString()));
+        await api.PassPayoutDelayAsync(); // pspsim's clock passes the refund's delay too: the bank sends it back
+        await api.SettleAsync();
+        Assert.Equal("refunded", await api.StatusAsync(paymentId));
+
+        // The refund_failure, applied as its webhook or the catch-up would: the payment is CAPTURED again, its settlement recorded.
+        var answer = await api.Services.GetRequiredService<IPspConnector>()
+            .RetrieveRefundAsync(refund.Json.GetProperty("psp_reference").GetString()!, CancellationToken.None);
+        Assert.Equal(PspRefundStatus.Failed, answer!.Status);
+        var reversed = await api.Services.GetRequiredService<RefundTransitions>()
+            .ApplyAsync(Guid.Parse(refund.Json.GetProperty("id").GetString()!), answer, "test.refund_failure");
+        Assert.Equal(RefundResultKind.Applied, reversed.Kind);
+        Assert.Equal("captured", await api.StatusAsync(paymentId));
+        var transfers = (await api.TransfersAsync(paymentId)).Count;
+
+        await api.SettleAsync();
+
+        Assert.Equal("settled", await api.StatusAsync(paymentId));
+        Assert.Equal(transfers, (await api.TransfersAsync(paymentId)).Count);
+        Assert.Equal(1, await api.ScalarAsync("SELECT count(*) FROM payment_settlements WHERE payment_id = @id", ("id", paymentId)));
+        Assert.Empty(await api.VerifyLedgerAsync());
+    }
+
     private Task<int> SweepRefundsAsync() => new PendingRefundCheck(api.Services.GetRequiredService<RefundStore>(),
         api.Services.GetRequiredService<PaymentStore>(), api.Services.GetRequiredService<RefundTransitions>(),
         api.Services.GetRequiredService<IPspConnector>(), Options.Create(new RefundsOptions { SweepAfterMs = 0, SweepRecheckMs = 0 }),
