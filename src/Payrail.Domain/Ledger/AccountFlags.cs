@@ -53,4 +53,27 @@ public static class LedgerAccounts
 
         throw new ArgumentException($"'{owner}' is not a ledger account owner (buyer:, merchant:, psp:, cash:, fees:, fx:).", nameof(owner));
     }
+
+    /// <summary>
+    /// A PSP fee charged to a merchant (a posted transfer merchant → fees:{provider}, settlement). It is a fact at the PSP,
+    /// already taken from the funds it released, so the books must record it even when the merchant's payable cannot
+    /// cover it: a strict merchant whose payable is held by pending refunds (or was refunded in full before settlement)
+    /// goes below zero by the fee, never by a refund. The flags therefore do not refuse it, and the invariant they keep reads "debits other
+    /// than fees must not exceed credits" (migration 0022, <c>payrail ledger verify</c>, <see cref="LedgerBook"/>).
+    /// Refunds still count every debit, fees included, when they are held, so none can draw on a fee's overdraft.
+    /// </summary>
+    public static bool IsFeeCharge(TransferDraft transfer)
+    {
+        ArgumentNullException.ThrowIfNull(transfer);
+        return transfer.Kind == TransferKind.Posted
+            && LedgerAccountOwner.IsMerchant(transfer.DebitOwner) && LedgerAccountOwner.IsFees(transfer.CreditOwner);
+    }
+
+    /// <summary>
+    /// Whether the flags are checked for this transfer: not for a post or void of a pending transfer (it never raises what
+    /// a flag counts: the whole pending amount leaves, at most that much is posted), and not for a fee charge
+    /// (<see cref="IsFeeCharge"/>). A refund the PSP made posts its hold however the merchant's payable moved meanwhile.
+    /// </summary>
+    public static bool FlagsChecked(TransferDraft transfer) =>
+        transfer.Kind is not (TransferKind.PostPending or TransferKind.VoidPending) && !IsFeeCharge(transfer);
 }

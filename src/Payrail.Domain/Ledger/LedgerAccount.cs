@@ -22,7 +22,13 @@ public sealed record LedgerAccount(
     public bool CreditsExceedDebits => checked(CreditsPending + CreditsPosted) > DebitsPosted;
 
     /// <summary>True when the account's flags hold for these columns.</summary>
-    public bool RespectsFlags =>
-        (!Flags.HasFlag(AccountFlags.DebitsMustNotExceedCredits) || !DebitsExceedCredits)
+    public bool RespectsFlags => RespectsFlagsBesides(0);
+
+    /// <summary>
+    /// True when the flags hold for these columns less <paramref name="feeDebitsMinor"/>, the fees charged to this account
+    /// (<see cref="LedgerAccounts.IsFeeCharge"/>: facts the flags do not refuse).
+    /// </summary>
+    public bool RespectsFlagsBesides(long feeDebitsMinor) =>
+        (!Flags.HasFlag(AccountFlags.DebitsMustNotExceedCredits) || checked(DebitsPending + DebitsPosted - feeDebitsMinor) <= CreditsPosted)
         && (!Flags.HasFlag(AccountFlags.CreditsMustNotExceedDebits) || !CreditsExceedDebits);
 }

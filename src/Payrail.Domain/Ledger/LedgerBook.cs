@@ -84,12 +84,14 @@ public sealed class LedgerBook(IReadOnlySet<string>? merchantsPayableMayGoNegati
             (newDebit, newCredit) = Move(debit, credit, transfer, pending);
 
             // Only the side that grows can break its flag: debits on the debit account, credits on the credit account.
-            if (newDebit.Flags.HasFlag(AccountFlags.DebitsMustNotExceedCredits) && newDebit.DebitsExceedCredits)
+            // Resolutions of holds and fee charges are not checked (LedgerAccounts.FlagsChecked).
+            var flagsChecked = LedgerAccounts.FlagsChecked(transfer);
+            if (flagsChecked && newDebit.Flags.HasFlag(AccountFlags.DebitsMustNotExceedCredits) && newDebit.DebitsExceedCredits)
             {
                 return TransferResult.ExceedsCredits;
             }
 
-            if (newCredit.Flags.HasFlag(AccountFlags.CreditsMustNotExceedDebits) && newCredit.CreditsExceedDebits)
+            if (flagsChecked && newCredit.Flags.HasFlag(AccountFlags.CreditsMustNotExceedDebits) && newCredit.CreditsExceedDebits)
             {
                 return TransferResult.ExceedsDebits;
             }

@@ -28,7 +28,7 @@ internal static class LedgerInvariants
                 violations.Add(new("columns_mismatch", $"{key.Owner} {key.Code}: stored {have}, transfers sum to {want}."));
             }
 
-            if (account is not null && !account.RespectsFlags)
+            if (account is not null && !account.RespectsFlagsBesides(FeeDebits(transfers, key)))
             {
                 violations.Add(new("flags_violated", $"{key.Owner} {key.Code}: {account.Flags} broken by {have}."));
             }
@@ -85,6 +85,11 @@ internal static class LedgerInvariants
 
         return columns;
     }
+
+    // Fees charged to the account: the flags do not refuse them (LedgerAccounts.IsFeeCharge), so they do not count against them.
+    private static long FeeDebits(IReadOnlyList<TransferDraft> transfers, (string Owner, string Code) account) =>
+        transfers.Where(t => t.DebitOwner == account.Owner && t.Currency.Code == account.Code && LedgerAccounts.IsFeeCharge(t))
+            .Aggregate(0L, (total, t) => checked(total + t.AmountMinor));
 
     private static Int128 Sum(IEnumerable<LedgerAccount> accounts, Func<LedgerAccount, long> column) =>
         accounts.Aggregate(Int128.Zero, (total, a) => total + column(a));

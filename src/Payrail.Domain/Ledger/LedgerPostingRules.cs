@@ -65,15 +65,39 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
     }
 
     /// <summary>
-    /// Refund (full or one of several partials): a posted reversal merchant → buyer.
-    /// Call <see cref="CanRefund"/> first: account flags only guard totals across all of a
-    /// merchant's payments, the per-payment limit is this rule's job.
+    /// A refund's hold (full or one of several partials): a pending transfer merchant → buyer of the refund's amount, written
+    /// in the batch that reserves the refund on its payment, before the PSP is asked. The merchant's debits_pending count
+    /// against its debits_must_not_exceed_credits flag, so the ledger's own check refuses a refund its payable cannot take,
+    /// atomically with every other refund of that merchant (the account row's lock), before any money moves at the PSP.
+    /// Call <see cref="CanRefund"/> first: account flags only guard totals across all of a merchant's payments, the
+    /// per-payment limit is the payment row's (its reservation under its version).
+    /// </summary>
+    public IReadOnlyList<TransferDraft> RefundHold(Guid refundId, long amountMinor)
+    {
+        RequirePositive(amountMinor, nameof(amountMinor));
+        var id = TransferIds.For(PaymentId, TransferSteps.RefundHold(refundId));
+        return [Draft(id, TransferKind.Pending, MerchantOwner, BuyerOwner, amountMinor, null)];
+    }
+
+    /// <summary>
+    /// Refund succeeded: posts the whole hold (<see cref="RefundHold"/>), merchant → buyer. Posting a hold moves nothing the
+    /// flag counts (pending becomes posted), so a refund the PSP made is never refused by the books.
     /// </summary>
     public IReadOnlyList<TransferDraft> Refund(Guid refundId, long amountMinor)
     {
         RequirePositive(amountMinor, nameof(amountMinor));
         var id = TransferIds.For(PaymentId, TransferSteps.Refund(refundId));
-        return [Draft(id, TransferKind.Posted, MerchantOwner, BuyerOwner, amountMinor, null)];
+        var hold = TransferIds.For(PaymentId, TransferSteps.RefundHold(refundId));
+        return [Draft(id, TransferKind.PostPending, MerchantOwner, BuyerOwner, amountMinor, hold)];
+    }
+
+    /// <summary>Refund failed or canceled before it succeeded: the hold is voided whole, the payable is the merchant's again.</summary>
+    public IReadOnlyList<TransferDraft> RefundRelease(Guid refundId, long amountMinor)
+    {
+        RequirePositive(amountMinor, nameof(amountMinor));
+        var id = TransferIds.For(PaymentId, TransferSteps.RefundRelease(refundId));
+        var hold = TransferIds.For(PaymentId, TransferSteps.RefundHold(refundId));
+        return [Draft(id, TransferKind.VoidPending, MerchantOwner, BuyerOwner, amountMinor, hold)];
     }
 
     /// <summary>

@@ -40,7 +40,14 @@ public static class TransferSteps
     public const string SettleFee = "settle:fee";
     public const string SettleCash = "settle:cash";
 
+    /// <summary>A refund's hold (pending merchant → buyer), written when the refund is reserved, before the PSP is asked.</summary>
+    public static string RefundHold(Guid refundId) => $"refund_hold:{refundId:D}";
+
+    /// <summary>The hold posted when the refund succeeded (the id of the refund's posting, as before holds existed).</summary>
     public static string Refund(Guid refundId) => $"refund:{refundId:D}";
+
+    /// <summary>The hold voided when the refund failed or was canceled before it succeeded.</summary>
+    public static string RefundRelease(Guid refundId) => $"refund_release:{refundId:D}";
 
     public static string RefundFailure(Guid refundId) => $"refund_failure:{refundId:D}";
 }

@@ -49,6 +49,12 @@ public static class PaymentRefunds
     public const string ExceedsRefundableCode = "exceeds_refundable";
 
     /// <summary>
+    /// The merchant's payable balance in the payment's currency cannot hold the refund and may not go negative: the ledger
+    /// refused the refund's hold (debits_must_not_exceed_credits), nothing was written and the PSP was not asked.
+    /// </summary>
+    public const string ExceedsPayableCode = "exceeds_payable";
+
+    /// <summary>
     /// The balance does not hold what the refund's move takes back (its reservation, its refunded amount): the refund was
     /// read before another change of it committed. Re-read both and decide again.
     /// </summary>

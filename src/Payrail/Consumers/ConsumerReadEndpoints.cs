@@ -142,7 +142,10 @@ public static class ConsumerReadEndpoints
             if (days.Count == 0 || days[^1].Day != day || days[^1].Currency != currency)
                 days.Add(new AnalyticsDay(day, currency, [], 0));
             days[^1].Statuses[status] = totals;
-            if (status == "refunded") days[^1] = days[^1] with { RefundedAmountMinor = totals.AmountMinor };
+            // Net of the refunds that came back that day (payment.refund_reversed).
+            if (status == "refunded") days[^1] = days[^1] with { RefundedAmountMinor = days[^1].RefundedAmountMinor + totals.AmountMinor };
+            if (status == Analytics.AnalyticsHandler.RefundReversedStatus)
+                days[^1] = days[^1] with { RefundedAmountMinor = days[^1].RefundedAmountMinor - totals.AmountMinor };
         }
         return Results.Ok(new
         {

@@ -114,17 +114,26 @@ public static class LedgerVerification
         HAVING sum(debits_posted) <> sum(credits_posted) OR sum(debits_pending) <> sum(credits_pending)
         ORDER BY currency
         """,
-        // Balance limits set by the account flags hold.
+        // Balance limits set by the account flags hold. Fees charged to a merchant are facts the flags do not refuse
+        // (Payrail.Domain LedgerAccounts.IsFeeCharge, migration 0022): they do not count against debits_must_not_exceed_credits.
         """
-        SELECT 'account_flags_hold' AS invariant, format('account %s (%s, %s)', id, owner, currency) AS subject,
-               CASE WHEN flags & 1 <> 0 THEN 'debits_pending + debits_posted <= credits_posted'
+        WITH fees AS (
+            SELECT t.debit_account_id AS id, sum(t.amount_minor) AS fee_debits
+            FROM ledger_transfers t
+            JOIN ledger_accounts d ON d.id = t.debit_account_id
+            JOIN ledger_accounts c ON c.id = t.credit_account_id
+            WHERE t.kind = 'posted' AND d.owner LIKE 'merchant:%' AND c.owner LIKE 'fees:%'
+            GROUP BY t.debit_account_id
+        )
+        SELECT 'account_flags_hold' AS invariant, format('account %s (%s, %s)', a.id, a.owner, a.currency) AS subject,
+               CASE WHEN a.flags & 1 <> 0 THEN 'debits_pending + debits_posted - fee charges <= credits_posted'
                     ELSE 'credits_pending + credits_posted <= debits_posted' END AS expected,
-               format('debits_pending=%s debits_posted=%s credits_pending=%s credits_posted=%s',
-                      debits_pending, debits_posted, credits_pending, credits_posted) AS actual
-        FROM ledger_account_totals
-        WHERE (flags & 1 <> 0 AND debits_pending + debits_posted > credits_posted)
-           OR (flags & 2 <> 0 AND credits_pending + credits_posted > debits_posted)
-        ORDER BY id
+               format('debits_pending=%s debits_posted=%s fee charges=%s credits_pending=%s credits_posted=%s',
+                      a.debits_pending, a.debits_posted, coalesce(f.fee_debits, 0), a.credits_pending, a.credits_posted) AS actual
+        FROM ledger_account_totals a LEFT JOIN fees f ON f.id = a.id
+        WHERE (a.flags & 1 <> 0 AND a.debits_pending + a.debits_posted - coalesce(f.fee_debits, 0) > a.credits_posted)
+           OR (a.flags & 2 <> 0 AND a.credits_pending + a.credits_posted > a.debits_posted)
+        ORDER BY a.id
         """,
     ];
 }

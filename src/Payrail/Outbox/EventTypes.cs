@@ -16,12 +16,19 @@ public static class EventTypes
     public const string PaymentFailed = "payment.failed";
     public const string PaymentVoided = "payment.voided";
     public const string PaymentRefunded = "payment.refunded";
+
+    /// <summary>
+    /// A refund that had succeeded came back (Stripe's refund_failure: the card was closed, the bank returned it): one event
+    /// per reversed refund, carrying that refund (id, amount), so the consumers that counted its <c>payment.refunded</c>
+    /// undo it. The payment's snapshot shows the amounts after the reversal.
+    /// </summary>
+    public const string PaymentRefundReversed = "payment.refund_reversed";
     public const string PaymentSettled = "payment.settled";
     public const string ReconciliationAlert = "reconciliation.alert";
 
     public static IReadOnlyList<string> All { get; } =
     [
         PaymentInitiated, PaymentAuthorized, PaymentCaptured, PaymentCompleted, PaymentFailed, PaymentVoided,
-        PaymentRefunded, PaymentSettled, ReconciliationAlert,
+        PaymentRefunded, PaymentSettled, ReconciliationAlert, PaymentRefundReversed,
     ];
 }

@@ -27,8 +27,9 @@ public sealed record OutboxEvent(
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
     /// <summary>
-    /// The refund a <c>payment.refunded</c> event announces (one event per succeeded refund, partial ones included); absent
-    /// on every other event. Added within schema 1: an optional field a consumer of version 1 may ignore.
+    /// The refund a <c>payment.refunded</c> event announces (one event per succeeded refund, partial ones included), or the
+    /// refund a <c>payment.refund_reversed</c> event takes back; absent on every other event. Added within schema 1: an
+    /// optional field a consumer of version 1 may ignore (as it ignores an event type it does not handle).
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RefundSnapshot? Refund { get; init; }
@@ -73,7 +74,7 @@ public sealed record PaymentSnapshot(
             payment.FailureCode, payment.FailureMessage, payment.CreatedAt, payment.UpdatedAt);
 }
 
-/// <summary>The refund of a <c>payment.refunded</c> event: its id and its own amount (the payment's total is in the snapshot).</summary>
+/// <summary>The refund of a <c>payment.refunded</c> or <c>payment.refund_reversed</c> event: its id and its own amount (the payment's total is in the snapshot).</summary>
 public sealed record RefundSnapshot(Guid Id, [property: JsonPropertyName("amount")] long AmountMinor);
 
 /// <summary>snake_case names, explicit nulls (a consumer sees every field of its version) and the API's timestamps.</summary>

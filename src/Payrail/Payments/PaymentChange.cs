@@ -97,11 +97,11 @@ public sealed record PaymentChange(
     /// A refund's move on its payment (<see cref="PaymentRefunds.Apply"/>): the amounts, the status steps when the last
     /// amount is refunded or a refund of a REFUNDED payment fails, the ledger and the events. Null when the move is
     /// refused (nothing to write).
-    /// Ledger: a refund is posted only once it succeeded, as one transfer merchant → buyer, rather than as a pending
-    /// transfer posted on success and voided on failure. The per-payment reservation already lives on the payment row,
-    /// under its version (a pending transfer would only guard the merchant's total, which the posted transfer's flags
-    /// check anyway); a pending refund has moved no money at the PSP; and Stripe fails card refunds even after they
-    /// succeeded, so a reversing transfer (buyer → merchant) is needed whatever is chosen: one mechanism, not two.
+    /// Ledger: the reservation holds the refund's amount as a pending transfer merchant → buyer, in this same batch, so a
+    /// strict merchant's flag (debits_must_not_exceed_credits counts debits_pending) refuses a refund its payable cannot
+    /// take atomically with every other refund of that merchant, before the PSP is asked (PR004 → 409, nothing written).
+    /// Success posts the hold, failure or cancel before success voids it; a refund failing after it succeeded (Stripe's
+    /// refund_failure) keeps its posted transfer and gets a reversing one (buyer → merchant).
     /// </summary>
     public static PaymentChange? PlanRefund(PaymentRecord current, RefundChange refund, string cause, DateTimeOffset now)
     {
@@ -119,15 +119,23 @@ public sealed record PaymentChange(
         var rules = new LedgerPostingRules(after.Id, after.BuyerId, after.MerchantId, Currency.FromCode(after.CurrencyCode));
         List<IReadOnlyList<TransferDraft>> journal = refund.Move switch
         {
+            RefundMove.Reserve => [rules.RefundHold(refund.RefundId, refund.AmountMinor)],
             RefundMove.Succeed => [rules.Refund(refund.RefundId, refund.AmountMinor)],
+            RefundMove.Release => [rules.RefundRelease(refund.RefundId, refund.AmountMinor)],
             RefundMove.Reverse => [rules.RefundFailure(refund.RefundId, refund.AmountMinor)],
-            _ => [],
+            _ => throw new ArgumentOutOfRangeException(nameof(refund), refund.Move, "Unknown refund move."),
         };
-        // One payment.refunded per succeeded refund, partial ones included, carrying the refund (schema 1, optional field).
-        List<OutboxEvent> events = refund.Move == RefundMove.Succeed
-            ? [OutboxEvent.For(EventTypes.PaymentRefunded, after, plan.Steps.Count > 0 ? plan.Steps[^1] : null, now) with
-                { Refund = new RefundSnapshot(refund.RefundId, refund.AmountMinor) }]
-            : [];
+        // One payment.refunded per succeeded refund, partial ones included, and one payment.refund_reversed per refund that
+        // came back after it succeeded, each carrying the refund (schema 1, optional field).
+        var type = refund.Move switch
+        {
+            RefundMove.Succeed => EventTypes.PaymentRefunded,
+            RefundMove.Reverse => EventTypes.PaymentRefundReversed,
+            _ => null,
+        };
+        List<OutboxEvent> events = type is null ? []
+            : [OutboxEvent.For(type, after, plan.Steps.Count > 0 ? plan.Steps[^1] : null, now) with
+                { Refund = new RefundSnapshot(refund.RefundId, refund.AmountMinor) }];
         return new PaymentChange(current, after, plan.Steps, cause, journal, events);
     }
 

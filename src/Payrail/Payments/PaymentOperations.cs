@@ -71,8 +71,10 @@ public sealed class PaymentOperations(
             {
                 case OperationClaim.Claimed:
                     return await SendAsync(payment, operation, lease).ConfigureAwait(false);
+                // Not the key's final answer: once the other operation is decided this request has a real one (it may
+                // then succeed, or meet the payment's new state), so a retry under the same key must ask again.
                 case OperationClaim.OtherPending:
-                    return await AnswerAsync(payment, lease, null, InProgress).ConfigureAwait(false);
+                    return NotYet(payment, InProgress);
                 case OperationClaim.PaymentMoved:
                     continue; // re-read: it may have left AUTHORIZED (then the state check answers) or only changed version
             }
@@ -226,6 +228,12 @@ public sealed class PaymentOperations(
         var recorded = await transitions.RecordAsync(payment, commands).ConfigureAwait(false);
         return Answer(Committed(recorded, payment), refusal);
     }
+
+    /// <summary>
+    /// A refusal that only holds while something else is under way: answered, not recorded (not final), so the key stays
+    /// processing until its lease ends and a retry then decides afresh (<see cref="IdempotentAnswer.Final"/>).
+    /// </summary>
+    private static IdempotentAnswer NotYet(PaymentRecord payment, Refusal refusal) => Answer(payment, refusal) with { Final = false };
 
     private PaymentRecord Committed(TransitionResult result, PaymentRecord payment) => result.Committed
         ? result.Payment!

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Payrail.Domain.Payments;
+using Payrail.Domain.Refunds;
+using Payrail.Ledger;
 
 namespace Payrail.Payments;
 
@@ -116,6 +118,11 @@ public sealed class PaymentTransitions(PaymentStore store, IOptions<PaymentsOpti
             };
             if (change is not null)
             {
+                if (transition?.Refund is { Move: RefundMove.Reserve })
+                {
+                    if (await ReserveRefundAsync(change, with).ConfigureAwait(false) is { } reserved) return reserved;
+                    continue;
+                }
                 if (await store.ApplyAsync(change, with).ConfigureAwait(false))
                     return new TransitionResult(TransitionResultKind.Applied, change.After);
                 continue;
@@ -127,6 +134,27 @@ public sealed class PaymentTransitions(PaymentStore store, IOptions<PaymentsOpti
         return new TransitionResult(TransitionResultKind.GaveUp, current);
     }
 
+    /// <summary>
+    /// A refund's reservation with its ledger hold (<see cref="PaymentChange.PlanRefund"/>): the merchant account's flag
+    /// refusing the hold (PR004, the whole batch rolled back) is the answer "the merchant's payable cannot take it", decided
+    /// under the account row's lock, so refunds of one merchant racing for the last of its payable cannot both pass. Only
+    /// the merchant's side can refuse: the buyer is credited at most what its payment's reservation allows. Null when the
+    /// version moved (re-read and re-plan).
+    /// </summary>
+    private async Task<TransitionResult?> ReserveRefundAsync(PaymentChange change, IReadOnlyList<ITransitionCommand> with)
+    {
+        try
+        {
+            if (!await store.ApplyAsync(change, with).ConfigureAwait(false)) return null;
+            return new TransitionResult(TransitionResultKind.Applied, change.After);
+        }
+        catch (PostgresException e) when (e.SqlState == LedgerSqlState.BalanceLimitExceeded)
+        {
+            return new TransitionResult(TransitionResultKind.Refused, change.Before,
+                new TransitionRejection(PaymentRefunds.ExceedsPayableCode, "The merchant's payable balance cannot hold the refund."));
+        }
+    }
+
     /// <summary>Why the state machine changes nothing (<see cref="PaymentChange.Plan"/> returned null): a no-op or a refusal.</summary>
     private static TransitionResult Unchanged(PaymentRecord current, PaymentTransition? transition)
     {
@@ -134,7 +162,7 @@ public sealed class PaymentTransitions(PaymentStore store, IOptions<PaymentsOpti
         // Every accepted refund move changes the amounts: no plan is a refusal (nothing written, not even the commands).
         if (transition.Refund is { } refund)
             return new TransitionResult(TransitionResultKind.Refused, current,
-                Payrail.Domain.Refunds.PaymentRefunds.Apply(current.RefundBalance, refund.Move, refund.AmountMinor).Rejection);
+                PaymentRefunds.Apply(current.RefundBalance, refund.Move, refund.AmountMinor).Rejection);
         var machine = PaymentStateMachine.Apply(current.Status, transition.Outcome.Event);
         return machine.Outcome switch
         {

@@ -194,7 +194,11 @@ public sealed record PspWebhookEvent(
 /// A PSP event as the catch-up needs it: which PaymentIntent it is about (<see cref="PspReference"/>, null for events
 /// about nothing of a payment's) and the Payrail payment id its metadata names, when the event's object carries it.
 /// </summary>
-public sealed record PspEventSummary(string EventId, string Type, DateTimeOffset CreatedAt, string? PspReference, Guid? PaymentId);
+public sealed record PspEventSummary(string EventId, string Type, DateTimeOffset CreatedAt, string? PspReference, Guid? PaymentId)
+{
+    /// <summary>The PSP's refund id when the event's object is a refund (refund.*, charge.refund.updated), else null.</summary>
+    public string? RefundReference { get; init; }
+}
 
 /// <summary>One page of <see cref="IPspConnector.ListEventsAsync"/>, oldest first.</summary>
 public sealed record PspEventPage(IReadOnlyList<PspEventSummary> Events, bool HasMore);

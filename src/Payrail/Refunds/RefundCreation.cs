@@ -21,7 +21,8 @@ public sealed record CreateRefundRequest(Guid PaymentId, long? AmountMinor, stri
 /// <summary>
 /// <c>POST /v1/payments/{id}/refunds</c> after validation, under the idempotency gate as <c>POST /v1/payments</c> is: the
 /// key's claim names a new refund id; the refund is recorded pending with its amount reserved on the payment
-/// (version-checked, so refunds racing for the last remaining amount cannot both commit) before the PSP is asked under
+/// (version-checked, so refunds racing for the last remaining amount cannot both commit) and held in the ledger (a pending
+/// transfer merchant → buyer, refused atomically when the merchant's payable cannot take it) before the PSP is asked under
 /// the refund's own PSP idempotency key (its id); the PSP's answer moves it through <see cref="RefundTransitions"/> with the
 /// key's completion in the same transaction. A crash anywhere leaves the key processing: the retry after the lease sends
 /// the same PSP request again (the PSP answers with the refund it made, or makes it once), and the sweeper does the same.
@@ -33,7 +34,6 @@ public sealed class RefundCreation(
     PaymentTransitions transitions,
     RefundTransitions refundTransitions,
     IPspConnector psp,
-    PayableBalanceCheck payable,
     IOptions<RefundsOptions> options,
     TimeProvider clock,
     ILogger<RefundCreation> logger)
@@ -63,10 +63,6 @@ public sealed class RefundCreation(
         // Default: all that remains refundable as this read sees it; the reservation below checks it against the row's version.
         var amount = request.AmountMinor ?? payment.RefundBalance.RefundableMinor;
         if (amount <= 0) return await RefuseAsync(lease, payment, PaymentRefunds.ExceedsRefundableCode).ConfigureAwait(false);
-        // A refund the payment can take but its merchant's payable cannot: refused before the PSP moves any money.
-        if (RefundProblems.Precheck(payment, amount) is null
-            && await payable.RefusesAsync(payment.MerchantId, payment.CurrencyCode, amount).ConfigureAwait(false))
-            return await RefuseAsync(lease, payment, PayableBalanceCheck.ExceedsPayableCode).ConfigureAwait(false);
         var refund = new RefundRecord(lease.ResourceId, payment.Id, payment.MerchantId, amount, payment.CurrencyCode,
             RefundStatus.Pending, request.Reason, psp.Name, null, null, 1, now, now);
         var reserved = await transitions.ApplyAsync(payment,
@@ -76,7 +72,8 @@ public sealed class RefundCreation(
         {
             case TransitionResultKind.Applied:
                 break;
-            // Another refund took the amount (or the payment moved on) between validation and now: answered, and kept as the key's answer.
+            // Another refund took the amount (or the payment moved on) between validation and now, or the merchant's payable
+            // cannot hold it (the ledger refused the hold, PaymentTransitions): answered, and kept as the key's answer.
             case TransitionResultKind.Refused:
                 return await RefuseAsync(lease, reserved.Payment!, reserved.Rejection!.Code).ConfigureAwait(false);
             default:

@@ -13,7 +13,7 @@ public static class RefundProblems
 {
     public static ProblemDetails For(PaymentRecord payment, string code)
     {
-        if (code == PayableBalanceCheck.ExceedsPayableCode) return ExceedsPayable(payment);
+        if (code == PaymentRefunds.ExceedsPayableCode) return ExceedsPayable(payment);
         var notRefundable = code == PaymentRefunds.NotRefundableCode;
         var problem = new ProblemDetails
         {

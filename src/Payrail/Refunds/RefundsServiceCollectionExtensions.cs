@@ -14,7 +14,6 @@ public static class RefundsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<RefundsOptions>>(new NamedProblemsValidation<RefundsOptions>(o => o.Problems()));
         services.TryAddSingleton<RefundStore>();
         services.TryAddSingleton<RefundTransitions>();
-        services.TryAddSingleton<PayableBalanceCheck>();
         return services;
     }
 }

@@ -61,7 +61,7 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
         int settled = 0, unchanged = 0, refused = 0;
         foreach (var batch in available.Chunk(_options.LookupBatchSize))
         {
-            var captured = await store.CapturedAsync(psp.Name, batch.Select(l => l.PspReference!).Distinct().ToList(), cancellationToken);
+            var captured = await store.AwaitingSettlementAsync(psp.Name, batch.Select(l => l.PspReference!).Distinct().ToList(), cancellationToken);
             foreach (var line in batch)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -83,7 +83,9 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
     private async Task<Outcome> SettleOneAsync(PspSettlementLine line, DateOnly date)
     {
         var payment = await payments.FindByPspReferenceAsync(psp.Name, line.PspReference!);
-        if (payment is null || payment.Status != PaymentStatus.Captured) return Outcome.Unchanged;
+        if (payment is null) return Outcome.Unchanged;
+        if (SettlementPosting.RefundedBeforeSettlement(payment)) return await SettleRefundedAsync(payment, line, date);
+        if (payment.Status != PaymentStatus.Captured) return Outcome.Unchanged;
         if (!Currency.TryFromCode(line.CurrencyCode, out var settlementCurrency))
             return Refuse(payment, line, "unknown settlement currency");
         var booked = new SettlementBooking(settlementCurrency, line.AmountMinor, line.FeeMinor, line.NetMinor);
@@ -108,6 +110,37 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
             // The merchant's payable balance in the payment's currency cannot give the captured amount to the conversion
             // (refunded meanwhile): nothing was written; the payment stays CAPTURED and the next run tries again.
             return Refuse(payment, line, "payable balance too small for the conversion");
+        }
+    }
+
+    /// <summary>
+    /// A payment refunded in full before the PSP released it: REFUNDED → SETTLED is stale in the state machine (REFUNDED is
+    /// where the payment ends), but the PSP still charged its fee and still releases the charge's net, so both are posted
+    /// with the payment_settlements row and no state change, against the payment's version (<see cref="PaymentTransitions.RecordAsync"/>).
+    /// A re-run finds the settlement row and posts nothing; a concurrent run's identical transfers are skipped by the
+    /// ledger and its settlement row is refused by the primary key (then unchanged). A strict merchant's payable may go below
+    /// zero by that fee (LedgerAccounts.IsFeeCharge). Settled in another currency, it is refused: its captured amount was
+    /// refunded in the payment's currency and there is nothing left to convert.
+    /// </summary>
+    private async Task<Outcome> SettleRefundedAsync(PaymentRecord payment, PspSettlementLine line, DateOnly date)
+    {
+        if (!string.Equals(line.CurrencyCode, payment.CurrencyCode, StringComparison.OrdinalIgnoreCase))
+            return Refuse(payment, line, "refunded before settlement, settled in another currency");
+        var booked = new SettlementBooking(Currency.FromCode(payment.CurrencyCode), line.AmountMinor, line.FeeMinor, line.NetMinor);
+        var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, booked.Currency);
+        if (rules.SettlementRefusal(payment.AmountCapturedMinor, booked) is { } refusal) return Refuse(payment, line, refusal);
+        var posting = new SettlementPosting(_ledger, psp.Name, line, booked, date, PaymentRecord.ToDatabasePrecision(clock.GetUtcNow()));
+        try
+        {
+            var result = await transitions.RecordAsync(payment, [posting]);
+            // Recorded against the payment as it then stood: a refund reversed meanwhile took it back to CAPTURED (the
+            // posting added nothing then; the next run settles it the usual way).
+            if (!result.Committed) return Refuse(payment, line, $"state change {result.Kind}");
+            return SettlementPosting.RefundedBeforeSettlement(result.Payment!) ? Outcome.Settled : Outcome.Unchanged;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return Outcome.Unchanged; // a concurrent run settled it first
         }
     }
 

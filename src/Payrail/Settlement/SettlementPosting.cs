@@ -10,8 +10,11 @@ namespace Payrail.Settlement;
 /// <summary>
 /// What commits with a payment's move to SETTLED, in its batch: the settlement's transfers (fee, PSP → cash, and the
 /// conversion when the PSP settles in another currency; <see cref="LedgerPostingRules.Settle"/>) and the
-/// payment_settlements row. Added only to a batch that moves the payment to SETTLED: a payment already settled (a re-run,
-/// a concurrent run) commits nothing of it.
+/// payment_settlements row. Added only to a batch that moves the payment to SETTLED (a payment already settled, by a
+/// re-run or a concurrent run, commits nothing of it), or to a batch that records it against a payment refunded in full
+/// before settlement, which stays REFUNDED (<see cref="RefundedBeforeSettlement"/>). Such a payment whose refund then came
+/// back (refund_failure) is CAPTURED again with its settlement recorded: moved to SETTLED, it adds nothing (its row is
+/// kept, its transfers are the same ids with the same fields, which the ledger skips).
 /// </summary>
 public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspSettlementLine line, SettlementBooking booked,
     DateOnly runDate, DateTimeOffset settledAt) : ITransitionCommand
@@ -19,14 +22,20 @@ public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspS
     public void AddTo(NpgsqlBatch batch, PaymentRecord payment) =>
         throw new InvalidOperationException("A settlement commits only with the change that settles the payment.");
 
+    /// <summary>Refunded in full while captured: its settlement posts the fee and the net without a state change.</summary>
+    public static bool RefundedBeforeSettlement(PaymentRecord payment) =>
+        payment.Status == PaymentStatus.Refunded && payment.RefundedFrom == PaymentStatus.Captured;
+
     public void AddTo(NpgsqlBatch batch, PaymentRecord payment, PaymentChange? change)
     {
-        if (change is null || !change.Steps.Any(s => s.To == PaymentStatus.Settled)) return;
+        var settles = change is null ? RefundedBeforeSettlement(payment) : change.Steps.Any(s => s.To == PaymentStatus.Settled);
+        if (!settles) return;
         var record = new NpgsqlBatchCommand("""
             INSERT INTO payment_settlements (payment_id, psp, balance_transaction, currency, amount_minor, fee_minor, net_minor,
                                              available_on, run_date, settled_at)
             VALUES (@payment_id, @psp, @balance_transaction, @currency, @amount_minor, @fee_minor, @net_minor,
                     @available_on, @run_date, @settled_at)
+            ON CONFLICT (payment_id) DO NOTHING
             """);
         var p = record.Parameters;
         p.AddWithValue("payment_id", payment.Id);

@@ -6,12 +6,18 @@ namespace Payrail.Settlement;
 /// <summary>The settlement's own SQL (cold path): which payments wait for settlement, and the record of each run.</summary>
 public sealed class SettlementStore(NpgsqlDataSource database)
 {
-    /// <summary>Of <paramref name="pspReferences"/> (at most one lookup batch), those whose payment is CAPTURED at Payrail.</summary>
-    public async Task<HashSet<string>> CapturedAsync(string psp, IReadOnlyList<string> pspReferences, CancellationToken cancellationToken)
+    /// <summary>
+    /// Of <paramref name="pspReferences"/> (at most one lookup batch), those whose payment awaits settlement at Payrail:
+    /// CAPTURED, or refunded in full while captured (REFUNDED from CAPTURED) and not settled yet (its fee is still to post).
+    /// </summary>
+    public async Task<HashSet<string>> AwaitingSettlementAsync(string psp, IReadOnlyList<string> pspReferences, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            SELECT psp_reference FROM payments
-            WHERE psp = @psp AND psp_reference = ANY(@references) AND status = 'captured'
+            SELECT p.psp_reference FROM payments p
+            WHERE p.psp = @psp AND p.psp_reference = ANY(@references)
+              AND (p.status = 'captured'
+                   OR (p.status = 'refunded' AND p.refunded_from = 'captured'
+                       AND NOT EXISTS (SELECT 1 FROM payment_settlements s WHERE s.payment_id = p.id)))
             """);
         command.Parameters.AddWithValue("psp", psp);
         command.Parameters.Add(new NpgsqlParameter("references", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = pspReferences.ToArray() });

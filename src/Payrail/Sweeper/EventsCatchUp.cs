@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Options;
 using Payrail.Domain.Payments;
+using Payrail.Domain.Refunds;
 using Payrail.Payments;
 using Payrail.Psp;
+using Payrail.Refunds;
 
 namespace Payrail.Sweeper;
 
@@ -14,11 +16,16 @@ public sealed record CatchUpResult(int Pages, int Events, int Applied);
 /// they are about once per page, and applies its state now through <see cref="PaymentTransitions"/>. Order and repeats
 /// do not matter: the intent's current state is applied, and an outcome already recorded is AlreadyApplied or Stale.
 /// At most <see cref="SweeperOptions.MaxEventPagesPerSweep"/> pages per round; the cursor moves after each applied page.
+/// Events whose object is a refund (refund.*, charge.refund.updated) move that refund instead, as their webhook would:
+/// the refund is retrieved now and applied through <see cref="RefundTransitions"/>, so a refund whose webhooks were all
+/// lost is resolved here too, without waiting for the stuck-refund sweep.
 /// </summary>
 public sealed class EventsCatchUp(
     SweeperStore store,
     PaymentStore payments,
     PaymentTransitions transitions,
+    RefundStore refunds,
+    RefundTransitions refundTransitions,
     IPspConnector psp,
     SweeperMetrics metrics,
     IOptions<SweeperOptions> options,
@@ -117,13 +124,23 @@ public sealed class EventsCatchUp(
         }
     }
 
-    /// <summary>Each PaymentIntent of the page once: retrieved now, its state applied. Returns the payments that changed.</summary>
+    /// <summary>
+    /// Each refund of the page once, then each PaymentIntent once: retrieved now, its state applied. Returns the refunds and
+    /// payments that changed.
+    /// </summary>
     private async Task<int> ApplyPageAsync(PspEventPage page, CancellationToken cancellationToken)
     {
         var applied = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in page.Events)
         {
+            if (e.RefundReference is { } refundReference)
+            {
+                var refundOutcome = seen.Add(refundReference) ? await ApplyRefundAsync(refundReference, cancellationToken) : "skipped";
+                metrics.Event(refundOutcome);
+                if (refundOutcome == "applied") applied++;
+                continue;
+            }
             if (e.PspReference is not { } reference || !seen.Add(reference))
             {
                 metrics.Event("skipped");
@@ -134,6 +151,23 @@ public sealed class EventsCatchUp(
             if (outcome == "applied") applied++;
         }
         return applied;
+    }
+
+    /// <summary>
+    /// One refund as the PSP holds it now, applied to ours (found by its PSP id, else by the Payrail id in its metadata when
+    /// our row never learned the PSP id). Failed and canceled refunds never move: no PSP read for them.
+    /// </summary>
+    private async Task<string> ApplyRefundAsync(string refundReference, CancellationToken cancellationToken)
+    {
+        var known = await refunds.FindByPspRefundIdAsync(psp.Name, refundReference);
+        if (known is not null && known.Status.IsFinal()) return "unchanged";
+        var answer = await psp.RetrieveRefundAsync(refundReference, cancellationToken);
+        if (answer is null) return "unchanged";
+        var refund = known ?? (answer.RefundId is { } id ? await refunds.FindAsync(id) : null);
+        // A refund made elsewhere (the PSP's dashboard) is no refund of ours; its payment is the intent path's and reconciliation's.
+        if (refund is null) return "orphan";
+        var result = await refundTransitions.ApplyAsync(refund.Id, answer, Cause);
+        return result.Kind == RefundResultKind.Applied ? "applied" : "unchanged";
     }
 
     private async Task<string> ApplyAsync(string reference, Guid? paymentId, CancellationToken cancellationToken)

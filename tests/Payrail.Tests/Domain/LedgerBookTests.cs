@@ -54,9 +54,9 @@ public sealed class LedgerBookTests
     {
         Apply(_payment.Purchase(2000));
 
-        Assert.Equal(TransferResult.Ok, Apply(_payment.Refund(Guid.NewGuid(), 1200)));
-        Assert.Equal(TransferResult.Ok, Apply(_payment.Refund(Guid.NewGuid(), 800)));
-        Assert.Equal(TransferResult.ExceedsCredits, Apply(_payment.Refund(Guid.NewGuid(), 1)));
+        Assert.Equal(TransferResult.Ok, Refund(1200));
+        Assert.Equal(TransferResult.Ok, Refund(800));
+        Assert.Equal(TransferResult.ExceedsCredits, Refund(1));
 
         Assert.Equal((2000L, 2000L), (Merchant.DebitsPosted, Merchant.CreditsPosted));
         Assert.Equal((2000L, 2000L), (Buyer.DebitsPosted, Buyer.CreditsPosted));
@@ -68,7 +68,50 @@ public sealed class LedgerBookTests
     {
         Apply(_payment.Authorize(2000));
 
-        Assert.Equal(TransferResult.ExceedsCredits, Apply(_payment.Refund(Guid.NewGuid(), 1)));
+        Assert.Equal(TransferResult.ExceedsCredits, Apply(_payment.RefundHold(Guid.NewGuid(), 1)));
+    }
+
+    [Fact]
+    public void A_refund_hold_counts_against_the_merchant_flag_and_its_post_or_void_is_never_refused()
+    {
+        Apply(_payment.Purchase(2000));
+        var held = Guid.NewGuid();
+        var released = Guid.NewGuid();
+
+        Assert.Equal(TransferResult.Ok, Apply(_payment.RefundHold(held, 1500)));
+        Assert.Equal(TransferResult.ExceedsCredits, Apply(_payment.RefundHold(Guid.NewGuid(), 501)));
+        Assert.Equal(TransferResult.Ok, Apply(_payment.RefundHold(released, 500)));
+        Assert.Equal((2000L, 0L), (Merchant.DebitsPending, Merchant.DebitsPosted));
+        Assert.Equal(TransferResult.Ok, Apply(_payment.Refund(held, 1500)));
+        Assert.Equal(TransferResult.Ok, Apply(_payment.RefundRelease(released, 500)));
+
+        Assert.Equal((0L, 1500L), (Merchant.DebitsPending, Merchant.DebitsPosted));
+        Assert.Equal(TransferResult.PendingTransferAlreadyPosted, Apply(_payment.RefundRelease(held, 1500)));
+        Assert.Empty(_book.Verify());
+    }
+
+    [Fact]
+    public void A_fee_charged_to_a_merchant_whose_payable_is_held_is_posted_and_the_books_still_verify()
+    {
+        Apply(_payment.Purchase(2000));
+        var held = Guid.NewGuid();
+        Assert.Equal(TransferResult.Ok, Apply(_payment.RefundHold(held, 2000)));
+
+        var fee = new TransferDraft(Guid.NewGuid(), TransferKind.Posted, _payment.MerchantOwner, "fees:stripe", 88, _payment.Currency, null);
+        Assert.Equal(TransferResult.Ok, _book.Apply(fee));
+        Assert.Equal(TransferResult.Ok, Apply(_payment.Refund(held, 2000)));
+
+        Assert.Equal(-88, Merchant.CreditsPosted - Merchant.DebitsPosted);
+        Assert.Empty(_book.Verify());
+        // The overdraft is the fee's alone: no refund can draw on it.
+        Assert.Equal(TransferResult.ExceedsCredits, Apply(_payment.RefundHold(Guid.NewGuid(), 1)));
+    }
+
+    private TransferResult Refund(long amountMinor)
+    {
+        var refundId = Guid.NewGuid();
+        var held = Apply(_payment.RefundHold(refundId, amountMinor));
+        return held == TransferResult.Ok ? Apply(_payment.Refund(refundId, amountMinor)) : held;
     }
 
     [Fact]

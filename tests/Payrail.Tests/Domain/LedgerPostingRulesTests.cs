@@ -92,15 +92,21 @@ public sealed class LedgerPostingRulesTests
     }
 
     [Fact]
-    public void Refund_is_a_posted_reversal_from_merchant_to_buyer()
+    public void A_refund_is_a_hold_from_merchant_to_buyer_posted_on_success_or_voided_on_failure()
     {
         var refundId = Guid.NewGuid();
 
-        var transfer = Assert.Single(Rules.Refund(refundId, 700));
+        var hold = Assert.Single(Rules.RefundHold(refundId, 700));
+        var post = Assert.Single(Rules.Refund(refundId, 700));
+        var release = Assert.Single(Rules.RefundRelease(refundId, 700));
 
-        Assert.Equal(TransferKind.Posted, transfer.Kind);
-        Assert.Equal(("merchant:m_1", "buyer:b_1"), (transfer.DebitOwner, transfer.CreditOwner));
-        Assert.Equal(TransferIds.For(PaymentId, $"refund:{refundId}"), transfer.Id);
+        Assert.Equal(TransferKind.Pending, hold.Kind);
+        Assert.Equal(("merchant:m_1", "buyer:b_1"), (hold.DebitOwner, hold.CreditOwner));
+        Assert.Equal(TransferIds.For(PaymentId, $"refund_hold:{refundId}"), hold.Id);
+        Assert.Equal((TransferKind.PostPending, hold.Id, ("merchant:m_1", "buyer:b_1")), (post.Kind, post.PendingId, (post.DebitOwner, post.CreditOwner)));
+        Assert.Equal(TransferIds.For(PaymentId, $"refund:{refundId}"), post.Id);
+        Assert.Equal((TransferKind.VoidPending, hold.Id, 700L), (release.Kind, release.PendingId, release.AmountMinor));
+        Assert.Equal(TransferIds.For(PaymentId, $"refund_release:{refundId}"), release.Id);
     }
 
     [Theory]

@@ -139,10 +139,13 @@ public sealed class LedgerPropertyTests
 
     private static void Refund(LedgerBook book, PaymentModel p, long amount)
     {
-        var entry = p.Rules.Refund(Guid.NewGuid(), amount);
+        // A refund holds its amount, then the hold is posted (the PSP said it succeeded): the flag decides at the hold.
+        var refundId = Guid.NewGuid();
+        var entry = p.Rules.RefundHold(refundId, amount);
         if (LedgerPostingRules.CanRefund(p.Captured, p.Refunded, amount))
         {
             Assert.Equal(TransferResult.Ok, Single(book, entry));
+            Assert.Equal(TransferResult.Ok, Single(book, p.Rules.Refund(refundId, amount)));
             p.Refunded += amount;
             return;
         }

@@ -72,8 +72,9 @@ public sealed class SettlementPostingRulesTests
             book.Apply(Usd.Settle("stripe", 3_000, new SettlementBooking(Currency.USD, 3_000, 117, 2_883)));
         }
 
-        Assert.Equal(TransferResult.ExceedsCredits, strict.Apply(Usd.Refund(Guid.NewGuid(), 3_000)).Single());
-        Assert.Equal(TransferResult.Ok, lenient.Apply(Usd.Refund(Guid.NewGuid(), 3_000)).Single());
+        var refundId = Guid.NewGuid();
+        Assert.Equal(TransferResult.ExceedsCredits, strict.Apply(Usd.RefundHold(refundId, 3_000)).Single());
+        Assert.Equal(TransferResult.Ok, lenient.Apply([.. Usd.RefundHold(refundId, 3_000), .. Usd.Refund(refundId, 3_000)]).Last());
         Assert.Equal(-117, lenient.Account("merchant:m_1", Currency.USD).CreditsPosted - lenient.Account("merchant:m_1", Currency.USD).DebitsPosted);
         Assert.Empty(lenient.Verify());
     }

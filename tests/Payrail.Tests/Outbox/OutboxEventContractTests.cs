@@ -79,7 +79,9 @@ public sealed class OutboxEventContractTests
     {
         Assert.Equal(
             ["payment.initiated", "payment.authorized", "payment.captured", "payment.completed", "payment.failed", "payment.voided",
-             "payment.refunded", "payment.settled", "reconciliation.alert"],
+             "payment.refunded", "payment.settled", "reconciliation.alert",
+             // Added by issue 11: a refund that came back after it succeeded (a new type, never a renamed one).
+             "payment.refund_reversed"],
             EventTypes.All);
         var payment = CapturedPayment();
         foreach (var type in EventTypes.All)

@@ -278,6 +278,41 @@ public sealed class CaptureVoidTests(CaptureVoidFixture api) : IClassFixture<Cap
     }
 
     [Fact]
+    public async Task An_operation_in_progress_refusal_is_not_the_keys_final_answer_and_its_retry_gets_the_real_one()
+    {
+        var payment = await api.AuthorizeAsync(amount: 1000);
+        var voidKey = NewKey();
+        var captureKey = NewKey();
+        // A void claimed and left pending (its owner died before the PSP call): a capture meanwhile is refused as in progress.
+        api.CrashPoints.AfterOperationClaimed = _ => throw new InvalidOperationException("simulated crash before the PSP call");
+        try
+        {
+            Assert.Equal(500, (await api.OperateAsync(payment.Id, "void", api.MerchantToken(), voidKey)).Status);
+        }
+        finally
+        {
+            api.CrashPoints.AfterOperationClaimed = null;
+        }
+        var inProgress = await api.OperateAsync(payment.Id, "capture", api.MerchantToken(), captureKey);
+        Assert.Equal((409, Problems + "payment-operation-in-progress"), (inProgress.Status, inProgress.ProblemType));
+        Assert.Equal(0, await api.ScalarAsync("SELECT count(*) FROM idempotency_keys WHERE key = @key AND response_status IS NOT NULL", ("key", captureKey)));
+
+        api.Clock.Offset += TimeSpan.FromMilliseconds(CaptureVoidFixture.LeaseMs + 1_000);
+        var voided = await api.OperateAsync(payment.Id, "void", api.MerchantToken(), voidKey);
+        Assert.Equal((200, "voided"), (voided.Status, voided.PaymentStatus));
+        var retried = await api.OperateAsync(payment.Id, "capture", api.MerchantToken(), captureKey);
+
+        // The capture's own answer now: the payment was voided, so a capture is a state conflict (and stays its answer).
+        Assert.Equal((409, Problems + "payment-state-conflict", "voided"),
+            (retried.Status, retried.ProblemType, retried.Json.GetProperty("payment_status").GetString()));
+        Assert.DoesNotContain(retried.Headers.Keys, k => k.Equals("Idempotent-Replayed", StringComparison.OrdinalIgnoreCase));
+        var replayed = await api.OperateAsync(payment.Id, "capture", api.MerchantToken(), captureKey);
+        Assert.Equal((409, Problems + "payment-state-conflict"), (replayed.Status, replayed.ProblemType));
+        Assert.Equal(1, api.PspRequests.Operations(payment.PaymentIntent));
+        await api.AssertBooksBalanceAsync();
+    }
+
+    [Fact]
     public async Task A_crash_after_the_claim_and_before_the_psp_call_is_sent_once_by_the_retry()
     {
         var payment = await api.AuthorizeAsync(amount: 1000);

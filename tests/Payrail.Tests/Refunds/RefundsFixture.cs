@@ -98,10 +98,17 @@ public class RefundsFixture : PaymentsApiFixture
         var refundTransfers = await ScalarAsync("""
             SELECT coalesce(sum(CASE WHEN d.owner LIKE 'merchant:%' THEN t.amount_minor ELSE -t.amount_minor END), 0)
             FROM ledger_transfers t JOIN ledger_accounts d ON d.id = t.debit_account_id
-            WHERE t.payment_id = @id AND t.kind = 'posted'
+            WHERE t.payment_id = @id AND t.kind IN ('posted', 'post_pending')
             """, ("id", paymentId));
-        // Posted transfers: the purchase (buyer → merchant, counted negative here), refunds (merchant → buyer), failures (buyer → merchant).
+        // Posted transfers: the purchase (buyer → merchant, counted negative here), refunds (their holds posted, merchant →
+        // buyer), failures (buyer → merchant). Pending refunds hold their amount: unresolved pending transfers merchant → buyer.
         Assert.Equal(refunded - captured, refundTransfers);
+        var held = await ScalarAsync("""
+            SELECT coalesce(sum(t.amount_minor), 0) FROM ledger_transfers t JOIN ledger_accounts d ON d.id = t.debit_account_id
+            WHERE t.payment_id = @id AND t.kind = 'pending' AND d.owner LIKE 'merchant:%'
+              AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)
+            """, ("id", paymentId));
+        Assert.Equal(pending, held);
         await AssertBooksBalanceAsync();
     }
 

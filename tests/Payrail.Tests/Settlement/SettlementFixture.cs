@@ -61,10 +61,11 @@ public sealed class SettlementFixture : PaymentsApiFixture, Xunit.IAsyncLifetime
     public Task PassPayoutDelayAsync() => PspSim.AdvanceClockAsync(TimeSpan.FromDays(2) + TimeSpan.FromMinutes(1));
 
     /// <summary>A payment captured at once (automatic capture) through the API.</summary>
-    public async Task<(Guid PaymentId, string PspReference)> CapturedPaymentAsync(long amount = 1999, string currency = "USD", string merchantId = MerchantId)
+    public async Task<(Guid PaymentId, string PspReference)> CapturedPaymentAsync(long amount = 1999, string currency = "USD", string merchantId = MerchantId,
+        string paymentMethod = "pm_card_visa")
     {
         var answer = await PostPaymentAsync(BuyerToken("b_" + Guid.NewGuid().ToString("N")[..10]), Guid.NewGuid().ToString(),
-            Body(amount: amount, currency: currency, merchantId: merchantId));
+            Body(amount: amount, currency: currency, paymentMethod: paymentMethod, merchantId: merchantId));
         if (answer.Status != 201 && answer.Status != 200) throw new InvalidOperationException($"payment answered {answer.Status}: {answer.Body}");
         return (answer.PaymentId, answer.Json.GetProperty("psp_reference").GetString()!);
     }

@@ -246,7 +246,7 @@ public sealed class SettlementTests(SettlementFixture api) : IClassFixture<Settl
 
     private Task PostFullRefundAsync(Guid paymentId) => PostRefundAsync(paymentId, 3_000, Currency.USD);
 
-    /// <summary>A refund's transfer as <see cref="LedgerPostingRules.Refund"/> writes it, posted through <see cref="LedgerWrites"/>.</summary>
+    /// <summary>A refund's transfers as <see cref="LedgerPostingRules.RefundHold"/> and <see cref="LedgerPostingRules.Refund"/> write them (held, then posted), through <see cref="LedgerWrites"/>.</summary>
     private async Task PostRefundAsync(Guid paymentId, long amountMinor, Currency currency)
     {
         var buyer = (await api.TextAsync("SELECT buyer_id FROM payments WHERE id = @id", paymentId))!;
@@ -254,7 +254,8 @@ public sealed class SettlementTests(SettlementFixture api) : IClassFixture<Settl
         var rules = new LedgerPostingRules(paymentId, buyer, merchant, currency);
         await using var connection = await api.Postgres.OpenAsync();
         await using var batch = new NpgsqlBatch(connection);
-        new LedgerWrites().AddTo(batch, paymentId, [rules.Refund(Guid.NewGuid(), amountMinor)]);
+        var refundId = Guid.NewGuid();
+        new LedgerWrites().AddTo(batch, paymentId, [rules.RefundHold(refundId, amountMinor), rules.Refund(refundId, amountMinor)]);
         await batch.ExecuteNonQueryAsync();
     }
 }

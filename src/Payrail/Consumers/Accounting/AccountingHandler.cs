@@ -5,7 +5,9 @@ using Payrail.Outbox;
 namespace Payrail.Consumers.Accounting;
 
 /// <summary>
-/// <c>accounting</c>: each capture and each refund (partial ones each their own) becomes one line of its day's settlement (UTC date of the
+/// <c>accounting</c>: each capture, each refund (partial ones each their own) and each reversal of a refund that had
+/// succeeded (a <c>refund_reversal</c> line of that refund's amount: the day's books record the money coming back, the
+/// refund's own line stays in its day) becomes one line of its day's settlement (UTC date of the
 /// event), stored in <c>settlement_lines</c>; after the commit the day's file <c>.payrail/settlement/YYYY-MM-DD.csv</c>
 /// is rewritten whole from the table by <see cref="SettlementFileWriter"/>, at most once per MinFileIntervalMs per day,
 /// so a redelivery rewrites the same text and never adds a line.
@@ -18,7 +20,7 @@ public sealed class AccountingHandler(NpgsqlDataSource database, ConsumersOption
 
     public string Name => ConsumerName;
 
-    public bool Handles(string type) => type is EventTypes.PaymentCaptured or EventTypes.PaymentRefunded;
+    public bool Handles(string type) => type is EventTypes.PaymentCaptured or EventTypes.PaymentRefunded or EventTypes.PaymentRefundReversed;
 
     public static DateOnly SettlementDate(OutboxEvent e) => DateOnly.FromDateTime(e.OccurredAt.UtcDateTime);
 
@@ -36,7 +38,7 @@ public sealed class AccountingHandler(NpgsqlDataSource database, ConsumersOption
             """, transaction.Connection, transaction);
         Add(command, "event_ids", NpgsqlDbType.Uuid, events.Select(e => e.Id));
         Add(command, "payment_ids", NpgsqlDbType.Uuid, events.Select(e => e.PaymentId));
-        Add(command, "kinds", NpgsqlDbType.Text, events.Select(e => e.Type == EventTypes.PaymentCaptured ? "capture" : "refund"));
+        Add(command, "kinds", NpgsqlDbType.Text, events.Select(KindOf));
         Add(command, "dates", NpgsqlDbType.Date, events.Select(SettlementDate));
         Add(command, "merchant_ids", NpgsqlDbType.Text, events.Select(e => e.Payment.MerchantId));
         Add(command, "currencies", NpgsqlDbType.Text, events.Select(e => e.Payment.Currency));
@@ -52,8 +54,18 @@ public sealed class AccountingHandler(NpgsqlDataSource database, ConsumersOption
 
     public Task FlushAsync(bool final, CancellationToken cancellationToken) => _files.FlushAsync(final, cancellationToken);
 
+    private static string KindOf(OutboxEvent e) => e.Type switch
+    {
+        EventTypes.PaymentCaptured => "capture",
+        EventTypes.PaymentRefundReversed => "refund_reversal",
+        _ => "refund",
+    };
+
     private static long AmountOf(OutboxEvent e)
     {
+        // A reversal takes back exactly one refund: without it the event cannot be booked (a bug upstream, not a guess here).
+        if (e.Type == EventTypes.PaymentRefundReversed)
+            return e.Refund?.AmountMinor is > 0 and var reversed ? reversed : throw new InvalidOperationException("a payment.refund_reversed event without its refund");
         var capture = e.Type == EventTypes.PaymentCaptured;
         // A refund line is that refund's own amount, one line per refund (partial refunds each their own, migration 0018).
         var amount = capture ? e.Payment.AmountCapturedMinor : e.Refund?.AmountMinor ?? e.Payment.AmountRefundedMinor;

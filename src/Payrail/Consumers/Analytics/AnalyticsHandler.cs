@@ -6,7 +6,9 @@ namespace Payrail.Consumers.Analytics;
 
 /// <summary>
 /// <c>analytics</c>: per merchant, day (UTC, of the event) and currency, a count and a sum for each status a payment
-/// reached; for <c>refunded</c> the sum is the amount refunded (the refund total). <c>payment.completed</c> repeats
+/// reached; for <c>refunded</c> the sum is the amount refunded (the refund total), and a refund reversed after it
+/// succeeded counts under <c>refund_reversed</c> on the reversal's day (the read API nets it out of the refunded amount:
+/// per-day counters only ever add, so a reversal cannot reach back into the refund's day). <c>payment.completed</c> repeats
 /// <c>payment.captured</c> and is not counted twice. PSP latency percentiles would need the PSP call's timings, which
 /// event schema 1 does not carry: not computed.
 /// </summary>
@@ -16,8 +18,12 @@ public sealed class AnalyticsHandler : IEventHandler
 
     public string Name => ConsumerName;
 
+    /// <summary>The counter of refunds that came back after they succeeded (<c>payment.refund_reversed</c>).</summary>
+    public const string RefundReversedStatus = "refund_reversed";
+
     public bool Handles(string type) => type is EventTypes.PaymentInitiated or EventTypes.PaymentAuthorized or EventTypes.PaymentCaptured
-        or EventTypes.PaymentFailed or EventTypes.PaymentVoided or EventTypes.PaymentRefunded or EventTypes.PaymentSettled;
+        or EventTypes.PaymentFailed or EventTypes.PaymentVoided or EventTypes.PaymentRefunded or EventTypes.PaymentSettled
+        or EventTypes.PaymentRefundReversed;
 
     public async Task ApplyAsync(NpgsqlTransaction transaction, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
     {
@@ -51,6 +57,8 @@ public sealed class AnalyticsHandler : IEventHandler
     {
         // One event per refund: its own amount, so partial refunds add up to the total refunded once each.
         EventTypes.PaymentRefunded => ("refunded", e.Refund?.AmountMinor ?? e.Payment.AmountRefundedMinor),
+        EventTypes.PaymentRefundReversed => (RefundReversedStatus,
+            e.Refund?.AmountMinor ?? throw new InvalidOperationException("a payment.refund_reversed event without its refund")),
         EventTypes.PaymentCaptured => ("captured", e.Payment.AmountCapturedMinor),
         EventTypes.PaymentSettled => ("settled", e.Payment.AmountCapturedMinor),
         _ => (e.Payment.Status, e.Payment.AmountMinor),

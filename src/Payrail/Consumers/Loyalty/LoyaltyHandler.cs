@@ -6,7 +6,8 @@ namespace Payrail.Consumers.Loyalty;
 
 /// <summary>
 /// <c>loyalty</c>: a completed payment earns its buyer points (<c>Consumers:Loyalty:PointsPerUnit</c>), a refund takes
-/// back the refunded share. Each is a balanced posting of two append-only rows: the buyer's account and the programme's
+/// back the refunded share, a refund reversed after it succeeded gives that share back (kind <c>reinstate</c>, migration
+/// 0022). Each is a balanced posting of two append-only rows: the buyer's account and the programme's
 /// (whose balance is minus all points outstanding), checked at commit by the database.
 /// </summary>
 public sealed class LoyaltyHandler(ConsumersOptions options) : IEventHandler
@@ -20,7 +21,7 @@ public sealed class LoyaltyHandler(ConsumersOptions options) : IEventHandler
 
     public static string BuyerAccount(string buyerId) => "buyer:" + buyerId;
 
-    public bool Handles(string type) => type is EventTypes.PaymentCompleted or EventTypes.PaymentRefunded;
+    public bool Handles(string type) => type is EventTypes.PaymentCompleted or EventTypes.PaymentRefunded or EventTypes.PaymentRefundReversed;
 
     /// <summary>
     /// Computes every posting in order in memory (a refund's reversal sees the points earned and reversed before it,
@@ -28,7 +29,8 @@ public sealed class LoyaltyHandler(ConsumersOptions options) : IEventHandler
     /// </summary>
     public async Task ApplyAsync(NpgsqlTransaction transaction, IReadOnlyList<OutboxEvent> events, CancellationToken cancellationToken)
     {
-        var refunded = events.Where(e => e.Type == EventTypes.PaymentRefunded).Select(e => e.PaymentId).Distinct().ToArray();
+        var refunded = events.Where(e => e.Type is EventTypes.PaymentRefunded or EventTypes.PaymentRefundReversed)
+            .Select(e => e.PaymentId).Distinct().ToArray();
         var tally = refunded.Length == 0 ? [] : await EarnedAndReversedAsync(transaction, refunded, cancellationToken);
         var postings = new List<(OutboxEvent Event, string Kind, long Points)>();
         foreach (var e in events)
@@ -43,6 +45,13 @@ public sealed class LoyaltyHandler(ConsumersOptions options) : IEventHandler
                 kind = "earn";
                 points = _options.PointsPerUnit.TryGetValue(p.Currency, out var rate) ? LoyaltyPoints.Earned(p.AmountCapturedMinor, p.Currency, rate) : 0;
                 earned += points;
+            }
+            else if (e.Type == EventTypes.PaymentRefundReversed)
+            {
+                kind = "reinstate";
+                var reinstate = LoyaltyPoints.ToReinstate(earned, reversed, p.AmountRefundedMinor, p.AmountCapturedMinor);
+                reversed -= reinstate;
+                points = reinstate;
             }
             else
             {
@@ -89,7 +98,8 @@ public sealed class LoyaltyHandler(ConsumersOptions options) : IEventHandler
     {
         await using var command = new NpgsqlCommand("""
             SELECT payment_id, account,
-                   coalesce(sum(points) FILTER (WHERE kind = 'earn'), 0), coalesce(-sum(points) FILTER (WHERE kind = 'reverse'), 0)
+                   coalesce(sum(points) FILTER (WHERE kind = 'earn'), 0),
+                   coalesce(-sum(points) FILTER (WHERE kind IN ('reverse', 'reinstate')), 0)
             FROM loyalty_entries WHERE payment_id = ANY(@payment_ids) AND account <> @programme
             GROUP BY payment_id, account
             """, transaction.Connection, transaction);

@@ -23,4 +23,17 @@ public static class LoyaltyPoints
         var target = (long)((Int128)earned * refunded / amountCapturedMinor);
         return Math.Clamp(target - alreadyReversed, 0, earned - alreadyReversed);
     }
+
+    /// <summary>
+    /// Points to give back when a refund is reversed: what reversals took beyond the refunded share that remains
+    /// (<paramref name="amountRefundedMinor"/> after the reversal), so the buyer ends as if that refund never happened.
+    /// Never negative and never more than was reversed.
+    /// </summary>
+    public static long ToReinstate(long earned, long alreadyReversed, long amountRefundedMinor, long amountCapturedMinor)
+    {
+        if (earned <= 0 || amountCapturedMinor <= 0 || alreadyReversed <= 0) return 0;
+        var refunded = Math.Clamp(amountRefundedMinor, 0, amountCapturedMinor);
+        var target = (long)((Int128)earned * refunded / amountCapturedMinor);
+        return Math.Clamp(alreadyReversed - target, 0, alreadyReversed);
+    }
 }

@@ -38,6 +38,13 @@ public static class NotificationTemplates
             [(EventTypes.PaymentRefunded, Merchant)] = new("payment_refunded_merchant",
                 "Refund issued: {refunded} {currency}",
                 "Payment {payment_id} from buyer {buyer} was refunded: {refunded} {currency}.\n"),
+            // The refund told above came back (the card was closed, the bank returned it): each party hears it undone.
+            [(EventTypes.PaymentRefundReversed, Buyer)] = new("payment_refund_reversed_buyer",
+                "Refund of {refunded} {currency} returned",
+                "Hello {buyer},\n\nThe refund of {refunded} {currency} for your payment {payment_id} to {merchant} could not reach your card and was returned to {merchant}.\n"),
+            [(EventTypes.PaymentRefundReversed, Merchant)] = new("payment_refund_reversed_merchant",
+                "Refund returned: {refunded} {currency}",
+                "The refund of {refunded} {currency} of payment {payment_id} from buyer {buyer} was returned by the bank; the amount is yours again.\n"),
         };
 
     public static bool Covers(string type) => Templates.ContainsKey((type, Buyer));

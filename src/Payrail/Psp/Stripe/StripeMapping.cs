@@ -89,7 +89,10 @@ internal static class StripeMapping
         Guid? paymentId = metadata is not null && metadata.TryGetValue("payrail_payment_id", out var text) && Guid.TryParse(text, out var id)
             ? id
             : null;
-        return new PspEventSummary(e.Id, e.Type, StripeConnector.Utc(e.Created), reference, paymentId);
+        return new PspEventSummary(e.Id, e.Type, StripeConnector.Utc(e.Created), reference, paymentId)
+        {
+            RefundReference = (e.Data?.Object as Refund)?.Id,
+        };
     }
 
     public static PspSettlementLine ToSettlementLine(BalanceTransaction line) => new(
