@@ -125,9 +125,10 @@ public sealed class BadInputTests(PaymentsApiFixture api) : IClassFixture<Paymen
         Assert.Equal(c.Type, answer.ProblemType);
         Assert.Equal(c.Status, answer.Json.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrEmpty(answer.Json.GetProperty("title").GetString()));
-        // What the client sent is never echoed; the body's traceId is random hex and may hold any four digits.
-        var traceId = answer.Json.TryGetProperty("traceId", out var trace) ? trace.GetString()! : "";
-        Assert.DoesNotContain("4242", traceId.Length == 0 ? answer.Body : answer.Body.Replace(traceId, "", StringComparison.Ordinal));
+        // What the client sent is never echoed; the trace id (whatever its member's casing) is random hex and may hold any
+        // four digits, so it is left out of the check.
+        foreach (var member in answer.Json.EnumerateObject().Where(m => !m.Name.Contains("trace", StringComparison.OrdinalIgnoreCase)))
+            Assert.DoesNotContain("4242", member.Value.GetRawText());
         Assert.Equal(before, await api.RowCountsAsync());
         Assert.Equal(redisKeysBefore, await RedisKeyCountAsync());
     }
