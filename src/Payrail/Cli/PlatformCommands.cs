@@ -127,6 +127,21 @@ internal sealed class PlatformCommands
         return await Payrail.Settlement.SettleCommand.RunOnceAsync(PayrailConfiguration.Load(), date, cancellationToken);
     }
 
+    /// <summary>
+    /// Reconcile the books with the PSP's report for a window, line by line (the worker runs it on Reconciliation:Schedule).
+    /// Exits 0 when there is no break, 2 when there is (each alerted), 1 on bad input or a run that could not complete.
+    /// </summary>
+    /// <param name="date">The UTC day to reconcile, YYYY-MM-DD (default: yesterday).</param>
+    /// <param name="from">Start of the window (ISO 8601, UTC), with --to.</param>
+    /// <param name="to">End of the window, exclusive (ISO 8601, UTC), with --from.</param>
+    /// <param name="dryRun">Decide and report only: no replay, no alert event.</param>
+    /// <param name="format">table (default) or json.</param>
+    [Command("reconcile")]
+    public async Task<int> Reconcile(string? date = null, string? from = null, string? to = null, bool dryRun = false, string format = "table",
+        CancellationToken cancellationToken = default) =>
+        await Payrail.Reconciliation.ReconcileCommand.RunAsync(PayrailConfiguration.Load(),
+            new Payrail.Reconciliation.ReconcileCommand.Arguments(date, from, to, dryRun, format), Console.Out, Console.Error, cancellationToken);
+
     /// <summary>A merchant's balances per currency: captured, refunded, fees, conversions, payable, held, awaiting settlement.</summary>
     /// <param name="merchant">The merchant id.</param>
     /// <param name="format">table (default) or json.</param>

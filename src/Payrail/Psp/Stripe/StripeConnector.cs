@@ -187,9 +187,14 @@ public sealed class StripeConnector : IPspConnector
         return await RetrieveAsync(found.Data[0].Id, cancellationToken);
     }
 
+    public IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(
+        DateTimeOffset fromInclusive, DateTimeOffset toExclusive, CancellationToken cancellationToken) =>
+        ListSettlementLinesAsync(fromInclusive, toExclusive, options.MaxSettlementLines, cancellationToken);
+
     public async IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(
-        DateTimeOffset fromInclusive, DateTimeOffset toExclusive, [EnumeratorCancellation] CancellationToken cancellationToken)
+        DateTimeOffset fromInclusive, DateTimeOffset toExclusive, int maxLines, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (maxLines < 1) throw new ArgumentOutOfRangeException(nameof(maxLines), "must be at least 1");
         if (toExclusive <= fromInclusive) yield break;
         var list = new BalanceTransactionListOptions
         {
@@ -205,11 +210,11 @@ public sealed class StripeConnector : IPspConnector
         {
             var next = await SendAsync("list_settlement_lines", "balance_transactions", cancellationToken, async () => await pages.MoveNextAsync());
             if (!next) yield break;
-            if (++count > options.MaxSettlementLines)
+            if (++count > maxLines)
             {
                 // A reconciliation on a silently truncated report would raise false alarms or miss real ones.
                 throw new InvalidOperationException(
-                    $"More than {options.MaxSettlementLines} settlement lines in [{fromInclusive:O}, {toExclusive:O}); reconcile a shorter window.");
+                    $"More than {maxLines} settlement lines in [{fromInclusive:O}, {toExclusive:O}); reconcile a shorter window.");
             }
             yield return StripeMapping.ToSettlementLine(pages.Current);
         }
