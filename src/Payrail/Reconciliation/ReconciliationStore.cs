@@ -258,6 +258,7 @@ public sealed class RunSession(long id, string psp, NpgsqlConnection connection)
             SELECT r.id, r.payment_id, r.psp_refund_id, r.status, r.amount_minor, r.currency, r.created_at, r.updated_at FROM refunds r
             WHERE r.psp = @psp AND r.psp_refund_id IS NOT NULL AND r.created_at >= @from AND r.created_at < @to
         )
+        SELECT * FROM (
         SELECT match_key, 0 AS side, kind, line_id, reference, amount_minor, currency, source_status, net_minor, created_at, available_on,
                NULL::uuid, NULL::uuid, NULL::text, NULL::bigint, NULL::text, NULL::timestamptz, NULL::bigint, NULL::bigint, false
         FROM recon_psp_lines
@@ -284,7 +285,8 @@ public sealed class RunSession(long id, string psp, NpgsqlConnection connection)
         SELECT ref.psp_refund_id || '|refund_failure', 1, 'refund_failure', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                ref.payment_id, ref.id, ref.status, ref.amount_minor, ref.currency::text, ref.updated_at, NULL, NULL, rp.match_key IS NOT NULL
         FROM ref LEFT JOIN reconciliation_replays rp ON rp.psp = @psp AND rp.match_key = ref.psp_refund_id || '|refund_failure'
-        ORDER BY 1 COLLATE "C", 2, 4
+        ) merged
+        ORDER BY match_key COLLATE "C", side, line_id
         """;
 
     public async ValueTask DisposeAsync() => await connection.DisposeAsync(); // ends the session: temp table and advisory lock go with it
