@@ -27,7 +27,7 @@ public sealed class ReconciliationStore(NpgsqlDataSource database)
         {
             await using (var lockCommand = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended(@key, 13))", connection))
             {
-                lockCommand.Parameters.AddWithValue("key", $"reconciliation|{psp}|{window.From.UtcTicks}|{window.To.UtcTicks}");
+                lockCommand.Parameters.AddWithValue("key", RunSession.LockKey(psp, window));
                 if (!(bool)(await lockCommand.ExecuteScalarAsync(cancellationToken))!) throw new ReconciliationRunInProgressException(window);
             }
             await using var insert = new NpgsqlCommand("""
@@ -41,7 +41,7 @@ public sealed class ReconciliationStore(NpgsqlDataSource database)
             insert.Parameters.AddWithValue("dry_run", dryRun);
             insert.Parameters.AddWithValue("now", now);
             var id = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
-            return new RunSession(id, psp, connection);
+            return new RunSession(id, psp, window, connection);
         }
         catch
         {
@@ -156,9 +156,11 @@ public sealed class ReconciliationStore(NpgsqlDataSource database)
 }
 
 /// <summary>A run's own session: the window's advisory lock, the PSP's lines in a temporary table, the merged stream.</summary>
-public sealed class RunSession(long id, string psp, NpgsqlConnection connection) : IAsyncDisposable
+public sealed class RunSession(long id, string psp, ReconciliationWindow window, NpgsqlConnection connection) : IAsyncDisposable
 {
     public long Id => id;
+
+    internal static string LockKey(string psp, ReconciliationWindow window) => $"reconciliation|{psp}|{window.From.UtcTicks}|{window.To.UtcTicks}";
 
     /// <summary>Copies the PSP's lines into the session's temporary table as they stream in (binary COPY: constant memory).</summary>
     public async Task<long> StageAsync(IAsyncEnumerable<PspLine> lines, CancellationToken cancellationToken)
@@ -289,7 +291,26 @@ public sealed class RunSession(long id, string psp, NpgsqlConnection connection)
         ORDER BY match_key COLLATE "C", side, line_id
         """;
 
-    public async ValueTask DisposeAsync() => await connection.DisposeAsync(); // ends the session: temp table and advisory lock go with it
+    /// <summary>
+    /// Releases the window and drops the lines. A pooled connection keeps its session (the pool resets it only when it is
+    /// next opened), so both are done here; a session that broke is discarded by the pool, and PostgreSQL releases its lock.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await using var release = new NpgsqlCommand(
+                "DROP TABLE IF EXISTS recon_psp_lines; SELECT pg_advisory_unlock(hashtextextended(@key, 13))", connection);
+            release.Parameters.AddWithValue("key", LockKey(psp, window));
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The session is gone (or busy after a cancelled read): closing it below ends it, lock and table with it.
+            NpgsqlConnection.ClearPool(connection);
+        }
+        await connection.DisposeAsync();
+    }
 }
 
 /// <summary>One row of the merged stream: a PSP line or a Payrail movement.</summary>

@@ -66,8 +66,8 @@ public class ReconciliationFixture : PaymentsApiFixture
     /// <summary>A window from <paramref name="from"/> to now (its end must not be in the future).</summary>
     public static ReconciliationWindow UntilNow(DateTimeOffset from) => new(from, DateTimeOffset.UtcNow.AddMilliseconds(-1));
 
-    /// <summary>Now, down to the second and one more back: PSP timestamps are whole seconds.</summary>
-    public static DateTimeOffset WindowStart() => DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1);
+    /// <summary>Now, down to the second: PSP timestamps are whole seconds, so what the test makes next is inside.</summary>
+    public static DateTimeOffset WindowStart() => DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
 
     public async Task<(Guid PaymentId, string PspReference, string Status)> PaymentAsync(long amount = 1999, string currency = "USD",
         string paymentMethod = "pm_card_visa", string capture = "automatic")
