@@ -75,6 +75,8 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
     {
         var read = new LineCounts();
         var staged = await session.StageAsync(PspLinesAsync(window, read, cancellationToken), cancellationToken);
+        logger.LogInformation("Reconciliation run {RunId}: {Lines} PSP lines read in {ElapsedMs} ms", session.Id, read.Lines,
+            (long)(clock.GetUtcNow() - started).TotalMilliseconds);
         await using var items = await store.OpenItemsAsync(session.Id, cancellationToken);
         await using var files = ReportFiles.Open(_options.ReportsDirectory, psp.Name, window, session.Id);
         var run = new RunState(session.Id, dryRun, new MatchingClock(clock.GetUtcNow(), _options.TimingWindow, _options.SettlementGrace));
@@ -89,6 +91,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
                 group.Clear();
                 payrail = null;
             }
+            if (key is null) run.FirstRowMs = (long)(clock.GetUtcNow() - started).TotalMilliseconds;
             key = row.Key;
             if (row.Psp is { } line)
             {
@@ -100,6 +103,8 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             else throw new InvalidOperationException($"two Payrail movements with key {key}");
         }
         if (key is not null) await DecideAsync(group, payrail, window, run, items, files, cancellationToken);
+        logger.LogInformation("Reconciliation run {RunId}: {Items} items decided by {ElapsedMs} ms (first merged row at {FirstMs} ms)",
+            session.Id, run.Items, (long)(clock.GetUtcNow() - started).TotalMilliseconds, run.FirstRowMs);
 
         var differences = run.Tally.Differences();
         foreach (var d in differences) run.Hash.Add(d);
@@ -233,6 +238,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         public long Items;
         public long Replays;
         public int BreaksLogged;
+        public long FirstRowMs;
 
         public void Record(LineVerdict verdict)
         {

@@ -66,7 +66,7 @@ public sealed class ReconciliationRunTests(ReconciliationRunFixture api) : IClas
         var from = ReconciliationFixture.WindowStart();
         await api.PaymentAsync(amount: 2_222);
         var window = ReconciliationFixture.UntilNow(from);
-        await api.PspSim.SetLatencyAsync(1_500);
+        await api.PspSim.SetLatencyAsync(3_000);
         try
         {
             var first = api.ReconcileAsync(window);

@@ -108,26 +108,5 @@ internal static class StripeMapping
         CurrencyCode: (line.Currency ?? "").ToUpperInvariant(),
         Status: line.Status,
         CreatedAt: StripeConnector.Utc(line.Created),
-        AvailableOn: StripeConnector.Utc(line.AvailableOn))
-    {
-        ReportingCategory = line.ReportingCategory,
-        SourceAmountMinor = line.Source switch
-        {
-            Charge charge when charge.Currency is not null => StripeAmounts.ToIso(charge.AmountCaptured, charge.Currency),
-            Refund refund when refund.Currency is not null => StripeAmounts.ToIso(refund.Amount, refund.Currency),
-            _ => null,
-        },
-        SourceCurrencyCode = line.Source switch
-        {
-            Charge charge => charge.Currency?.ToUpperInvariant(),
-            Refund refund => refund.Currency?.ToUpperInvariant(),
-            _ => null,
-        },
-        SourceStatus = line.Source switch
-        {
-            Charge charge => charge.Status,
-            Refund refund => refund.Status,
-            _ => null,
-        },
-    };
+        AvailableOn: StripeConnector.Utc(line.AvailableOn));
 }
