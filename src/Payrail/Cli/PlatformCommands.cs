@@ -211,6 +211,21 @@ internal sealed class PlatformCommands
         await KafkaBench.RunAsync(bootstrap, messages, size, cancellationToken);
 
     /// <summary>
+    /// Benchmark reconciliation: N charges generated at the running pspsim and N payments in a scratch database, one run
+    /// of their window; prints PSP lines per second and the peak working set.
+    /// </summary>
+    /// <param name="lines">PSP lines (charges) to generate and reconcile, at most 1,000,000.</param>
+    [Command("bench reconcile")]
+    public async Task<int> BenchReconcile(int lines = 100_000, CancellationToken cancellationToken = default)
+    {
+        var configuration = PayrailConfiguration.Load();
+        var admin = LocalServers.IsPostgresConfigured(configuration)
+            ? LocalServers.PostgresConnectionString(configuration)
+            : LocalServers.Postgres(configuration, DevSecrets.ForProject()).SuperuserConnectionString();
+        return await ReconcileBench.RunAsync(configuration, admin, lines, cancellationToken);
+    }
+
+    /// <summary>
     /// Benchmark the outbox: pre-fill N outbox rows in a scratch database, time the relay draining them to Kafka, then the
     /// six consumers draining the topic; with --payments-seconds, commit → effect lag per consumer under `up`.
     /// </summary>
