@@ -74,7 +74,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         bool dryRun, DateTimeOffset started, CancellationToken cancellationToken)
     {
         var read = new LineCounts();
-        var staged = await session.StageAsync(PspLinesAsync(window, read, cancellationToken), cancellationToken);
+        await session.StageAsync(PspLinesAsync(window, read, cancellationToken), cancellationToken);
         logger.LogInformation("Reconciliation run {RunId}: {Lines} PSP lines read in {ElapsedMs} ms", session.Id, read.Lines,
             (long)(clock.GetUtcNow() - started).TotalMilliseconds);
         await using var items = await store.OpenItemsAsync(session.Id, cancellationToken);
@@ -112,7 +112,6 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             read.Lines, read.Skipped, run.Items, run.Buckets, differences, run.Replays, run.Hash.Finish(), null, null);
         await items.CompleteAsync(report, cancellationToken);
         var (csv, json) = await files.FinishAsync(report);
-        _ = staged;
         return (report with { CsvPath = csv, JsonPath = json }, run.ToAlert);
     }
 

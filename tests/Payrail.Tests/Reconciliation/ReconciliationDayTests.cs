@@ -12,7 +12,7 @@ public sealed class ReconciliationDayFixture : ReconciliationFixture;
 /// (a lost webhook with no sweeper, a row forced to CAPTURED without a PSP charge, an amount changed in the database, a fee
 /// changed at the PSP). Every bucket's count is asserted exactly; a re-run gives the same hash, no replay, no event.
 /// </summary>
-public sealed class ReconciliationDayTests(ReconciliationDayFixture api) : IClassFixture<ReconciliationDayFixture>
+public sealed class ReconciliationDayTests(ReconciliationDayFixture api, Xunit.Abstractions.ITestOutputHelper log) : IClassFixture<ReconciliationDayFixture>
 {
     [Fact]
     public async Task A_day_with_a_lost_webhook_a_phantom_capture_a_changed_amount_and_a_changed_fee_lands_every_line_in_its_bucket()
@@ -89,6 +89,11 @@ public sealed class ReconciliationDayTests(ReconciliationDayFixture api) : IClas
         Assert.Equal(events, await api.ScalarAsync("SELECT count(*) FROM outbox"));
         Assert.Equal(transitions, await api.ScalarAsync("SELECT count(*) FROM payment_transitions WHERE cause = 'reconciliation'"));
         await api.AssertBooksBalanceAsync();
+        // The table an operator reads (the README shows this run's).
+        var table = await api.CommandAsync(new ReconcileCommand.Arguments(null, Iso(window.From), Iso(window.To), false, "table"));
+        Assert.Equal(ReconcileCommand.BreaksExitCode, table.ExitCode);
+        Assert.Contains("missing_at_psp", table.Output, StringComparison.Ordinal);
+        log.WriteLine(table.Output);
     }
 
     private Task<long> AlertsAsync() => api.ScalarAsync("SELECT count(*) FROM outbox WHERE event_type = 'reconciliation.alert'");
