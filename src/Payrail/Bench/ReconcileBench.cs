@@ -55,6 +55,8 @@ public static class ReconcileBench
             ["Postgres:ConnectionString"] = connectionString,
             ["Reconciliation:ReportsDirectory"] = Path.Combine(Path.GetTempPath(), "payrail-bench-reconcile"),
             ["Reconciliation:MaxLines"] = (lines + 1_000).ToString(CultureInfo.InvariantCulture),
+            // The window holds this run's lines only: an earlier run's, minutes apart at the same pspsim, stay outside it.
+            ["Reconciliation:ClockSkew"] = "00:00:00",
             ["Logging:LogLevel:Default"] = "Warning",
         }).Build();
         await using var app = ReconcileCommand.Build(settings);
