@@ -105,20 +105,6 @@ public sealed class ReconciliationStore(NpgsqlDataSource database)
         await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
-    /// <summary>The last completed run of a window, for `payrail status`-like reads and tests.</summary>
-    public async Task<(long Id, string Hash)?> LastCompletedAsync(string psp, ReconciliationWindow window, CancellationToken cancellationToken)
-    {
-        await using var command = database.CreateCommand("""
-            SELECT id, result_hash FROM reconciliation_runs
-            WHERE psp = @psp AND window_from = @from AND window_to = @to AND status = 'completed' ORDER BY id DESC LIMIT 1
-            """);
-        command.Parameters.AddWithValue("psp", psp);
-        command.Parameters.AddWithValue("from", window.From);
-        command.Parameters.AddWithValue("to", window.To);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetString(1)) : null;
-    }
-
     /// <summary>The first <paramref name="limit"/> break items of a run, in merge order (what `payrail reconcile` prints).</summary>
     public async Task<IReadOnlyList<(string Bucket, string Key, string Reason)>> BreaksAsync(long runId, int limit, CancellationToken cancellationToken)
     {
