@@ -127,6 +127,21 @@ internal sealed class PlatformCommands
         return await Payrail.Settlement.SettleCommand.RunOnceAsync(PayrailConfiguration.Load(), date, cancellationToken);
     }
 
+    /// <summary>
+    /// Reconcile the books with the PSP's report for a window, line by line (the worker runs it on Reconciliation:Schedule).
+    /// Exits 0 when there is no break, 2 when there is (each alerted), 1 on bad input or a run that could not complete.
+    /// </summary>
+    /// <param name="date">The UTC day to reconcile, YYYY-MM-DD (default: yesterday).</param>
+    /// <param name="from">Start of the window (ISO 8601, UTC), with --to.</param>
+    /// <param name="to">End of the window, exclusive (ISO 8601, UTC), with --from.</param>
+    /// <param name="dryRun">Decide and report only: no replay, no alert event.</param>
+    /// <param name="format">table (default) or json.</param>
+    [Command("reconcile")]
+    public async Task<int> Reconcile(string? date = null, string? from = null, string? to = null, bool dryRun = false, string format = "table",
+        CancellationToken cancellationToken = default) =>
+        await Payrail.Reconciliation.ReconcileCommand.RunAsync(PayrailConfiguration.Load(),
+            new Payrail.Reconciliation.ReconcileCommand.Arguments(date, from, to, dryRun, format), Console.Out, Console.Error, cancellationToken);
+
     /// <summary>A merchant's balances per currency: captured, refunded, fees, conversions, payable, held, awaiting settlement.</summary>
     /// <param name="merchant">The merchant id.</param>
     /// <param name="format">table (default) or json.</param>
@@ -209,6 +224,21 @@ internal sealed class PlatformCommands
     [Command("bench kafka")]
     public async Task<int> BenchKafka(string? bootstrap = null, int messages = 200_000, int size = 1024, CancellationToken cancellationToken = default) =>
         await KafkaBench.RunAsync(bootstrap, messages, size, cancellationToken);
+
+    /// <summary>
+    /// Benchmark reconciliation: N charges generated at the running pspsim and N payments in a scratch database, one run
+    /// of their window; prints PSP lines per second and the peak working set.
+    /// </summary>
+    /// <param name="lines">PSP lines (charges) to generate and reconcile, at most 1,000,000.</param>
+    [Command("bench reconcile")]
+    public async Task<int> BenchReconcile(int lines = 100_000, CancellationToken cancellationToken = default)
+    {
+        var configuration = PayrailConfiguration.Load();
+        var admin = LocalServers.IsPostgresConfigured(configuration)
+            ? LocalServers.PostgresConnectionString(configuration)
+            : LocalServers.Postgres(configuration, DevSecrets.ForProject()).SuperuserConnectionString();
+        return await ReconcileBench.RunAsync(configuration, admin, lines, cancellationToken);
+    }
 
     /// <summary>
     /// Benchmark the outbox: pre-fill N outbox rows in a scratch database, time the relay draining them to Kafka, then the

@@ -34,6 +34,13 @@ public sealed record OutboxEvent(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RefundSnapshot? Refund { get; init; }
 
+    /// <summary>
+    /// The break a <c>reconciliation.alert</c> event announces about this payment (issue 13); absent on every other event.
+    /// Added within schema 1, as <see cref="Refund"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReconciliationSnapshot? Reconciliation { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, OutboxJsonContext.Default.OutboxEvent);
 
     public static OutboxEvent? FromJson(string json) => JsonSerializer.Deserialize(json, OutboxJsonContext.Default.OutboxEvent);
@@ -76,6 +83,16 @@ public sealed record PaymentSnapshot(
 
 /// <summary>The refund of a <c>payment.refunded</c> or <c>payment.refund_reversed</c> event: its id and its own amount (the payment's total is in the snapshot).</summary>
 public sealed record RefundSnapshot(Guid Id, [property: JsonPropertyName("amount")] long AmountMinor);
+
+/// <summary>A reconciliation break: the run and window that found it, the line's key and PSP line, its bucket and why.</summary>
+public sealed record ReconciliationSnapshot(
+    long RunId,
+    DateTimeOffset WindowFrom,
+    DateTimeOffset WindowTo,
+    string MatchKey,
+    string? PspLine,
+    string Bucket,
+    string Reason);
 
 /// <summary>snake_case names, explicit nulls (a consumer sees every field of its version) and the API's timestamps.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

@@ -73,6 +73,14 @@ public interface IPspConnector
     /// <summary>The PSP's settlement report lines (balance transactions) created in [fromInclusive, toExclusive).</summary>
     IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(DateTimeOffset fromInclusive, DateTimeOffset toExclusive, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="ListSettlementLinesAsync(DateTimeOffset, DateTimeOffset, CancellationToken)"/>, bounded by the caller's
+    /// <paramref name="maxLines"/> instead of the connector's own (reconciliation reads far more lines than settlement):
+    /// more lines is an error, never a silent cut. Streamed page by page: the caller decides what it keeps.
+    /// </summary>
+    IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(DateTimeOffset fromInclusive, DateTimeOffset toExclusive, int maxLines,
+        CancellationToken cancellationToken);
+
     /// <summary>Verify a webhook's signature and parse it. Throws <see cref="PspWebhookRejectedException"/> when forged, stale or malformed.</summary>
     PspWebhookEvent ParseWebhook(string body, string signatureHeader, DateTimeOffset now);
 }
@@ -174,7 +182,20 @@ public sealed record PspSettlementLine(
     string CurrencyCode,
     string Status,
     DateTimeOffset CreatedAt,
-    DateTimeOffset AvailableOn);
+    DateTimeOffset AvailableOn)
+{
+    /// <summary>The PSP's reporting category (Stripe: charge, refund, refund_failure, payout, ...).</summary>
+    public string? ReportingCategory { get; init; }
+
+    /// <summary>The source object's own amount in its own currency (ISO minor units): a charge's captured amount, a refund's amount.</summary>
+    public long? SourceAmountMinor { get; init; }
+
+    /// <summary>The source object's currency (upper-case ISO 4217), which may differ from the line's settlement currency.</summary>
+    public string? SourceCurrencyCode { get; init; }
+
+    /// <summary>The source object's status as the PSP says it now (a charge's: succeeded; a refund's: pending, succeeded, failed, canceled).</summary>
+    public string? SourceStatus { get; init; }
+}
 
 public sealed record PspWebhookEvent(
     string EventId,

@@ -2,6 +2,7 @@ using Payrail.Consumers;
 using Payrail.Hosting;
 using Payrail.Idempotency;
 using Payrail.Outbox;
+using Payrail.Reconciliation;
 using Payrail.Settlement;
 using Payrail.Sweeper;
 
@@ -22,6 +23,7 @@ public static class WorkerHost
         if (SweeperServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddSweeper(configuration, runLoop: true);
         builder.Services.AddPayrailConsumers(configuration);
         if (SettlementServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddSettlement(configuration, runLoop: true);
+        if (ReconciliationServiceCollectionExtensions.Enabled(configuration)) builder.Services.AddReconciliation(configuration, runLoop: true);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

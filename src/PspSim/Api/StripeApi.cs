@@ -219,6 +219,9 @@ public sealed class StripeApi(
                 ctx.Response.ContentType = "text/html";
                 await ctx.Response.WriteAsync("<html><body><h1>408 Request Time-out</h1>Your browser didn't send a complete request in time.</body></html>", ctx.RequestAborted);
                 return 408;
+            case FaultModes.TruncatedBody:
+                body = body[..(body.Length / 2)];
+                break;
             case { } mode when AnswerTampering.IsTampering(mode):
                 body = AnswerTampering.Apply(mode, status, body);
                 break;

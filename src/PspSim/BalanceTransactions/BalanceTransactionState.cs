@@ -7,8 +7,9 @@ public sealed class BalanceTransactionState : IStored
     public required string Id { get; init; }
     public required long Created { get; init; }
     public required long Amount { get; init; }
-    public required long Fee { get; init; }
-    public required long Net { get; init; }
+    /// <summary>Settable only by the control plane's fee fault (/_sim/balance_transactions/{id}/fee): Stripe never changes it.</summary>
+    public required long Fee { get; set; }
+    public required long Net { get; set; }
     /// <summary>The settlement currency, or the charge's own when it settles unconverted.</summary>
     public required string Currency { get; init; }
     /// <summary>Exact decimal string (from the FX table) when the amount was converted; null otherwise.</summary>

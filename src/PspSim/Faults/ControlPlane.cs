@@ -95,6 +95,7 @@ public static class ControlPlane
             CompleteAsync(ctx, id, store, options, PiStatus.Processing));
         sim.MapPost("/refunds/{id}/settle", SettleRefundAsync);
         WebhookControlPlane.Map(sim);
+        BalanceTransactions.BalanceTransactionControls.Map(sim);
         ThreeDSecurePage.Map(sim);
         // What an engineer asks when pspsim pauses: how big the journal is and what the last compaction cost.
         sim.MapGet("/storage", (SimStore store) => Results.Ok(new

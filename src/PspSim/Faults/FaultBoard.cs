@@ -40,11 +40,13 @@ public static class FaultModes
     public const string TamperAmountReceived = "tamper_amount_received";
     /// <summary>The PaymentIntent as answered reports another currency.</summary>
     public const string TamperCurrency = "tamper_currency";
+    /// <summary>A 200 whose JSON body is cut in half (a connection that dropped mid-body behind a buffering proxy).</summary>
+    public const string TruncatedBody = "truncated_body";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>
     {
         Http500, ConnectionReset, Timeout, LockTimeout, RateLimit, HoldKey, ResponseLost, Proxy408, Http500AfterExecution, Http500RolledBack,
-        TamperAmount, TamperAmountReceived, TamperCurrency,
+        TamperAmount, TamperAmountReceived, TamperCurrency, TruncatedBody,
     };
 }
 

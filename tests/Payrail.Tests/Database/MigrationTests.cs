@@ -25,7 +25,8 @@ public sealed class MigrationTests(PostgresFixture postgres) : IClassFixture<Pos
         Assert.Equal(["analytics_daily", "consumer_inbox", "dashboard_payments", "dashboard_streams", "dashboard_updates",
             "fraud_observations", "fraud_reviews", "idempotency_keys", "ledger_account_balances", "ledger_account_totals", "ledger_accounts",
             "ledger_transfers", "loyalty_entries", "merchants", "notifications", "outbox", "payment_operations", "payment_settlements",
-            "payment_transitions", "payments", "psp_event_cursors", "psp_webhook_events", "refunds", "schema_migrations", "settlement_lines",
+            "payment_transitions", "payments", "psp_event_cursors", "psp_webhook_events", "reconciliation_alerts",
+            "reconciliation_items", "reconciliation_replays", "reconciliation_runs", "refunds", "schema_migrations", "settlement_lines",
             "settlement_runs"], tables);
     }
 

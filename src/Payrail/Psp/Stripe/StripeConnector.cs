@@ -20,14 +20,15 @@ public sealed class StripeConnector : IPspConnector
     private readonly ILogger<StripeConnector> logger;
     private readonly PaymentIntentService paymentIntents;
     private readonly RefundService refunds;
-    private readonly BalanceTransactionService balanceTransactions;
     private readonly EventService events;
+    private readonly HttpClient http;
 
     public StripeConnector(HttpClient httpClient, IOptions<StripeConnectorOptions> options, ILogger<StripeConnector> logger)
     {
         this.options = options.Value;
         this.logger = logger;
         StripeReflectionRoots.EnsureHeld();
+        http = httpClient;
         // maxNetworkRetries: 0 — Stripe.net would also retry 409s and 5xx; the pipeline retries
         // transport failures only (reasoning at StripeConnectorServiceCollectionExtensions.TransportRetry).
         var client = new StripeClient(
@@ -36,7 +37,6 @@ public sealed class StripeConnector : IPspConnector
             apiBase: this.options.BaseUrl.TrimEnd('/'));
         paymentIntents = new PaymentIntentService(client);
         refunds = new RefundService(client);
-        balanceTransactions = new BalanceTransactionService(client);
         events = new EventService(client);
     }
 
@@ -188,32 +188,49 @@ public sealed class StripeConnector : IPspConnector
         return await RetrieveAsync(found.Data[0].Id, cancellationToken);
     }
 
+    public IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(
+        DateTimeOffset fromInclusive, DateTimeOffset toExclusive, CancellationToken cancellationToken) =>
+        ListSettlementLinesAsync(fromInclusive, toExclusive, options.MaxSettlementLines, cancellationToken);
+
     public async IAsyncEnumerable<PspSettlementLine> ListSettlementLinesAsync(
-        DateTimeOffset fromInclusive, DateTimeOffset toExclusive, [EnumeratorCancellation] CancellationToken cancellationToken)
+        DateTimeOffset fromInclusive, DateTimeOffset toExclusive, int maxLines, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (maxLines < 1) throw new ArgumentOutOfRangeException(nameof(maxLines), "must be at least 1");
         if (toExclusive <= fromInclusive) yield break;
-        var list = new BalanceTransactionListOptions
-        {
-            Created = new DateRangeOptions { GreaterThanOrEqual = fromInclusive.UtcDateTime, LessThan = toExclusive.UtcDateTime },
-            Limit = 100,
-            Expand = ["data.source"],
-        };
-        // Each page is its own HTTP call through the same pipeline (deadline, transport retries: GETs are replay-safe).
-        var lines = balanceTransactions.ListAutoPagingAsync(list, requestOptions: null, cancellationToken);
-        await using var pages = lines.GetAsyncEnumerator(cancellationToken);
         var count = 0;
+        string? after = null;
         while (true)
         {
-            var next = await SendAsync("list_settlement_lines", "balance_transactions", cancellationToken, async () => await pages.MoveNextAsync());
-            if (!next) yield break;
-            if (++count > options.MaxSettlementLines)
+            // Each page is its own HTTP call through the same pipeline (deadline, transport retries: GETs are replay-safe).
+            var (lines, hasMore) = await SendAsync("list_settlement_lines", "balance_transactions", cancellationToken,
+                () => PageAsync(fromInclusive, toExclusive, after, cancellationToken));
+            foreach (var line in lines)
             {
-                // A reconciliation on a silently truncated report would raise false alarms or miss real ones.
-                throw new InvalidOperationException(
-                    $"More than {options.MaxSettlementLines} settlement lines in [{fromInclusive:O}, {toExclusive:O}); reconcile a shorter window.");
+                if (++count > maxLines)
+                {
+                    // A reconciliation on a silently truncated report would raise false alarms or miss real ones.
+                    throw new InvalidOperationException(
+                        $"More than {maxLines} settlement lines in [{fromInclusive:O}, {toExclusive:O}); reconcile a shorter window.");
+                }
+                yield return line;
             }
-            yield return StripeMapping.ToSettlementLine(pages.Current);
+            if (!hasMore || lines.Count == 0) yield break;
+            after = lines[^1].Id;
         }
+    }
+
+    private async Task<(List<PspSettlementLine> Lines, bool HasMore)> PageAsync(DateTimeOffset fromInclusive, DateTimeOffset toExclusive,
+        string? after, CancellationToken cancellationToken)
+    {
+        using var request = BalanceTransactionPages.Request(options, fromInclusive, toExclusive, after);
+        using var response = await http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new PspUnavailableException($"Stripe list_settlement_lines: HTTP {(int)response.StatusCode}; the listing is incomplete.")
+                { ServerError = (int)response.StatusCode >= 500 };
+        }
+        return BalanceTransactionPages.Parse(body);
     }
 
     public async Task<PspEventPage> ListEventsAsync(string? after, string? before, DateTimeOffset createdFrom, int limit,

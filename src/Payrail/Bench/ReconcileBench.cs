@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+using Payrail.Database;
+using Payrail.Reconciliation;
+
+namespace Payrail.Bench;
+
+/// <summary>
+/// `payrail bench reconcile --lines N` (issue 13 "Performance"), not a test: N captured charges generated at the running
+/// pspsim (its bulk control call, created two hours ago under a tag of this run) and N matching payments in a scratch
+/// database (set-based SQL), then one reconciliation run of a two-minute window around them, in this process. Prints
+/// lines per second and the process's peak working set (the run holds one key's lines at a time: it should not grow with N).
+/// </summary>
+public static class ReconcileBench
+{
+    private const string Database = "payrail_bench_reconcile";
+    private const string Merchant = "m_bench";
+
+    public static async Task<int> RunAsync(IConfiguration configuration, string adminConnectionString, int lines, CancellationToken cancellationToken)
+    {
+        if (lines is < 1 or > 1_000_000)
+        {
+            Console.Error.WriteLine("payrail bench reconcile: --lines must be within [1, 1000000]");
+            return 2;
+        }
+        var pspBase = configuration["Stripe:BaseUrl"]?.TrimEnd('/') ?? "";
+        var connectionString = await ScratchDatabaseAsync(adminConnectionString, cancellationToken);
+        var tag = "b" + Guid.NewGuid().ToString("N")[..10];
+        var at = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeSeconds());
+        var generate = Stopwatch.StartNew();
+        using (var http = new HttpClient { Timeout = TimeSpan.FromMinutes(20) })
+        {
+            using var response = await http.PostAsJsonAsync($"{pspBase}/_sim/balance_transactions/bulk",
+                new { count = lines, tag, created = at.ToUnixTimeSeconds(), amount = 1_000, currency = "usd" }, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.Error.WriteLine($"payrail bench reconcile: pspsim at {pspBase} refused the bulk lines ({(int)response.StatusCode}); is `payrail up` running?");
+                return 2;
+            }
+        }
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await ReconciliationSeed.CapturedPaymentsAsync(connection, "stripe", Merchant, tag, lines, at, 1_000, cancellationToken);
+            await using var analyze = new NpgsqlCommand("ANALYZE", connection);
+            await analyze.ExecuteNonQueryAsync(cancellationToken);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generated        {lines:N0} lines at pspsim and in {Database} in {generate.Elapsed.TotalSeconds:N1} s"));
+
+        var settings = new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Postgres:ConnectionString"] = connectionString,
+            ["Reconciliation:ReportsDirectory"] = Path.Combine(Path.GetTempPath(), "payrail-bench-reconcile"),
+            ["Reconciliation:MaxLines"] = (lines + 1_000).ToString(CultureInfo.InvariantCulture),
+            // The window holds this run's lines only: an earlier run's, minutes apart at the same pspsim, stay outside it.
+            ["Reconciliation:ClockSkew"] = "00:00:00",
+            ["Logging:LogLevel:Default"] = "Warning",
+        }).Build();
+        await using var app = ReconcileCommand.Build(settings);
+        var reconciliation = app.Services.GetRequiredService<WindowReconciliation>();
+        GC.Collect();
+        var before = Process.GetCurrentProcess().WorkingSet64;
+        var report = await reconciliation.RunAsync(new ReconciliationWindow(at.AddMinutes(-1), at.AddMinutes(1)), ReconciliationReport.BenchTrigger,
+            dryRun: false, cancellationToken);
+        var process = Process.GetCurrentProcess();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"reconciled       {report.PspLines / report.Duration.TotalSeconds,10:N0} PSP lines/s  ({report.PspLines:N0} lines, {report.Items:N0} items in {report.Duration.TotalSeconds:N1} s; {report.Summary})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"memory           peak working set {process.PeakWorkingSet64 / 1024 / 1024:N0} MB (before the run {before / 1024 / 1024:N0} MB), managed heap now {GC.GetTotalMemory(false) / 1024 / 1024:N0} MB"));
+        return report.PspLines == lines ? 0 : 1;
+    }
+
+    private static async Task<string> ScratchDatabaseAsync(string adminConnectionString, CancellationToken cancellationToken)
+    {
+        await using (var admin = new NpgsqlConnection(adminConnectionString))
+        {
+            await admin.OpenAsync(cancellationToken);
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", admin);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = Database }.ConnectionString;
+        DatabaseMigrator.Migrate(connectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var merchant = new NpgsqlCommand($"INSERT INTO merchants (id, name) VALUES ('{Merchant}', 'Bench Merchant')", connection);
+        await merchant.ExecuteNonQueryAsync(cancellationToken);
+        return connectionString;
+    }
+}

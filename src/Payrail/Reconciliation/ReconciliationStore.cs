@@ -1,0 +1,379 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Payrail.Reconciliation;
+
+/// <summary>Two runs of one window at once: the second refuses (it would interleave with the first).</summary>
+public sealed class ReconciliationRunInProgressException(ReconciliationWindow window)
+    : Exception($"another reconciliation of {window} is running; try again when it has finished");
+
+/// <summary>A PSP line reconciliation cannot read: the whole run fails, nothing is archived, nothing replayed.</summary>
+public sealed class MalformedPspReportException(string message) : Exception(message);
+
+/// <summary>
+/// Reconciliation's SQL (cold path, explicit Npgsql). A run works on one session of its own (<see cref="RunSession"/>):
+/// the session holds the window's advisory lock and a temporary table with the PSP's lines, and streams the merge.
+/// </summary>
+public sealed class ReconciliationStore(NpgsqlDataSource database)
+{
+    /// <summary>The run's session: the window locked (refused when another session holds it) and the run recorded as running.</summary>
+    public async Task<RunSession> BeginAsync(string psp, ReconciliationWindow window, string trigger, bool dryRun, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var connection = await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using (var lockCommand = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended(@key, 13))", connection))
+            {
+                lockCommand.Parameters.AddWithValue("key", RunSession.LockKey(psp, window));
+                if (!(bool)(await lockCommand.ExecuteScalarAsync(cancellationToken))!) throw new ReconciliationRunInProgressException(window);
+            }
+            await using var insert = new NpgsqlCommand("""
+                INSERT INTO reconciliation_runs (psp, window_from, window_to, trigger, dry_run, status, started_at)
+                VALUES (@psp, @from, @to, @trigger, @dry_run, 'running', @now) RETURNING id
+                """, connection);
+            insert.Parameters.AddWithValue("psp", psp);
+            insert.Parameters.AddWithValue("from", window.From);
+            insert.Parameters.AddWithValue("to", window.To);
+            insert.Parameters.AddWithValue("trigger", trigger);
+            insert.Parameters.AddWithValue("dry_run", dryRun);
+            insert.Parameters.AddWithValue("now", now);
+            var id = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
+            return new RunSession(id, psp, window, connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync(); // ends the session: its advisory lock goes with it
+            throw;
+        }
+    }
+
+    /// <summary>Claims the one replay a key ever gets; false when a run claimed it before.</summary>
+    public async Task<bool> ClaimReplayAsync(string psp, string key, long runId, Guid paymentId, Guid? refundId, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            INSERT INTO reconciliation_replays (psp, match_key, run_id, payment_id, refund_id, claimed_at)
+            VALUES (@psp, @key, @run_id, @payment_id, @refund_id, @now) ON CONFLICT DO NOTHING
+            """);
+        var p = command.Parameters;
+        p.AddWithValue("psp", psp);
+        p.AddWithValue("key", key);
+        p.AddWithValue("run_id", runId);
+        p.AddWithValue("payment_id", paymentId);
+        p.Add(new NpgsqlParameter("refund_id", NpgsqlDbType.Uuid) { Value = (object?)refundId ?? DBNull.Value });
+        p.AddWithValue("now", now);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// The alert of one break, once per (key, bucket) ever: the alert row and its outbox event in one statement, so a
+    /// re-run finds the row and writes no second event. True when this call raised it.
+    /// </summary>
+    public async Task<bool> RaiseAlertAsync(string psp, LineVerdict verdict, long runId, Outbox.OutboxEvent alert, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            WITH raised AS (
+                INSERT INTO reconciliation_alerts (psp, match_key, bucket, run_id, event_id, raised_at)
+                VALUES (@psp, @key, @bucket, @run_id, @event_id, @event_occurred_at) ON CONFLICT DO NOTHING
+                RETURNING event_id
+            )
+            INSERT INTO outbox (id, aggregate_id, event_type, payload, occurred_at)
+            SELECT event_id, @aggregate_id, @event_type, @event_payload::jsonb, @event_occurred_at FROM raised
+            """);
+        var p = command.Parameters;
+        p.AddWithValue("psp", psp);
+        p.AddWithValue("key", verdict.Key);
+        p.AddWithValue("bucket", verdict.Bucket);
+        p.AddWithValue("run_id", runId);
+        p.AddWithValue("aggregate_id", alert.PaymentId);
+        Outbox.OutboxWrites.AddCteParameters(p, alert);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>A failed run: its status and why (no items, no hash). Best effort: the run's own session may be what broke.</summary>
+    public async Task FailAsync(long runId, string failure, DateTimeOffset now)
+    {
+        await using var command = database.CreateCommand("""
+            UPDATE reconciliation_runs SET status = 'failed', finished_at = @now, failure = @failure WHERE id = @id AND status = 'running'
+            """);
+        command.Parameters.AddWithValue("id", runId);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("failure", failure.Length > 1_000 ? failure[..1_000] : failure);
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
+    }
+
+    /// <summary>The first <paramref name="limit"/> break items of a run, in merge order (what `payrail reconcile` prints).</summary>
+    public async Task<IReadOnlyList<(string Bucket, string Key, string Reason)>> BreaksAsync(long runId, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT bucket, match_key, reason FROM reconciliation_items
+            WHERE run_id = @run_id AND bucket NOT IN ('matched', 'expected', 'repaired') ORDER BY n LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("run_id", runId);
+        command.Parameters.AddWithValue("limit", limit);
+        var rows = new List<(string, string, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        return rows;
+    }
+
+    /// <summary>Opens the items' writer: one transaction that copies every item and completes the run, or leaves nothing.</summary>
+    public async Task<ItemsWriter> OpenItemsAsync(long runId, CancellationToken cancellationToken)
+    {
+        var connection = await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var importer = await connection.BeginBinaryImportAsync("""
+                COPY reconciliation_items (run_id, n, match_key, bucket, reason, psp_line, payment_id, refund_id, currency,
+                                           psp_amount_minor, payrail_amount_minor) FROM STDIN (FORMAT BINARY)
+                """, cancellationToken);
+            return new ItemsWriter(runId, connection, transaction, importer);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
+
+/// <summary>A run's own session: the window's advisory lock, the PSP's lines in a temporary table, the merged stream.</summary>
+public sealed class RunSession(long id, string psp, ReconciliationWindow window, NpgsqlConnection connection) : IAsyncDisposable
+{
+    public long Id => id;
+
+    internal static string LockKey(string psp, ReconciliationWindow window) => $"reconciliation|{psp}|{window.From.UtcTicks}|{window.To.UtcTicks}";
+
+    /// <summary>Copies the PSP's lines into the session's temporary table as they stream in (binary COPY: constant memory).</summary>
+    public async Task<long> StageAsync(IAsyncEnumerable<PspLine> lines, CancellationToken cancellationToken)
+    {
+        await using (var create = new NpgsqlCommand("""
+            DROP TABLE IF EXISTS recon_psp_lines;
+            CREATE TEMP TABLE recon_psp_lines (
+                match_key text NOT NULL, kind text NOT NULL, line_id text NOT NULL, reference text NOT NULL, amount_minor bigint NOT NULL,
+                currency text NOT NULL, source_status text, net_minor bigint NOT NULL, created_at timestamptz NOT NULL,
+                available_on timestamptz NOT NULL)
+            """, connection))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        long count = 0;
+        await using (var importer = await connection.BeginBinaryImportAsync("""
+            COPY recon_psp_lines (match_key, kind, line_id, reference, amount_minor, currency, source_status, net_minor, created_at, available_on)
+            FROM STDIN (FORMAT BINARY)
+            """, cancellationToken))
+        {
+            await foreach (var line in lines.WithCancellation(cancellationToken))
+            {
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(line.Key, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(LineKinds.Wire(line.Kind), NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(line.LineId, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(line.Reference, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(line.AmountMinor, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(line.CurrencyCode, NpgsqlDbType.Text, cancellationToken);
+                if (line.SourceStatus is null) await importer.WriteNullAsync(cancellationToken);
+                else await importer.WriteAsync(line.SourceStatus, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(line.NetMinor, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(line.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                await importer.WriteAsync(line.AvailableOn, NpgsqlDbType.TimestampTz, cancellationToken);
+                count++;
+            }
+            await importer.CompleteAsync(cancellationToken);
+        }
+        await using (var index = new NpgsqlCommand("CREATE INDEX ON recon_psp_lines (reference); ANALYZE recon_psp_lines", connection))
+        {
+            await index.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// Both sides in one stream ordered by key (bytewise), the PSP's lines of a key first, then Payrail's movement with
+    /// that key. Payrail's side: every payment and refund a staged line names (whatever its state) and every capture and
+    /// refund made in the window widened by <paramref name="skew"/>. PostgreSQL sorts with bounded memory (spilling to disk).
+    /// </summary>
+    public async IAsyncEnumerable<MergedRow> MergedAsync(ReconciliationWindow window, TimeSpan skew, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(MergeSql, connection) { CommandTimeout = 0 };
+        var p = command.Parameters;
+        p.AddWithValue("psp", psp);
+        p.AddWithValue("from", window.From - skew);
+        p.AddWithValue("to", window.To + skew);
+        p.AddWithValue("fees_owner", Domain.Ledger.LedgerAccountOwner.Fees(psp));
+        p.AddWithValue("psp_owner", Domain.Ledger.LedgerAccountOwner.Psp(psp));
+        p.AddWithValue("cash_owner", Domain.Ledger.LedgerAccountOwner.Cash(psp));
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) yield return Read(reader);
+    }
+
+    private static MergedRow Read(NpgsqlDataReader r)
+    {
+        var key = r.GetString(0);
+        var side = r.GetInt32(1);
+        var kind = LineKinds.Parse(r.GetString(2));
+        if (side == 0)
+        {
+            return new MergedRow(new PspLine(key, kind, r.GetString(3), r.GetString(4), r.GetInt64(5), r.GetString(6),
+                r.IsDBNull(7) ? null : r.GetString(7), r.GetInt64(8), r.GetFieldValue<DateTimeOffset>(9), r.GetFieldValue<DateTimeOffset>(10)), null);
+        }
+        return new MergedRow(null, new PayrailLine(key, kind, r.GetGuid(11), r.IsDBNull(12) ? null : r.GetGuid(12), r.GetString(13),
+            r.IsDBNull(14) ? null : r.GetInt64(14), r.IsDBNull(15) ? null : r.GetString(15).Trim(), r.GetFieldValue<DateTimeOffset>(16),
+            r.IsDBNull(17) ? null : r.GetInt64(17), r.IsDBNull(18) ? null : r.GetInt64(18), r.GetBoolean(19)));
+    }
+
+    // Columns: 0 key, 1 side, 2 kind, 3-10 the PSP's line, 11-19 Payrail's movement.
+    private const string MergeSql = """
+        WITH pay AS (
+            SELECT p.id, p.psp_reference, p.status, p.amount_captured_minor, p.currency, p.updated_at
+            FROM (SELECT DISTINCT reference FROM recon_psp_lines WHERE kind = 'charge') l
+            JOIN payments p ON p.psp = @psp AND p.psp_reference = l.reference
+            UNION
+            SELECT p.id, p.psp_reference, p.status, p.amount_captured_minor, p.currency, p.updated_at
+            FROM payment_transitions t JOIN payments p ON p.id = t.payment_id
+            WHERE t.to_status = 'captured' AND t.at >= @from AND t.at < @to AND p.psp = @psp AND p.psp_reference IS NOT NULL
+        ), pay_at AS (
+            -- A payment's few transitions through payment_transitions_payment; the status in a FILTER, not the WHERE, keeps
+            -- the planner off the partial index of captures by time (a scan of the whole window per payment: measured O(n²)).
+            SELECT pay.*, coalesce(c.at, pay.updated_at) AS at
+            FROM pay LEFT JOIN LATERAL (
+                SELECT min(t.at) FILTER (WHERE t.to_status = 'captured') AS at FROM payment_transitions t WHERE t.payment_id = pay.id
+            ) c ON true
+        ), ref AS (
+            SELECT r.id, r.payment_id, r.psp_refund_id, r.status, r.amount_minor, r.currency, r.created_at, r.updated_at FROM refunds r
+            WHERE r.psp = @psp AND r.psp_refund_id IN (SELECT reference FROM recon_psp_lines WHERE kind IN ('refund', 'refund_failure'))
+            UNION
+            SELECT r.id, r.payment_id, r.psp_refund_id, r.status, r.amount_minor, r.currency, r.created_at, r.updated_at FROM refunds r
+            WHERE r.psp = @psp AND r.psp_refund_id IS NOT NULL AND r.created_at >= @from AND r.created_at < @to
+        )
+        SELECT * FROM (
+        SELECT match_key, 0 AS side, kind, line_id, reference, amount_minor, currency, source_status, net_minor, created_at, available_on,
+               NULL::uuid, NULL::uuid, NULL::text, NULL::bigint, NULL::text, NULL::timestamptz, NULL::bigint, NULL::bigint, false
+        FROM recon_psp_lines
+        UNION ALL
+        SELECT pay.psp_reference || '|charge', 1, 'charge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               pay.id, NULL, pay.status, pay.amount_captured_minor, pay.currency::text, pay.at, NULL, NULL, rp.match_key IS NOT NULL
+        FROM pay_at pay LEFT JOIN reconciliation_replays rp ON rp.psp = @psp AND rp.match_key = pay.psp_reference || '|charge'
+        UNION ALL
+        SELECT pay.psp_reference || '|fee', 1, 'fee', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               pay.id, NULL, pay.status, s.fee_minor, s.currency::text, pay.at, l.fee, l.net, false
+        FROM pay_at pay
+        LEFT JOIN payment_settlements s ON s.payment_id = pay.id AND s.psp = @psp
+        LEFT JOIN LATERAL (
+            SELECT sum(t.amount_minor) FILTER (WHERE c.owner = @fees_owner) AS fee,
+                   sum(t.amount_minor) FILTER (WHERE d.owner = @psp_owner AND c.owner = @cash_owner) AS net
+            FROM ledger_transfers t JOIN ledger_accounts d ON d.id = t.debit_account_id JOIN ledger_accounts c ON c.id = t.credit_account_id
+            WHERE t.payment_id = pay.id AND t.currency = s.currency
+        ) l ON s.payment_id IS NOT NULL
+        UNION ALL
+        SELECT ref.psp_refund_id || '|refund', 1, 'refund', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               ref.payment_id, ref.id, ref.status, ref.amount_minor, ref.currency::text, ref.created_at, NULL, NULL, rp.match_key IS NOT NULL
+        FROM ref LEFT JOIN reconciliation_replays rp ON rp.psp = @psp AND rp.match_key = ref.psp_refund_id || '|refund'
+        UNION ALL
+        SELECT ref.psp_refund_id || '|refund_failure', 1, 'refund_failure', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               ref.payment_id, ref.id, ref.status, ref.amount_minor, ref.currency::text, ref.updated_at, NULL, NULL, rp.match_key IS NOT NULL
+        FROM ref LEFT JOIN reconciliation_replays rp ON rp.psp = @psp AND rp.match_key = ref.psp_refund_id || '|refund_failure'
+        ) merged
+        ORDER BY match_key COLLATE "C", side, line_id
+        """;
+
+    /// <summary>
+    /// Releases the window and drops the lines. A pooled connection keeps its session (the pool resets it only when it is
+    /// next opened), so both are done here; a session that broke is discarded by the pool, and PostgreSQL releases its lock.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await using var release = new NpgsqlCommand(
+                "DROP TABLE IF EXISTS recon_psp_lines; SELECT pg_advisory_unlock(hashtextextended(@key, 13))", connection);
+            release.Parameters.AddWithValue("key", LockKey(psp, window));
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The session is gone (or busy after a cancelled read): closing it below ends it, lock and table with it.
+            NpgsqlConnection.ClearPool(connection);
+        }
+        await connection.DisposeAsync();
+    }
+}
+
+/// <summary>One row of the merged stream: a PSP line or a Payrail movement.</summary>
+public sealed record MergedRow(PspLine? Psp, PayrailLine? Payrail)
+{
+    public string Key => Psp?.Key ?? Payrail!.Key;
+}
+
+/// <summary>Items copied as they are decided, committed with the run's completion in one transaction (or not at all).</summary>
+public sealed class ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlBinaryImporter importer)
+    : IAsyncDisposable
+{
+    private int _n;
+    private bool _completed;
+
+    public async Task WriteAsync(LineVerdict v, CancellationToken cancellationToken)
+    {
+        await importer.StartRowAsync(cancellationToken);
+        await importer.WriteAsync(runId, NpgsqlDbType.Bigint, cancellationToken);
+        await importer.WriteAsync(++_n, NpgsqlDbType.Integer, cancellationToken);
+        await importer.WriteAsync(v.Key, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(v.Bucket, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(v.Reason, NpgsqlDbType.Text, cancellationToken);
+        await Nullable(v.PspLineId, NpgsqlDbType.Text, cancellationToken);
+        await Nullable(v.PaymentId, NpgsqlDbType.Uuid, cancellationToken);
+        await Nullable(v.RefundId, NpgsqlDbType.Uuid, cancellationToken);
+        await Nullable(v.CurrencyCode, NpgsqlDbType.Char, cancellationToken);
+        await Nullable(v.PspAmountMinor, NpgsqlDbType.Bigint, cancellationToken);
+        await Nullable(v.PayrailAmountMinor, NpgsqlDbType.Bigint, cancellationToken);
+    }
+
+    private async Task Nullable<T>(T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+    {
+        if (value is null) await importer.WriteNullAsync(cancellationToken);
+        else await importer.WriteAsync(value, type, cancellationToken);
+    }
+
+    /// <summary>Ends the copy and completes the run with its summary, in the items' transaction.</summary>
+    public async Task CompleteAsync(ReconciliationReport report, CancellationToken cancellationToken)
+    {
+        await importer.CompleteAsync(cancellationToken);
+        _completed = true;
+        await importer.DisposeAsync();
+        await using var command = new NpgsqlCommand("""
+            UPDATE reconciliation_runs
+            SET status = 'completed', finished_at = @finished_at, psp_lines = @psp_lines, skipped_lines = @skipped, items = @items,
+                buckets = @buckets::jsonb, ledger_differences = @ledger::jsonb, breaks = @breaks, result_hash = @hash
+            WHERE id = @id AND status = 'running'
+            """, connection, transaction);
+        var p = command.Parameters;
+        p.AddWithValue("id", runId);
+        p.AddWithValue("finished_at", report.StartedAt + report.Duration);
+        p.AddWithValue("psp_lines", report.PspLines);
+        p.AddWithValue("skipped", report.SkippedLines);
+        p.AddWithValue("items", report.Items);
+        p.AddWithValue("buckets", JsonSerializer.Serialize(report.Buckets));
+        p.AddWithValue("ledger", JsonSerializer.Serialize(report.LedgerDifferences.Select(d => new
+            { currency = d.CurrencyCode, psp_fee = d.PspFeeMinor, ledger_fee = d.LedgerFeeMinor, psp_net = d.PspNetMinor, ledger_net = d.LedgerNetMinor })));
+        p.AddWithValue("breaks", report.Breaks);
+        p.AddWithValue("hash", report.ResultHash);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1) throw new InvalidOperationException($"reconciliation run {runId} is no longer running");
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // An unfinished copy is cancelled, and the transaction rolled back: a failed run archives nothing.
+        if (!_completed)
+        {
+            try { await importer.DisposeAsync(); }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException) { }
+        }
+        await transaction.DisposeAsync();
+        await connection.DisposeAsync();
+    }
+}
