@@ -47,7 +47,7 @@ public static class DashboardHost
         // The ops view's parts, shown by their Order: a feature adds one here (OpsPage.cs).
         services.AddSingleton<IOpsSection, ConsumersOpsSection>();
         services.AddSingleton<IOpsSection, StuckPaymentsOpsSection>();
-        services.AddSingleton<IOpsSection, ReconciliationNotBuiltOpsSection>();
+        services.AddSingleton<IOpsSection, ReconciliationOpsSection>();
         services.AddHttpClient<PaymentActionsClient>(http =>
         {
             http.BaseAddress = new Uri(options.ApiUrl.TrimEnd('/') + "/");

@@ -120,13 +120,78 @@ public sealed class StuckPaymentsOpsSection(NpgsqlDataSource database, Dashboard
 }
 
 /// <summary>
-/// Where reconciliation runs and alerts will show: the reconciliation feature replaces this registration in
-/// <see cref="DashboardHost"/> with its own section (Order 300).
+/// Reconciliation's latest runs (window, status, lines, breaks per bucket, result hash) and its latest alerts, each alert
+/// a break raised once per line and bucket (migration 0021). Read only: what to do about a break is the on-call's call.
 /// </summary>
-public sealed class ReconciliationNotBuiltOpsSection : IOpsSection
+public sealed class ReconciliationOpsSection(NpgsqlDataSource database, DashboardWebOptions options) : IOpsSection
 {
+    private const int MaxRunsListed = 20;
+    private const int MaxAlertsListed = 50;
+
+    private sealed record Run(long Id, DateTimeOffset From, DateTimeOffset To, string Trigger, bool DryRun, string Status,
+        DateTimeOffset StartedAt, long PspLines, long Breaks, string Buckets, string? ResultHash, string? Failure);
+
+    private sealed record Alert(DateTimeOffset RaisedAt, long RunId, string Bucket, string MatchKey, string? Reason);
+
     public int Order => 300;
 
-    public Task<string> RenderAsync(CancellationToken cancellationToken) => Task.FromResult(
-        "<section id=\"reconciliation\"><h2>Reconciliation</h2><p class=\"muted\">No reconciliation runs yet: the nightly job is not built.</p></section>");
+    public async Task<string> RenderAsync(CancellationToken cancellationToken)
+    {
+        var (runs, alerts) = await ReadAsync(cancellationToken);
+        var body = new StringBuilder(4 * 1024);
+        body.Append("<section id=\"reconciliation\"><h2>Reconciliation</h2>");
+        if (runs.Count == 0) return body.Append("<p class=\"muted\">No reconciliation run yet.</p></section>").ToString();
+        body.Append("<div class=\"scroll\"><table id=\"reconciliation-runs\"><thead><tr><th>Run</th><th>Window</th><th>Status</th>")
+            .Append("<th class=\"num\">PSP lines</th><th class=\"num\">Breaks</th><th>Buckets</th><th>Result</th></tr></thead><tbody>");
+        foreach (var r in runs)
+            body.Append("<tr data-id=\"").Append(r.Id).Append("\" data-status=\"").Append(Html.E(r.Status)).Append("\"><td>").Append(r.Id)
+                .Append(' ').Append(Html.E(r.Trigger)).Append(r.DryRun ? " (dry run)" : "").Append("<br>").Append(Html.E(Html.Time(r.StartedAt)))
+                .Append("</td><td>").Append(Html.E(Html.Time(r.From))).Append(" → ").Append(Html.E(Html.Time(r.To)))
+                .Append("</td><td>").Append(Html.E(r.Status)).Append("</td><td class=\"num\">").Append(Html.Int(r.PspLines))
+                .Append("</td><td class=\"num\">").Append(Html.Int(r.Breaks)).Append("</td><td>").Append(Html.E(r.Buckets))
+                .Append("</td><td>").Append(Html.E(r.Failure ?? r.ResultHash?[..12])).Append("</td></tr>");
+        body.Append("</tbody></table></div><h3>Latest alerts</h3>");
+        if (alerts.Count == 0) return body.Append("<p id=\"reconciliation-no-alerts\" class=\"muted\">No alert.</p></section>").ToString();
+        body.Append("<div class=\"scroll\"><table id=\"reconciliation-alerts\"><thead><tr><th>Raised</th><th>Run</th><th>Bucket</th>")
+            .Append("<th>Line</th><th>Reason</th></tr></thead><tbody>");
+        foreach (var a in alerts)
+            body.Append("<tr><td>").Append(Html.E(Html.Time(a.RaisedAt))).Append("</td><td>").Append(a.RunId).Append("</td><td>")
+                .Append(Html.E(a.Bucket)).Append("</td><td>").Append(Html.E(a.MatchKey)).Append("</td><td>").Append(Html.E(a.Reason))
+                .Append("</td></tr>");
+        return body.Append("</tbody></table></div></section>").ToString();
+    }
+
+    private async Task<(List<Run>, List<Alert>)> ReadAsync(CancellationToken cancellationToken)
+    {
+        await using var batch = database.CreateBatch();
+        batch.Timeout = options.DatabaseTimeoutSeconds;
+        var runs = new NpgsqlBatchCommand("""
+            SELECT id, window_from, window_to, trigger, dry_run, status, started_at, psp_lines, breaks, buckets::text, result_hash, failure
+            FROM reconciliation_runs ORDER BY id DESC LIMIT @limit
+            """);
+        runs.Parameters.AddWithValue("limit", MaxRunsListed);
+        // The alert's reason is the one its run recorded for that line and bucket.
+        var alerts = new NpgsqlBatchCommand("""
+            SELECT a.raised_at, a.run_id, a.bucket, a.match_key,
+                   (SELECT i.reason FROM reconciliation_items i
+                    WHERE i.run_id = a.run_id AND i.match_key = a.match_key AND i.bucket = a.bucket LIMIT 1)
+            FROM reconciliation_alerts a ORDER BY a.raised_at DESC, a.match_key LIMIT @limit
+            """);
+        alerts.Parameters.AddWithValue("limit", MaxAlertsListed);
+        batch.BatchCommands.Add(runs);
+        batch.BatchCommands.Add(alerts);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var runList = new List<Run>();
+        while (await reader.ReadAsync(cancellationToken))
+            runList.Add(new Run(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetFieldValue<DateTimeOffset>(2),
+                reader.GetString(3), reader.GetBoolean(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetInt64(7),
+                reader.GetInt64(8), reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10),
+                reader.IsDBNull(11) ? null : reader.GetString(11)));
+        await reader.NextResultAsync(cancellationToken);
+        var alertList = new List<Alert>();
+        while (await reader.ReadAsync(cancellationToken))
+            alertList.Add(new Alert(reader.GetFieldValue<DateTimeOffset>(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4)));
+        return (runList, alertList);
+    }
 }

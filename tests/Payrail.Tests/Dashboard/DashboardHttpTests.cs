@@ -201,6 +201,23 @@ public sealed class DashboardHttpTests(DashboardStack stack)
         using var ops = stack.DashboardClient(stack.Token(Roles.Ops, "ops_dash"));
         using var merchant = stack.DashboardClient(stack.MerchantToken(PaymentsApiFixture.MerchantId));
 
+        long run;
+        await using (var insert = stack.Database.CreateCommand("""
+            WITH run AS (
+                INSERT INTO reconciliation_runs (psp, window_from, window_to, trigger, dry_run, status, started_at, finished_at,
+                                                 psp_lines, items, buckets, breaks, result_hash)
+                VALUES ('stripe', '2026-11-29', '2026-11-30', 'once', false, 'completed', now(), now(), 3, 3,
+                        '{"matched": 2, "missing_at_psp": 1}', 1, repeat('a', 64))
+                RETURNING id),
+            item AS (
+                INSERT INTO reconciliation_items (run_id, n, match_key, bucket, reason, payment_id, currency, payrail_amount_minor)
+                SELECT id, 1, 'pi_ops_view|charge', 'missing_at_psp', 'captured in Payrail, no charge at the PSP', gen_random_uuid(), 'EUR', 500 FROM run)
+            INSERT INTO reconciliation_alerts (psp, match_key, bucket, run_id, event_id, raised_at)
+            SELECT 'stripe', 'pi_ops_view|charge', 'missing_at_psp', id, gen_random_uuid(), now() FROM run
+            RETURNING run_id
+            """))
+            run = (long)(await insert.ExecuteScalarAsync())!;
+
         using var page = await ops.GetAsync("/ops");
         using var refused = await merchant.GetAsync("/ops");
         var html = await page.Content.ReadAsStringAsync();
@@ -213,6 +230,8 @@ public sealed class DashboardHttpTests(DashboardStack stack)
         Assert.Contains("<td>merchant-dashboard</td>", html);
         Assert.Contains("id=\"stuck-count\"", html);
         Assert.Contains("id=\"dlq\"", html);
+        Assert.Contains($"<tr data-id=\"{run}\" data-status=\"completed\">", html);
+        Assert.Contains("<td>missing_at_psp</td><td>pi_ops_view|charge</td><td>captured in Payrail, no charge at the PSP</td>", html);
     }
 
     private static Guid PaymentOf(SseEvent e) => JsonDocument.Parse(e.Data).RootElement.GetProperty("payment_id").GetGuid();
