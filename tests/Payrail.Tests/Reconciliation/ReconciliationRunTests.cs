@@ -71,7 +71,8 @@ public sealed class ReconciliationRunTests(ReconciliationRunFixture api) : IClas
         {
             var first = api.ReconcileAsync(window);
             await Eventually.TrueAsync(async () => await api.ScalarAsync(
-                "SELECT count(*) FROM reconciliation_runs WHERE window_from = @from AND status = 'running'", ("from", window.From)) == 1,
+                "SELECT count(*) FROM reconciliation_runs WHERE window_from = @from AND window_to = @to AND status = 'running'",
+                ("from", window.From), ("to", window.To)) == 1,
                 TimeSpan.FromSeconds(20), "the first run records itself before it reads the PSP");
 
             await Assert.ThrowsAsync<ReconciliationRunInProgressException>(() => api.ReconcileAsync(window));
@@ -84,7 +85,8 @@ public sealed class ReconciliationRunTests(ReconciliationRunFixture api) : IClas
             await api.PspSim.ResetAsync();
         }
         Assert.Equal(1, await api.ScalarAsync(
-            "SELECT count(*) FROM reconciliation_runs WHERE window_from = @from AND status = 'completed'", ("from", window.From)));
+            "SELECT count(*) FROM reconciliation_runs WHERE window_from = @from AND window_to = @to AND status = 'completed'",
+            ("from", window.From), ("to", window.To)));
     }
 
     [Fact]
