@@ -32,6 +32,9 @@ public static class ConsumersBench
             ["Worker:ManagementUrls"] = $"http://127.0.0.1:{FreePort()}",
             ["Relay:Enabled"] = "false",
             ["Sweeper:Enabled"] = "false",
+            // Only the consumers run: settlement and reconciliation would reach for a PSP this bench does not have.
+            ["Settlement:Enabled"] = "false",
+            ["Reconciliation:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Consumers:Topic"] = topic,
             ["Consumers:DeadLetterTopic"] = topic + ".dlq",
