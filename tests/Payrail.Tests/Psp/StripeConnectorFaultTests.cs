@@ -240,9 +240,10 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
 
         // The second Retry-After wait is cut by the budget: the caller gets its cancellation, not a decline.
         Assert.True(e is OperationCanceledException or PspUnavailableException, e.GetType().Name);
-        // Loose on time (a loaded CI machine took 2.1 s for a 1.5 s budget); the strict check is the count: no third attempt.
+        // Loose on time (a loaded CI machine took 2.1 s for a 1.5 s budget); the strict check is the count: no third attempt
+        // (Stripe:MaxTryLaterRetries is 2). A slow first attempt on a loaded machine leaves room for only one.
         Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(3_000), $"took {clock.Elapsed}");
-        Assert.Equal(98, await RemainingFaultsAsync());
+        Assert.InRange(await RemainingFaultsAsync(), 98, 99);
         Assert.Equal(0, await host.CountIntentsAsync(request.IdempotencyKey));
     }
 
