@@ -17,7 +17,7 @@ namespace Payrail.Settlement;
 /// kept, its transfers are the same ids with the same fields, which the ledger skips).
 /// </summary>
 public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspSettlementLine line, SettlementBooking booked,
-    DateOnly runDate, DateTimeOffset settledAt) : ITransitionCommand
+    IReadOnlyList<RefundBooking> refunds, DateOnly runDate, DateTimeOffset settledAt) : ITransitionCommand
 {
     public void AddTo(NpgsqlBatch batch, PaymentRecord payment) =>
         throw new InvalidOperationException("A settlement commits only with the change that settles the payment.");
@@ -51,6 +51,6 @@ public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspS
         batch.BatchCommands.Add(record);
 
         var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Domain.Money.Currency.FromCode(payment.CurrencyCode));
-        ledger.AddTo(batch, payment.Id, [rules.Settle(provider, payment.AmountCapturedMinor, booked)]);
+        ledger.AddTo(batch, payment.Id, rules.SettleWithRefunds(provider, payment.AmountCapturedMinor, booked, refunds));
     }
 }
