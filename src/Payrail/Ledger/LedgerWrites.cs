@@ -42,6 +42,23 @@ public sealed class LedgerWrites
         return true;
     }
 
+    /// <summary>
+    /// Creates the accounts <paramref name="steps"/> post to when missing and learns their ids, in one round trip of its
+    /// own, for a writer that puts many payments' transfers in one batch (settlement): the batch then names account ids and
+    /// needs no lookup of its own. Accounts are never deleted; one created here for a write that is then refused stays empty.
+    /// </summary>
+    public async Task LearnAccountsAsync(NpgsqlDataSource database, IReadOnlyList<LedgerStep> steps)
+    {
+        var accounts = AccountsOf(steps);
+        if (accounts.Count == 0 || KnownAccountIds(accounts) is not null) return;
+        await using var connection = await database.OpenConnectionAsync().ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        AddJournalEntries(batch, Guid.Empty, [], accounts, knownIds: null);
+        batch.BatchCommands.Add(SelectAccountIds(accounts));
+        await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+        Remember(await ReadAccountIdsAsync(reader).ConfigureAwait(false));
+    }
+
     /// <summary>The account ids the lookup returned, from every result set of the batch (only the lookup has three columns).</summary>
     public static async Task<List<((string Owner, string Currency) Account, long Id)>> ReadAccountIdsAsync(NpgsqlDataReader reader)
     {

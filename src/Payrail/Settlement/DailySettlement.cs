@@ -16,9 +16,13 @@ namespace Payrail.Settlement;
 /// through <see cref="PaymentTransitions"/> with the fee, cash and conversion transfers and its settlement row in the
 /// same batch (<see cref="SettlementPosting"/>). Re-running a date, or two runs at once, change nothing more: a settled
 /// payment is no longer CAPTURED, the version check lets one writer win, and every transfer id derives from the payment.
+/// Speed (63,433 lines took 385 s, one lookup, one transaction and one commit per payment): payments are read by lookup
+/// batch, and CAPTURED ones move to SETTLED Settlement:WriteBatchSize at a time, each through the same planned,
+/// version-checked write, in one transaction (<see cref="PaymentTransitions.ApplyAllAsync"/>); a batch that cannot commit
+/// whole (a version moved, a flag refused a conversion) is written again one payment at a time, which decides each.
 /// </summary>
 public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, PaymentTransitions transitions, SettlementStore store,
-    SettlementMetrics metrics, IOptions<SettlementOptions> options, TimeProvider clock, ILogger<DailySettlement> logger)
+    NpgsqlDataSource database, SettlementMetrics metrics, IOptions<SettlementOptions> options, TimeProvider clock, ILogger<DailySettlement> logger)
 {
     public const string Cause = "settlement";
 
@@ -65,20 +69,40 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
 
         var available = charges.Where(IsAvailable).ToList();
         int settled = 0, unchanged = 0, refused = 0;
+        void Count(Outcome outcome)
+        {
+            if (outcome == Outcome.Settled) settled++;
+            else if (outcome == Outcome.Unchanged) unchanged++;
+            else refused++;
+        }
         var attempted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var batch in available.Chunk(_options.LookupBatchSize))
         {
-            var captured = await store.AwaitingSettlementAsync(psp.Name, batch.Select(l => l.PspReference!).Distinct().ToList(), cancellationToken);
+            var references = batch.Select(l => l.PspReference!).Distinct().ToList();
+            var captured = await store.AwaitingSettlementAsync(psp.Name, references, cancellationToken);
             var refunds = await store.RefundStatusesAsync(psp.Name, RefundIdsOf(captured, refundLines), cancellationToken);
+            var found = await payments.FindByPspReferencesAsync(psp.Name, references.Where(captured.Contains).ToList());
+            var moves = new List<Move>(batch.Length);
             foreach (var line in batch)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var awaiting = captured.Contains(line.PspReference!);
-                if (awaiting) attempted.Add(line.PspReference!);
-                var outcome = awaiting ? await SettleOneAsync(line, LinesOf(refundLines, line.PspReference!), refunds, date) : Outcome.Unchanged;
-                if (outcome == Outcome.Settled) settled++;
-                else if (outcome == Outcome.Unchanged) unchanged++;
-                else refused++;
+                if (!captured.Contains(line.PspReference!) || !found.TryGetValue(line.PspReference!, out var payment))
+                {
+                    unchanged++;
+                    continue;
+                }
+                attempted.Add(line.PspReference!);
+                var lines = LinesOf(refundLines, line.PspReference!);
+                var planned = Plan(payment, line, lines, refunds, date);
+                // Refunded in full before settlement (no state change, recorded against the payment) or refused: one by one.
+                var outcome = planned is { Outcome: null, Refunded: false } ? (Outcome?)null
+                    : planned.Outcome ?? await SettleRefundedAsync(payment, line, planned.Posting!);
+                if (outcome is null) moves.Add(new Move(payment, line, lines, planned.Posting!));
+                else Count(outcome.Value);
+            }
+            foreach (var chunk in moves.Chunk(_options.WriteBatchSize))
+            {
+                foreach (var outcome in await SettleAllAsync(chunk, refunds, date)) Count(outcome);
             }
         }
         var (converted, conversionsRefused) = await ConvertLaterRefundsAsync(refundLines, attempted, cancellationToken);
@@ -153,15 +177,17 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
 
     private enum Outcome { Settled, Unchanged, Refused }
 
-    private async Task<Outcome> SettleOneAsync(PspSettlementLine line, IReadOnlyList<PspSettlementLine> refundLines,
-        IReadOnlyDictionary<string, string> refundStatuses, DateOnly date)
+    /// <summary>A CAPTURED payment's settlement, planned and ready to write with others.</summary>
+    private sealed record Move(PaymentRecord Payment, PspSettlementLine Line, IReadOnlyList<PspSettlementLine> RefundLines, SettlementPosting Posting);
+
+    /// <summary>What settles the payment by this line: its posting, or the outcome when it does not settle now (unchanged, refused).</summary>
+    private (SettlementPosting? Posting, bool Refunded, Outcome? Outcome) Plan(PaymentRecord payment, PspSettlementLine line,
+        IReadOnlyList<PspSettlementLine> refundLines, IReadOnlyDictionary<string, string> refundStatuses, DateOnly date)
     {
-        var payment = await payments.FindByPspReferenceAsync(psp.Name, line.PspReference!);
-        if (payment is null) return Outcome.Unchanged;
         var refunded = SettlementPosting.RefundedBeforeSettlement(payment);
-        if (!refunded && payment.Status != PaymentStatus.Captured) return Outcome.Unchanged;
+        if (!refunded && payment.Status != PaymentStatus.Captured) return (null, refunded, Outcome.Unchanged);
         if (!Currency.TryFromCode(line.CurrencyCode, out var settlementCurrency))
-            return Refuse(payment, line, "unknown settlement currency");
+            return (null, refunded, Refuse(payment, line, "unknown settlement currency"));
         var booked = new SettlementBooking(settlementCurrency, line.AmountMinor, line.FeeMinor, line.NetMinor);
         var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Currency.FromCode(payment.CurrencyCode));
         // In the payment's own currency a refund needs no conversion: its own transfer took it from the merchant.
@@ -169,18 +195,41 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
         if (settlementCurrency != rules.Currency)
         {
             var (bookings, bad) = RefundLineBookings.For(payment, settlementCurrency, refundLines, refundStatuses);
-            if (bad is not null) return Refuse(payment, line, bad);
+            if (bad is not null) return (null, refunded, Refuse(payment, line, bad));
             refunds = bookings;
         }
-        if (rules.SettlementRefusal(payment.AmountCapturedMinor, booked, refunds) is { } refusal) return Refuse(payment, line, refusal);
+        if (rules.SettlementRefusal(payment.AmountCapturedMinor, booked, refunds) is { } refusal) return (null, refunded, Refuse(payment, line, refusal));
+        return (new SettlementPosting(_ledger, psp.Name, line, booked, refunds, date, PaymentRecord.ToDatabasePrecision(clock.GetUtcNow())), refunded, null);
+    }
 
-        var posting = new SettlementPosting(_ledger, psp.Name, line, booked, refunds, date, PaymentRecord.ToDatabasePrecision(clock.GetUtcNow()));
-        if (refunded) return await SettleRefundedAsync(payment, line, posting);
-        var transition = new PaymentTransition(
-            new PspOutcome(PaymentEvent.Settled, payment.PspReference, payment.AmountCapturedMinor, null, null), psp.Name, Cause);
+    private PaymentTransition Settles(PaymentRecord payment) =>
+        new(new PspOutcome(PaymentEvent.Settled, payment.PspReference, payment.AmountCapturedMinor, null, null), psp.Name, Cause);
+
+    /// <summary>
+    /// Moves a batch of CAPTURED payments to SETTLED in one transaction; when it cannot commit whole, each again on its own
+    /// (re-read, re-planned, its own outcome). Account ids are learned first, so that the batch's transfers name them.
+    /// </summary>
+    private async Task<IReadOnlyList<Outcome>> SettleAllAsync(IReadOnlyList<Move> moves, IReadOnlyDictionary<string, string> refundStatuses, DateOnly date)
+    {
+        await _ledger.LearnAccountsAsync(database, moves.SelectMany(m => m.Posting.Steps(m.Payment)).ToList());
+        var applied = await transitions.ApplyAllAsync(moves.Select(m => (m.Payment, Settles(m.Payment), (IReadOnlyList<ITransitionCommand>)[m.Posting])).ToList());
+        if (applied is not null) return moves.Select(_ => Outcome.Settled).ToList();
+        var outcomes = new List<Outcome>(moves.Count);
+        foreach (var move in moves) outcomes.Add(await SettleOneAsync(move.Line, move.RefundLines, refundStatuses, date));
+        return outcomes;
+    }
+
+    private async Task<Outcome> SettleOneAsync(PspSettlementLine line, IReadOnlyList<PspSettlementLine> refundLines,
+        IReadOnlyDictionary<string, string> refundStatuses, DateOnly date)
+    {
+        var payment = await payments.FindByPspReferenceAsync(psp.Name, line.PspReference!);
+        if (payment is null) return Outcome.Unchanged;
+        var (posting, refunded, decided) = Plan(payment, line, refundLines, refundStatuses, date);
+        if (decided is { } outcome) return outcome;
+        if (refunded) return await SettleRefundedAsync(payment, line, posting!);
         try
         {
-            var result = await transitions.ApplyAsync(payment, transition, [posting]);
+            var result = await transitions.ApplyAsync(payment, Settles(payment), [posting!]);
             return result.Kind switch
             {
                 TransitionResultKind.Applied => Outcome.Settled,

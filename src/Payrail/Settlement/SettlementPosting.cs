@@ -26,6 +26,11 @@ public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspS
     public static bool RefundedBeforeSettlement(PaymentRecord payment) =>
         payment.Status == PaymentStatus.Refunded && payment.RefundedFrom == PaymentStatus.Captured;
 
+    /// <summary>The settlement's transfers for <paramref name="payment"/>, in the order they post.</summary>
+    public IReadOnlyList<LedgerStep> Steps(PaymentRecord payment) =>
+        new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Domain.Money.Currency.FromCode(payment.CurrencyCode))
+            .SettleWithRefunds(provider, payment.AmountCapturedMinor, booked, refunds);
+
     public void AddTo(NpgsqlBatch batch, PaymentRecord payment, PaymentChange? change)
     {
         var settles = change is null ? RefundedBeforeSettlement(payment) : change.Steps.Any(s => s.To == PaymentStatus.Settled);
@@ -50,7 +55,6 @@ public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspS
         p.AddWithValue("settled_at", settledAt);
         batch.BatchCommands.Add(record);
 
-        var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Domain.Money.Currency.FromCode(payment.CurrencyCode));
-        ledger.AddTo(batch, payment.Id, rules.SettleWithRefunds(provider, payment.AmountCapturedMinor, booked, refunds));
+        ledger.AddTo(batch, payment.Id, Steps(payment));
     }
 }
