@@ -40,9 +40,9 @@ public sealed class SettlementFixture : PaymentsApiFixture, Xunit.IAsyncLifetime
     }
 
     /// <summary>A settlement of its own (`payrail settle --once`'s services, nothing started) that runs when the test calls it.</summary>
-    public DailySettlement NewSettlement()
+    public DailySettlement NewSettlement(params (string Key, string Value)[] settings)
     {
-        var host = SettleCommand.Build(Configuration());
+        var host = SettleCommand.Build(Configuration(settings));
         lock (_hosts) _hosts.Add(host);
         return host.Services.GetRequiredService<DailySettlement>();
     }
