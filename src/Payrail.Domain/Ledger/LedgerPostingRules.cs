@@ -181,8 +181,9 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
     }
 
     /// <summary>
-    /// One refund-side balance transaction of a payment already settled in another currency (a refund after settlement,
-    /// or a refund's failure, booked by the PSP in the settlement currency S): one journal entry of two transfers that
+    /// One refund-side balance transaction of a payment the PSP settles in another currency (a refund, or a refund's
+    /// failure, booked by the PSP in the settlement currency S; posted with the charge's settlement by
+    /// <see cref="SettleWithRefunds"/>, or alone when it came after): one journal entry of two transfers that
     /// move the refund between the merchant's two balances exactly as the PSP booked it. A refund: fx:{C}-{S} gives the
     /// refunded amount back to the merchant in C (where the refund's own transfer takes it to the buyer), and the merchant
     /// pays the booked amount to fx in S (the payable that sits in S since settlement). A failure: the reverse. Credit
