@@ -147,13 +147,102 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
     }
 
     /// <summary>
+    /// The settlement of a payment in another currency than the PSP's, with the refund-side balance transactions the PSP
+    /// booked for it before (<paramref name="refunds"/>, each converted as <see cref="ConvertRefund"/> says, its own journal
+    /// entry): the PSP took each refund from its settlement-currency balance at its own figure, so the books do too, and
+    /// the merchant's payable in the payment's currency ends at zero for this payment whatever was refunded.
+    /// The order is the point, for a merchant whose payable may not go negative (its flag is checked transfer by transfer):
+    /// a refund already took its amount from the merchant in C (its hold, then its posting), so the captured amount can
+    /// leave C only once each refund's amount came back from fx; and in S a refund's booked amount can leave only once the
+    /// charge's booked amount arrived. So every credit to the merchant comes first: fx → merchant C of each refund (fx →
+    /// merchant S of each failure), then merchant C → fx of the captured amount and fx → merchant S of the charge's booked
+    /// amount, then merchant S → fx of each refund's booked amount (merchant C → fx of each failure), then fee and net.
+    /// Each transfer keeps the journal entry of its own operation, so its id and fields are the same whichever run (or set
+    /// of refunds) posts it, and a re-post is skipped by the ledger.
+    /// </summary>
+    public IReadOnlyList<LedgerStep> SettleWithRefunds(string provider, long capturedMinor, SettlementBooking booked,
+        IReadOnlyList<RefundBooking> refunds)
+    {
+        if (SettlementRefusal(capturedMinor, booked, refunds) is { } refusal)
+        {
+            throw new ArgumentException($"Settlement refused: {refusal}.", nameof(booked));
+        }
+
+        var charge = Settle(provider, capturedMinor, booked);
+        var chargeEntry = charge[0].Id;
+        var conversions = refunds.Select(ConvertRefund).ToList();
+        var fxLegs = conversions.Count == 0 ? 0 : 2;
+        var steps = new List<LedgerStep>(charge.Count + 2 * conversions.Count);
+        steps.AddRange(conversions.Select(c => new LedgerStep(c[0].Id, c[0])));
+        steps.AddRange(charge.Take(fxLegs).Select(t => new LedgerStep(chargeEntry, t)));
+        steps.AddRange(conversions.Select(c => new LedgerStep(c[0].Id, c[1])));
+        steps.AddRange(charge.Skip(fxLegs).Select(t => new LedgerStep(chargeEntry, t)));
+        return steps;
+    }
+
+    /// <summary>
+    /// One refund-side balance transaction of a payment the PSP settles in another currency (a refund, or a refund's
+    /// failure, booked by the PSP in the settlement currency S; posted with the charge's settlement by
+    /// <see cref="SettleWithRefunds"/>, or alone when it came after): one journal entry of two transfers that
+    /// move the refund between the merchant's two balances exactly as the PSP booked it. A refund: fx:{C}-{S} gives the
+    /// refunded amount back to the merchant in C (where the refund's own transfer takes it to the buyer), and the merchant
+    /// pays the booked amount to fx in S (the payable that sits in S since settlement). A failure: the reverse. Credit
+    /// first, so that a merchant whose payable may not go negative is never refused by the entry's own order. Amounts are
+    /// the PSP's two figures (the refund's own amount and its balance transaction's), never a rate of ours.
+    /// </summary>
+    public IReadOnlyList<TransferDraft> ConvertRefund(RefundBooking booking)
+    {
+        if (RefundBookingRefusal(booking) is { } refusal)
+        {
+            throw new ArgumentException($"Refund conversion refused: {refusal}.", nameof(booking));
+        }
+
+        return [CreditLeg(booking), DebitLeg(booking)];
+    }
+
+    /// <summary>Why a refund-side balance transaction cannot be converted for this payment, or null when it can.</summary>
+    public string? RefundBookingRefusal(RefundBooking booking)
+    {
+        ArgumentNullException.ThrowIfNull(booking);
+        if (string.IsNullOrEmpty(booking.BalanceTransaction)) return "a refund line without id";
+        if (booking.Currency == Currency) return "refund booked in the payment's own currency: nothing to convert";
+        if (booking.RefundedMinor <= 0 || booking.BookedMinor <= 0) return "refund amounts not positive";
+        return null;
+    }
+
+    /// <summary>The leg that credits the merchant: a refund's amount back in C, or a failed refund's booked amount back in S.</summary>
+    private TransferDraft CreditLeg(RefundBooking r)
+    {
+        var fx = LedgerAccountOwner.Fx(Currency, r.Currency);
+        var id = TransferIds.For(PaymentId, TransferSteps.RefundFxCredit(r.BalanceTransaction));
+        return r.Failure
+            ? new TransferDraft(id, TransferKind.Posted, fx, MerchantOwner, r.BookedMinor, r.Currency, null)
+            : Draft(id, TransferKind.Posted, fx, MerchantOwner, r.RefundedMinor, null);
+    }
+
+    /// <summary>The leg that debits the merchant: a refund's booked amount in S, or a failed refund's amount in C.</summary>
+    private TransferDraft DebitLeg(RefundBooking r)
+    {
+        var fx = LedgerAccountOwner.Fx(Currency, r.Currency);
+        var id = TransferIds.For(PaymentId, TransferSteps.RefundFxDebit(r.BalanceTransaction));
+        return r.Failure
+            ? Draft(id, TransferKind.Posted, MerchantOwner, fx, r.RefundedMinor, null)
+            : new TransferDraft(id, TransferKind.Posted, MerchantOwner, fx, r.BookedMinor, r.Currency, null);
+    }
+
+    /// <summary>
     /// Why a balance transaction cannot settle this payment's capture, or null when it can: amounts positive, net = amount
     /// − fee, and in the payment's own currency the booked amount is the captured amount (a mismatch is reconciliation's
     /// to raise, not settlement's to paper over).
     /// </summary>
-    public string? SettlementRefusal(long capturedMinor, SettlementBooking booked)
+    public string? SettlementRefusal(long capturedMinor, SettlementBooking booked, IReadOnlyList<RefundBooking>? refunds = null)
     {
         ArgumentNullException.ThrowIfNull(booked);
+        foreach (var refund in refunds ?? [])
+        {
+            if (RefundBookingRefusal(refund) is { } refused) return refused;
+            if (refund.Currency != booked.Currency) return "a refund booked in another currency than its charge";
+        }
         if (capturedMinor <= 0) return "nothing captured";
         if (booked.AmountMinor <= 0) return "booked amount not positive";
         if (booked.FeeMinor < 0 || booked.FeeMinor > booked.AmountMinor) return "fee outside [0, amount]";
@@ -191,3 +280,13 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
 
 /// <summary>What the PSP booked for a capture, in its settlement currency (ISO minor units): gross, fee and net.</summary>
 public sealed record SettlementBooking(Currency Currency, long AmountMinor, long FeeMinor, long NetMinor);
+
+/// <summary>
+/// What the PSP booked for one refund of a payment, or for a refund's failure (<paramref name="Failure"/>), in its
+/// settlement currency: the balance transaction's id, the refund's own amount in the payment's currency and the booked
+/// amount in the settlement currency (both positive, ISO minor units; the balance transaction's sign is the kind's).
+/// </summary>
+public sealed record RefundBooking(string BalanceTransaction, bool Failure, long RefundedMinor, Currency Currency, long BookedMinor);
+
+/// <summary>One transfer to post and the journal entry (operation) it belongs to, for posting rules whose order interleaves entries.</summary>
+public sealed record LedgerStep(Guid JournalEntryId, TransferDraft Transfer);

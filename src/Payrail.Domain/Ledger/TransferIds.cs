@@ -50,4 +50,12 @@ public static class TransferSteps
     public static string RefundRelease(Guid refundId) => $"refund_release:{refundId:D}";
 
     public static string RefundFailure(Guid refundId) => $"refund_failure:{refundId:D}";
+
+    /// <summary>
+    /// The conversion of one refund-side balance transaction (a refund, or a refund's failure) of a payment the PSP settles
+    /// in another currency, credit leg and debit leg; named by the PSP's balance transaction id, unique per line.
+    /// </summary>
+    public static string RefundFxCredit(string balanceTransaction) => $"settle:refund-fx-credit:{balanceTransaction}";
+
+    public static string RefundFxDebit(string balanceTransaction) => $"settle:refund-fx-debit:{balanceTransaction}";
 }

@@ -241,6 +241,22 @@ internal sealed class PlatformCommands
     }
 
     /// <summary>
+    /// Benchmark settlement: N charges generated at the running pspsim and N captured payments in a scratch database, one
+    /// settlement run; prints payments settled per second and this process's CPU seconds.
+    /// </summary>
+    /// <param name="lines">PSP lines (charges) to generate and settle, at most 1,000,000.</param>
+    /// <param name="writeBatch">Payments per transaction (Settlement:WriteBatchSize; 1 is one transaction per payment).</param>
+    [Command("bench settle")]
+    public async Task<int> BenchSettle(int lines = 20_000, int writeBatch = 100, CancellationToken cancellationToken = default)
+    {
+        var configuration = PayrailConfiguration.Load();
+        var admin = LocalServers.IsPostgresConfigured(configuration)
+            ? LocalServers.PostgresConnectionString(configuration)
+            : LocalServers.Postgres(configuration, DevSecrets.ForProject()).SuperuserConnectionString();
+        return await SettleBench.RunAsync(configuration, admin, lines, writeBatch, cancellationToken);
+    }
+
+    /// <summary>
     /// Benchmark the outbox: pre-fill N outbox rows in a scratch database, time the relay draining them to Kafka, then the
     /// six consumers draining the topic; with --payments-seconds, commit → effect lag per consumer under `up`.
     /// </summary>

@@ -24,15 +24,39 @@ public sealed class LedgerWrites
     /// Add them last: the transfer trigger locks the merchant's account row, which every payment to that merchant needs;
     /// taking it just before COMMIT keeps the time others wait on it short.
     /// </summary>
-    public bool AddTo(NpgsqlBatch batch, Guid paymentId, IReadOnlyList<IReadOnlyList<TransferDraft>> journalEntries)
+    public bool AddTo(NpgsqlBatch batch, Guid paymentId, IReadOnlyList<IReadOnlyList<TransferDraft>> journalEntries) =>
+        AddTo(batch, paymentId, journalEntries.SelectMany(entry => entry.Select(draft => new LedgerStep(entry[0].Id, draft))).ToList());
+
+    /// <summary>
+    /// As <see cref="AddTo(NpgsqlBatch, Guid, IReadOnlyList{IReadOnlyList{TransferDraft}})"/>, for transfers whose order
+    /// interleaves journal entries (each step names its entry; e.g. <see cref="LedgerPostingRules.SettleWithRefunds"/>).
+    /// </summary>
+    public bool AddTo(NpgsqlBatch batch, Guid paymentId, IReadOnlyList<LedgerStep> steps)
     {
-        var accounts = AccountsOf(journalEntries);
+        var accounts = AccountsOf(steps);
         if (accounts.Count == 0) return false;
         var knownIds = KnownAccountIds(accounts);
-        AddJournalEntries(batch, paymentId, journalEntries, accounts, knownIds);
+        AddJournalEntries(batch, paymentId, steps, accounts, knownIds);
         if (knownIds is not null) return false;
         batch.BatchCommands.Add(SelectAccountIds(accounts));
         return true;
+    }
+
+    /// <summary>
+    /// Creates the accounts <paramref name="steps"/> post to when missing and learns their ids, in one round trip of its
+    /// own, for a writer that puts many payments' transfers in one batch (settlement): the batch then names account ids and
+    /// needs no lookup of its own. Accounts are never deleted; one created here for a write that is then refused stays empty.
+    /// </summary>
+    public async Task LearnAccountsAsync(NpgsqlDataSource database, IReadOnlyList<LedgerStep> steps)
+    {
+        var accounts = AccountsOf(steps);
+        if (accounts.Count == 0 || KnownAccountIds(accounts) is not null) return;
+        await using var connection = await database.OpenConnectionAsync().ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        AddJournalEntries(batch, Guid.Empty, [], accounts, knownIds: null);
+        batch.BatchCommands.Add(SelectAccountIds(accounts));
+        await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+        Remember(await ReadAccountIdsAsync(reader).ConfigureAwait(false));
     }
 
     /// <summary>The account ids the lookup returned, from every result set of the batch (only the lookup has three columns).</summary>
@@ -59,8 +83,8 @@ public sealed class LedgerWrites
     }
 
     /// <summary>The (owner, currency) accounts some journal entries post to, in a fixed order so concurrent first uses cannot deadlock.</summary>
-    private static List<(string Owner, string Currency)> AccountsOf(IReadOnlyList<IReadOnlyList<TransferDraft>> journalEntries) =>
-        journalEntries.SelectMany(e => e)
+    private static List<(string Owner, string Currency)> AccountsOf(IReadOnlyList<LedgerStep> steps) =>
+        steps.Select(s => s.Transfer)
             .SelectMany(d => new[] { (d.DebitOwner, d.Currency.Code), (d.CreditOwner, d.Currency.Code) })
             .Distinct().OrderBy(o => o.Item1, StringComparer.Ordinal).ThenBy(o => o.Item2, StringComparer.Ordinal).ToList();
 
@@ -76,7 +100,7 @@ public sealed class LedgerWrites
         return ids;
     }
 
-    private static void AddJournalEntries(NpgsqlBatch batch, Guid paymentId, IReadOnlyList<IReadOnlyList<TransferDraft>> journalEntries,
+    private static void AddJournalEntries(NpgsqlBatch batch, Guid paymentId, IReadOnlyList<LedgerStep> steps,
         List<(string Owner, string Currency)> accounts, Dictionary<(string Owner, string Currency), long>? knownIds)
     {
         if (knownIds is null)
@@ -95,49 +119,45 @@ public sealed class LedgerWrites
             batch.BatchCommands.Add(ensure);
         }
 
-        foreach (var entry in journalEntries)
+        // One journal entry per operation; its first transfer's deterministic id names it.
+        foreach (var (journalEntryId, draft) in steps)
         {
-            // One journal entry per operation; its first transfer's deterministic id names it.
-            var journalEntryId = entry[0].Id;
-            foreach (var draft in entry)
+            // No ON CONFLICT: a resumed flow re-posting the same deterministic id with the same fields is skipped by
+            // the database (0011), one with other fields aborts the batch (PR010); a concurrent insert of the same
+            // id then fails on the primary key instead of being skipped unseen.
+            var insert = new NpgsqlBatchCommand(knownIds is null
+                ? """
+                  INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
+                                                currency, kind, pending_id, payment_id)
+                  SELECT @id, @journal_entry_id, debit.id, credit.id, @amount_minor, @currency, @kind, @pending_id, @payment_id
+                  FROM ledger_accounts debit, ledger_accounts credit
+                  WHERE debit.owner = @debit_owner AND debit.currency = @currency
+                    AND credit.owner = @credit_owner AND credit.currency = @currency
+                  """
+                : """
+                  INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
+                                                currency, kind, pending_id, payment_id)
+                  VALUES (@id, @journal_entry_id, @debit_account_id, @credit_account_id, @amount_minor, @currency, @kind, @pending_id, @payment_id)
+                  """);
+            var p = insert.Parameters;
+            p.AddWithValue("id", draft.Id);
+            p.AddWithValue("journal_entry_id", journalEntryId);
+            p.AddWithValue("amount_minor", draft.AmountMinor);
+            p.AddWithValue("currency", draft.Currency.Code);
+            p.AddWithValue("kind", KindWire(draft.Kind));
+            p.Add(new NpgsqlParameter("pending_id", NpgsqlDbType.Uuid) { Value = (object?)draft.PendingId ?? DBNull.Value });
+            p.AddWithValue("payment_id", paymentId);
+            if (knownIds is null)
             {
-                // No ON CONFLICT: a resumed flow re-posting the same deterministic id with the same fields is skipped by
-                // the database (0011), one with other fields aborts the batch (PR010); a concurrent insert of the same
-                // id then fails on the primary key instead of being skipped unseen.
-                var insert = new NpgsqlBatchCommand(knownIds is null
-                    ? """
-                      INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
-                                                    currency, kind, pending_id, payment_id)
-                      SELECT @id, @journal_entry_id, debit.id, credit.id, @amount_minor, @currency, @kind, @pending_id, @payment_id
-                      FROM ledger_accounts debit, ledger_accounts credit
-                      WHERE debit.owner = @debit_owner AND debit.currency = @currency
-                        AND credit.owner = @credit_owner AND credit.currency = @currency
-                      """
-                    : """
-                      INSERT INTO ledger_transfers (id, journal_entry_id, debit_account_id, credit_account_id, amount_minor,
-                                                    currency, kind, pending_id, payment_id)
-                      VALUES (@id, @journal_entry_id, @debit_account_id, @credit_account_id, @amount_minor, @currency, @kind, @pending_id, @payment_id)
-                      """);
-                var p = insert.Parameters;
-                p.AddWithValue("id", draft.Id);
-                p.AddWithValue("journal_entry_id", journalEntryId);
-                p.AddWithValue("amount_minor", draft.AmountMinor);
-                p.AddWithValue("currency", draft.Currency.Code);
-                p.AddWithValue("kind", KindWire(draft.Kind));
-                p.Add(new NpgsqlParameter("pending_id", NpgsqlDbType.Uuid) { Value = (object?)draft.PendingId ?? DBNull.Value });
-                p.AddWithValue("payment_id", paymentId);
-                if (knownIds is null)
-                {
-                    p.AddWithValue("debit_owner", draft.DebitOwner);
-                    p.AddWithValue("credit_owner", draft.CreditOwner);
-                }
-                else
-                {
-                    p.AddWithValue("debit_account_id", knownIds[(draft.DebitOwner, draft.Currency.Code)]);
-                    p.AddWithValue("credit_account_id", knownIds[(draft.CreditOwner, draft.Currency.Code)]);
-                }
-                batch.BatchCommands.Add(insert);
+                p.AddWithValue("debit_owner", draft.DebitOwner);
+                p.AddWithValue("credit_owner", draft.CreditOwner);
             }
+            else
+            {
+                p.AddWithValue("debit_account_id", knownIds[(draft.DebitOwner, draft.Currency.Code)]);
+                p.AddWithValue("credit_account_id", knownIds[(draft.CreditOwner, draft.Currency.Code)]);
+            }
+            batch.BatchCommands.Add(insert);
         }
     }
 

@@ -81,6 +81,22 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
         return await reader.ReadAsync().ConfigureAwait(false) ? ReadPayment(reader) : null;
     }
 
+    /// <summary>The payments of several PSP references in one statement (settlement's lookup batch), by reference.</summary>
+    public async Task<Dictionary<string, PaymentRecord>> FindByPspReferencesAsync(string psp, IReadOnlyList<string> pspReferences)
+    {
+        await using var command = database.CreateCommand($"SELECT {PaymentColumns} FROM payments WHERE psp = @psp AND psp_reference = ANY(@references)");
+        command.Parameters.AddWithValue("psp", psp);
+        command.Parameters.Add(new NpgsqlParameter("references", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = pspReferences.ToArray() });
+        var found = new Dictionary<string, PaymentRecord>(pspReferences.Count, StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            var payment = ReadPayment(reader);
+            found[payment.PspReference!] = payment;
+        }
+        return found;
+    }
+
     /// <summary>A merchant's payments, newest first, strictly after the cursor payment (keyset pagination).</summary>
     public async Task<IReadOnlyList<PaymentRecord>> ListByMerchantAsync(string merchantId, int limit, Guid? startingAfter)
     {
@@ -158,6 +174,28 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
         // a round trip back to this process (which, under load, waits for a thread-pool turn).
         await using var connection = await database.OpenConnectionAsync().ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
+        var lookUpAccounts = AddWrite(batch, before, change, with);
+        return await ExecuteAsync(batch, lookUpAccounts).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Several payments' changes in one batch, i.e. one transaction (settlement writes a run's payments this way: one
+    /// commit per batch instead of one per payment). Each is the same version-checked write as <see cref="ApplyAsync(PaymentChange, IReadOnlyList{ITransitionCommand})"/>;
+    /// all commit or none: false when any version moved (nothing written; the caller re-reads and writes them one by one).
+    /// No transient retries here: the caller's one-by-one path has them.
+    /// </summary>
+    public async Task<bool> ApplyAllAsync(IReadOnlyList<(PaymentChange Change, IReadOnlyList<ITransitionCommand> With)> changes)
+    {
+        await using var connection = await database.OpenConnectionAsync().ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        var lookUpAccounts = false;
+        foreach (var (change, with) in changes) lookUpAccounts |= AddWrite(batch, change.Before, change, with);
+        return await ExecuteAsync(batch, lookUpAccounts).ConfigureAwait(false);
+    }
+
+    /// <summary>One payment's write: the version guard, its transitions and events, the commands, its ledger transfers last.</summary>
+    private bool AddWrite(NpgsqlBatch batch, PaymentRecord before, PaymentChange? change, IReadOnlyList<ITransitionCommand> with)
+    {
         var after = change?.After ?? before;
         batch.BatchCommands.Add(change is null ? VersionStillCurrent(before) : ConditionalUpdate(change));
         if (change is not null)
@@ -167,7 +205,11 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
         }
         foreach (var command in with) command.AddTo(batch, after, change);
         // Last on purpose (see LedgerWrites.AddTo): the merchant's account row is locked just before COMMIT.
-        var lookUpAccounts = change is not null && _ledger.AddTo(batch, after.Id, change.JournalEntries);
+        return change is not null && _ledger.AddTo(batch, after.Id, change.JournalEntries);
+    }
+
+    private async Task<bool> ExecuteAsync(NpgsqlBatch batch, bool lookUpAccounts)
+    {
         List<((string Owner, string Currency) Account, long Id)> learned = [];
         try
         {

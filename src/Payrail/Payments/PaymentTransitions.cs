@@ -100,6 +100,34 @@ public sealed class PaymentTransitions(PaymentStore store, IOptions<PaymentsOpti
     public Task<TransitionResult> RecordAsync(PaymentRecord current, IReadOnlyList<ITransitionCommand> with) =>
         RunAsync(current, null, with);
 
+    /// <summary>
+    /// Several payments moved by their events in one transaction (<see cref="PaymentStore.ApplyAllAsync"/>), each planned
+    /// as <see cref="ApplyAsync(PaymentRecord, PaymentTransition, IReadOnlyList{ITransitionCommand})"/> plans it against
+    /// the payment as last read. All or nothing: null when any event changes nothing (a no-op or a refusal), any version
+    /// moved, or the database refused the batch; then nothing was written and the caller applies them one by one.
+    /// </summary>
+    public async Task<IReadOnlyList<TransitionResult>?> ApplyAllAsync(
+        IReadOnlyList<(PaymentRecord Current, PaymentTransition Transition, IReadOnlyList<ITransitionCommand> With)> moves)
+    {
+        var now = PaymentRecord.ToDatabasePrecision(clock.GetUtcNow());
+        var changes = new List<(PaymentChange, IReadOnlyList<ITransitionCommand>)>(moves.Count);
+        foreach (var (current, transition, with) in moves)
+        {
+            if (transition.Refund is not null) throw new ArgumentException("a refund's move goes through ApplyAsync", nameof(moves));
+            if (PaymentChange.Plan(current, transition.Outcome, transition.Psp, transition.Cause, now) is not { } change) return null;
+            changes.Add((change, with));
+        }
+        try
+        {
+            if (!await store.ApplyAllAsync(changes).ConfigureAwait(false)) return null;
+        }
+        catch (PostgresException)
+        {
+            return null; // rolled back whole (a flag, a conflict, a transient failure): the one-by-one path decides each
+        }
+        return changes.Select(c => new TransitionResult(TransitionResultKind.Applied, c.Item1.After)).ToList();
+    }
+
     private async Task<TransitionResult> RunAsync(PaymentRecord current, PaymentTransition? transition, IReadOnlyList<ITransitionCommand> with)
     {
         for (var attempt = 0; attempt <= _maxVersionRetries; attempt++)

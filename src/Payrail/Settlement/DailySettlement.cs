@@ -16,9 +16,13 @@ namespace Payrail.Settlement;
 /// through <see cref="PaymentTransitions"/> with the fee, cash and conversion transfers and its settlement row in the
 /// same batch (<see cref="SettlementPosting"/>). Re-running a date, or two runs at once, change nothing more: a settled
 /// payment is no longer CAPTURED, the version check lets one writer win, and every transfer id derives from the payment.
+/// Speed (63,433 lines took 385 s, one lookup, one transaction and one commit per payment): payments are read by lookup
+/// batch, and CAPTURED ones move to SETTLED Settlement:WriteBatchSize at a time, each through the same planned,
+/// version-checked write, in one transaction (<see cref="PaymentTransitions.ApplyAllAsync"/>); a batch that cannot commit
+/// whole (a version moved, a flag refused a conversion) is written again one payment at a time, which decides each.
 /// </summary>
 public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, PaymentTransitions transitions, SettlementStore store,
-    SettlementMetrics metrics, IOptions<SettlementOptions> options, TimeProvider clock, ILogger<DailySettlement> logger)
+    NpgsqlDataSource database, SettlementMetrics metrics, IOptions<SettlementOptions> options, TimeProvider clock, ILogger<DailySettlement> logger)
 {
     public const string Cause = "settlement";
 
@@ -50,29 +54,122 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
         var from = new DateTimeOffset(date.AddDays(-_options.LookbackDays).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         var to = new DateTimeOffset(date.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         var charges = new List<PspSettlementLine>();
+        var refundLines = new Dictionary<string, List<PspSettlementLine>>(StringComparer.Ordinal);
         var linesRead = 0;
         await foreach (var line in psp.ListSettlementLinesAsync(from, to, cancellationToken))
         {
             linesRead++;
             if (line.Type == "charge" && line.PspReference is not null) charges.Add(line);
+            else if (RefundLineBookings.IsRefundSide(line))
+            {
+                if (!refundLines.TryGetValue(line.PspReference!, out var own)) refundLines[line.PspReference!] = own = [];
+                own.Add(line);
+            }
         }
 
         var available = charges.Where(IsAvailable).ToList();
         int settled = 0, unchanged = 0, refused = 0;
+        void Count(Outcome outcome)
+        {
+            if (outcome == Outcome.Settled) settled++;
+            else if (outcome == Outcome.Unchanged) unchanged++;
+            else refused++;
+        }
+        var attempted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var batch in available.Chunk(_options.LookupBatchSize))
         {
-            var captured = await store.AwaitingSettlementAsync(psp.Name, batch.Select(l => l.PspReference!).Distinct().ToList(), cancellationToken);
+            var references = batch.Select(l => l.PspReference!).Distinct().ToList();
+            var captured = await store.AwaitingSettlementAsync(psp.Name, references, cancellationToken);
+            var refunds = await store.RefundStatusesAsync(psp.Name, RefundIdsOf(captured, refundLines), cancellationToken);
+            var found = await payments.FindByPspReferencesAsync(psp.Name, references.Where(captured.Contains).ToList());
+            var moves = new List<Move>(batch.Length);
             foreach (var line in batch)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var outcome = captured.Contains(line.PspReference!) ? await SettleOneAsync(line, date) : Outcome.Unchanged;
-                if (outcome == Outcome.Settled) settled++;
-                else if (outcome == Outcome.Unchanged) unchanged++;
-                else refused++;
+                if (!captured.Contains(line.PspReference!) || !found.TryGetValue(line.PspReference!, out var payment))
+                {
+                    unchanged++;
+                    continue;
+                }
+                attempted.Add(line.PspReference!);
+                var lines = LinesOf(refundLines, line.PspReference!);
+                var planned = Plan(payment, line, lines, refunds, date);
+                // Refunded in full before settlement (no state change, recorded against the payment) or refused: one by one.
+                var outcome = planned is { Outcome: null, Refunded: false } ? (Outcome?)null
+                    : planned.Outcome ?? await SettleRefundedAsync(payment, line, planned.Posting!);
+                if (outcome is null) moves.Add(new Move(payment, line, lines, planned.Posting!));
+                else Count(outcome.Value);
+            }
+            foreach (var chunk in moves.Chunk(_options.WriteBatchSize))
+            {
+                foreach (var outcome in await SettleAllAsync(chunk, refunds, date)) Count(outcome);
             }
         }
+        var (converted, conversionsRefused) = await ConvertLaterRefundsAsync(refundLines, attempted, cancellationToken);
         return new SettlementReport(date, trigger, started, clock.GetUtcNow() - started, linesRead, settled, unchanged,
-            charges.Count - available.Count, refused);
+            charges.Count - available.Count, refused + conversionsRefused) { RefundLinesConverted = converted };
+    }
+
+    private static IReadOnlyList<PspSettlementLine> LinesOf(Dictionary<string, List<PspSettlementLine>> refundLines, string reference) =>
+        refundLines.TryGetValue(reference, out var lines) ? lines : [];
+
+    private static List<string> RefundIdsOf(IEnumerable<string> references, Dictionary<string, List<PspSettlementLine>> refundLines) =>
+        references.SelectMany(r => LinesOf(refundLines, r)).Select(l => l.SourceId).OfType<string>().Distinct().ToList();
+
+    /// <summary>
+    /// Refund-side balance transactions of payments already settled in another currency (a refund after settlement, a
+    /// refund's failure) that the books have not converted yet: converted against each payment as it stands, version-checked.
+    /// Lines converted by an earlier run are known by their transfer ids and left alone (a re-run writes nothing).
+    /// Returns how many lines were converted and how many payments' conversions were refused (logged; the next run retries).
+    /// </summary>
+    private async Task<(int Converted, int Refused)> ConvertLaterRefundsAsync(Dictionary<string, List<PspSettlementLine>> refundLines,
+        HashSet<string> attempted, CancellationToken cancellationToken)
+    {
+        int converted = 0, refused = 0;
+        foreach (var batch in refundLines.Keys.Where(r => !attempted.Contains(r)).Chunk(_options.LookupBatchSize))
+        {
+            var settledIn = await store.SettledInAnotherCurrencyAsync(psp.Name, batch, cancellationToken);
+            if (settledIn.Count == 0) continue;
+            var statuses = await store.RefundStatusesAsync(psp.Name, RefundIdsOf(settledIn.Keys, refundLines), cancellationToken);
+            var creditLegs = settledIn.SelectMany(s => refundLines[s.Key].Select(l => CreditLegId(s.Value.PaymentId, l))).ToList();
+            var posted = await store.ExistingTransfersAsync(creditLegs, cancellationToken);
+            foreach (var (reference, (paymentId, currencyCode)) in settledIn)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var remaining = refundLines[reference].Where(l => !posted.Contains(CreditLegId(paymentId, l))).ToList();
+                if (remaining.Count == 0) continue;
+                var outcome = await ConvertOneAsync(reference, Currency.FromCode(currencyCode), remaining, statuses);
+                if (outcome < 0) refused++;
+                else converted += outcome;
+            }
+        }
+        return (converted, refused);
+    }
+
+    private static Guid CreditLegId(Guid paymentId, PspSettlementLine line) => TransferIds.For(paymentId, TransferSteps.RefundFxCredit(line.Id));
+
+    /// <summary>The lines converted (0: none convert yet, or a concurrent run converted them), or −1 when refused.</summary>
+    private async Task<int> ConvertOneAsync(string reference, Currency settlement, List<PspSettlementLine> lines, IReadOnlyDictionary<string, string> statuses)
+    {
+        var payment = await payments.FindByPspReferenceAsync(psp.Name, reference);
+        if (payment is null) return 0;
+        var (bookings, refusal) = RefundLineBookings.For(payment, settlement, lines, statuses);
+        if (refusal is not null) return Refuse(payment, lines[0], refusal) == Outcome.Refused ? -1 : 0;
+        if (bookings.Count == 0) return 0;
+        try
+        {
+            var result = await transitions.RecordAsync(payment, [new RefundConversionPosting(_ledger, bookings)]);
+            return result.Committed ? bookings.Count : Refuse(payment, lines[0], $"state change {result.Kind}") == Outcome.Refused ? -1 : 0;
+        }
+        catch (PostgresException e) when (e.SqlState == LedgerSqlState.BalanceLimitExceeded)
+        {
+            Refuse(payment, lines[0], "payable balance too small for a refund's conversion");
+            return -1;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return 0; // a concurrent run converted them first
+        }
     }
 
     /// <summary>The PSP's word that the funds are released; a status it does not send yet counts as not released.</summary>
@@ -80,24 +177,59 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
 
     private enum Outcome { Settled, Unchanged, Refused }
 
-    private async Task<Outcome> SettleOneAsync(PspSettlementLine line, DateOnly date)
+    /// <summary>A CAPTURED payment's settlement, planned and ready to write with others.</summary>
+    private sealed record Move(PaymentRecord Payment, PspSettlementLine Line, IReadOnlyList<PspSettlementLine> RefundLines, SettlementPosting Posting);
+
+    /// <summary>What settles the payment by this line: its posting, or the outcome when it does not settle now (unchanged, refused).</summary>
+    private (SettlementPosting? Posting, bool Refunded, Outcome? Outcome) Plan(PaymentRecord payment, PspSettlementLine line,
+        IReadOnlyList<PspSettlementLine> refundLines, IReadOnlyDictionary<string, string> refundStatuses, DateOnly date)
+    {
+        var refunded = SettlementPosting.RefundedBeforeSettlement(payment);
+        if (!refunded && payment.Status != PaymentStatus.Captured) return (null, refunded, Outcome.Unchanged);
+        if (!Currency.TryFromCode(line.CurrencyCode, out var settlementCurrency))
+            return (null, refunded, Refuse(payment, line, "unknown settlement currency"));
+        var booked = new SettlementBooking(settlementCurrency, line.AmountMinor, line.FeeMinor, line.NetMinor);
+        var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Currency.FromCode(payment.CurrencyCode));
+        // In the payment's own currency a refund needs no conversion: its own transfer took it from the merchant.
+        IReadOnlyList<RefundBooking> refunds = [];
+        if (settlementCurrency != rules.Currency)
+        {
+            var (bookings, bad) = RefundLineBookings.For(payment, settlementCurrency, refundLines, refundStatuses);
+            if (bad is not null) return (null, refunded, Refuse(payment, line, bad));
+            refunds = bookings;
+        }
+        if (rules.SettlementRefusal(payment.AmountCapturedMinor, booked, refunds) is { } refusal) return (null, refunded, Refuse(payment, line, refusal));
+        return (new SettlementPosting(_ledger, psp.Name, line, booked, refunds, date, PaymentRecord.ToDatabasePrecision(clock.GetUtcNow())), refunded, null);
+    }
+
+    private PaymentTransition Settles(PaymentRecord payment) =>
+        new(new PspOutcome(PaymentEvent.Settled, payment.PspReference, payment.AmountCapturedMinor, null, null), psp.Name, Cause);
+
+    /// <summary>
+    /// Moves a batch of CAPTURED payments to SETTLED in one transaction; when it cannot commit whole, each again on its own
+    /// (re-read, re-planned, its own outcome). Account ids are learned first, so that the batch's transfers name them.
+    /// </summary>
+    private async Task<IReadOnlyList<Outcome>> SettleAllAsync(IReadOnlyList<Move> moves, IReadOnlyDictionary<string, string> refundStatuses, DateOnly date)
+    {
+        await _ledger.LearnAccountsAsync(database, moves.SelectMany(m => m.Posting.Steps(m.Payment)).ToList());
+        var applied = await transitions.ApplyAllAsync(moves.Select(m => (m.Payment, Settles(m.Payment), (IReadOnlyList<ITransitionCommand>)[m.Posting])).ToList());
+        if (applied is not null) return moves.Select(_ => Outcome.Settled).ToList();
+        var outcomes = new List<Outcome>(moves.Count);
+        foreach (var move in moves) outcomes.Add(await SettleOneAsync(move.Line, move.RefundLines, refundStatuses, date));
+        return outcomes;
+    }
+
+    private async Task<Outcome> SettleOneAsync(PspSettlementLine line, IReadOnlyList<PspSettlementLine> refundLines,
+        IReadOnlyDictionary<string, string> refundStatuses, DateOnly date)
     {
         var payment = await payments.FindByPspReferenceAsync(psp.Name, line.PspReference!);
         if (payment is null) return Outcome.Unchanged;
-        if (SettlementPosting.RefundedBeforeSettlement(payment)) return await SettleRefundedAsync(payment, line, date);
-        if (payment.Status != PaymentStatus.Captured) return Outcome.Unchanged;
-        if (!Currency.TryFromCode(line.CurrencyCode, out var settlementCurrency))
-            return Refuse(payment, line, "unknown settlement currency");
-        var booked = new SettlementBooking(settlementCurrency, line.AmountMinor, line.FeeMinor, line.NetMinor);
-        var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Currency.FromCode(payment.CurrencyCode));
-        if (rules.SettlementRefusal(payment.AmountCapturedMinor, booked) is { } refusal) return Refuse(payment, line, refusal);
-
-        var posting = new SettlementPosting(_ledger, psp.Name, line, booked, date, PaymentRecord.ToDatabasePrecision(clock.GetUtcNow()));
-        var transition = new PaymentTransition(
-            new PspOutcome(PaymentEvent.Settled, payment.PspReference, payment.AmountCapturedMinor, null, null), psp.Name, Cause);
+        var (posting, refunded, decided) = Plan(payment, line, refundLines, refundStatuses, date);
+        if (decided is { } outcome) return outcome;
+        if (refunded) return await SettleRefundedAsync(payment, line, posting!);
         try
         {
-            var result = await transitions.ApplyAsync(payment, transition, [posting]);
+            var result = await transitions.ApplyAsync(payment, Settles(payment), [posting!]);
             return result.Kind switch
             {
                 TransitionResultKind.Applied => Outcome.Settled,
@@ -107,8 +239,9 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
         }
         catch (PostgresException e) when (e.SqlState == LedgerSqlState.BalanceLimitExceeded)
         {
-            // The merchant's payable balance in the payment's currency cannot give the captured amount to the conversion
-            // (refunded meanwhile): nothing was written; the payment stays CAPTURED and the next run tries again.
+            // The merchant's payable balance cannot give what the conversion takes (e.g. a refund the PSP booked in the
+            // payment's currency that the books have not seen yet): nothing was written; the payment stays CAPTURED and
+            // the next run tries again.
             return Refuse(payment, line, "payable balance too small for the conversion");
         }
     }
@@ -119,17 +252,12 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
     /// with the payment_settlements row and no state change, against the payment's version (<see cref="PaymentTransitions.RecordAsync"/>).
     /// A re-run finds the settlement row and posts nothing; a concurrent run's identical transfers are skipped by the
     /// ledger and its settlement row is refused by the primary key (then unchanged). A strict merchant's payable may go below
-    /// zero by that fee (LedgerAccounts.IsFeeCharge). Settled in another currency, it is refused: its captured amount was
-    /// refunded in the payment's currency and there is nothing left to convert.
+    /// zero by that fee (LedgerAccounts.IsFeeCharge). Settled in another currency, the captured amount and each refund are
+    /// converted as the PSP booked them (<see cref="LedgerPostingRules.SettleWithRefunds"/>): the merchant's balance in the
+    /// payment's currency ends at zero, the one in the settlement currency keeps what the PSP kept.
     /// </summary>
-    private async Task<Outcome> SettleRefundedAsync(PaymentRecord payment, PspSettlementLine line, DateOnly date)
+    private async Task<Outcome> SettleRefundedAsync(PaymentRecord payment, PspSettlementLine line, SettlementPosting posting)
     {
-        if (!string.Equals(line.CurrencyCode, payment.CurrencyCode, StringComparison.OrdinalIgnoreCase))
-            return Refuse(payment, line, "refunded before settlement, settled in another currency");
-        var booked = new SettlementBooking(Currency.FromCode(payment.CurrencyCode), line.AmountMinor, line.FeeMinor, line.NetMinor);
-        var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, booked.Currency);
-        if (rules.SettlementRefusal(payment.AmountCapturedMinor, booked) is { } refusal) return Refuse(payment, line, refusal);
-        var posting = new SettlementPosting(_ledger, psp.Name, line, booked, date, PaymentRecord.ToDatabasePrecision(clock.GetUtcNow()));
         try
         {
             var result = await transitions.RecordAsync(payment, [posting]);
@@ -141,6 +269,10 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             return Outcome.Unchanged; // a concurrent run settled it first
+        }
+        catch (PostgresException e) when (e.SqlState == LedgerSqlState.BalanceLimitExceeded)
+        {
+            return Refuse(payment, line, "payable balance too small for the conversion");
         }
     }
 

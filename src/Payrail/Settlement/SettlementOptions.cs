@@ -26,6 +26,12 @@ public sealed class SettlementOptions
     /// <summary>Payments looked up by one statement (their PSP references in one array).</summary>
     public int LookupBatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// CAPTURED payments moved to SETTLED in one transaction (each still its own version-checked write): one commit per
+    /// batch instead of one per payment. A batch that cannot commit whole is written again one payment at a time.
+    /// </summary>
+    public int WriteBatchSize { get; set; } = 100;
+
     /// <summary>The longest the loop sleeps before it looks at the clock again (the next occurrence may be days away).</summary>
     public TimeSpan MaxSleep { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -38,6 +44,7 @@ public sealed class SettlementOptions
         if (LookbackDays is < 1 or > 90) yield return $"{SectionName}:LookbackDays must be within [1, 90]";
         if (!Within(RunTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1))) yield return $"{SectionName}:RunTimeout must be within [00:00:01, 01:00:00]";
         if (LookupBatchSize is < 1 or > 10_000) yield return $"{SectionName}:LookupBatchSize must be within [1, 10000]";
+        if (WriteBatchSize is < 1 or > 1_000) yield return $"{SectionName}:WriteBatchSize must be within [1, 1000]";
         if (!Within(MaxSleep, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1))) yield return $"{SectionName}:MaxSleep must be within [00:00:00.010, 01:00:00]";
     }
 

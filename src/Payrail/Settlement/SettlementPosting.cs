@@ -17,7 +17,7 @@ namespace Payrail.Settlement;
 /// kept, its transfers are the same ids with the same fields, which the ledger skips).
 /// </summary>
 public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspSettlementLine line, SettlementBooking booked,
-    DateOnly runDate, DateTimeOffset settledAt) : ITransitionCommand
+    IReadOnlyList<RefundBooking> refunds, DateOnly runDate, DateTimeOffset settledAt) : ITransitionCommand
 {
     public void AddTo(NpgsqlBatch batch, PaymentRecord payment) =>
         throw new InvalidOperationException("A settlement commits only with the change that settles the payment.");
@@ -25,6 +25,11 @@ public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspS
     /// <summary>Refunded in full while captured: its settlement posts the fee and the net without a state change.</summary>
     public static bool RefundedBeforeSettlement(PaymentRecord payment) =>
         payment.Status == PaymentStatus.Refunded && payment.RefundedFrom == PaymentStatus.Captured;
+
+    /// <summary>The settlement's transfers for <paramref name="payment"/>, in the order they post.</summary>
+    public IReadOnlyList<LedgerStep> Steps(PaymentRecord payment) =>
+        new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Domain.Money.Currency.FromCode(payment.CurrencyCode))
+            .SettleWithRefunds(provider, payment.AmountCapturedMinor, booked, refunds);
 
     public void AddTo(NpgsqlBatch batch, PaymentRecord payment, PaymentChange? change)
     {
@@ -50,7 +55,6 @@ public sealed class SettlementPosting(LedgerWrites ledger, string provider, PspS
         p.AddWithValue("settled_at", settledAt);
         batch.BatchCommands.Add(record);
 
-        var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Domain.Money.Currency.FromCode(payment.CurrencyCode));
-        ledger.AddTo(batch, payment.Id, [rules.Settle(provider, payment.AmountCapturedMinor, booked)]);
+        ledger.AddTo(batch, payment.Id, Steps(payment));
     }
 }

@@ -14,5 +14,8 @@ public sealed record SettlementReport(
     public const string ScheduleTrigger = "schedule";
     public const string OnceTrigger = "once";
 
-    public string Summary => $"{Date:yyyy-MM-dd} settled {Settled}, unchanged {Unchanged}, not yet available {NotYetAvailable}, refused {Refused} ({LinesRead} lines)";
+    /// <summary>Refund-side balance transactions of payments settled earlier in another currency, converted by this run.</summary>
+    public int RefundLinesConverted { get; init; }
+
+    public string Summary => $"{Date:yyyy-MM-dd} settled {Settled}, unchanged {Unchanged}, not yet available {NotYetAvailable}, refused {Refused}{(RefundLinesConverted > 0 ? $", refund lines converted {RefundLinesConverted}" : "")} ({LinesRead} lines)";
 }

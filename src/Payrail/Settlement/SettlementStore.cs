@@ -27,6 +27,51 @@ public sealed class SettlementStore(NpgsqlDataSource database)
         return captured;
     }
 
+    /// <summary>
+    /// Of <paramref name="pspReferences"/> (at most one lookup batch), the payments whose charge is settled (a
+    /// payment_settlements row) in another currency than the payment's: reference → settlement currency. Their refunds'
+    /// balance transactions are converted between the merchant's two balances (<see cref="RefundConversionPosting"/>).
+    /// </summary>
+    public async Task<Dictionary<string, (Guid PaymentId, string Currency)>> SettledInAnotherCurrencyAsync(string psp, IReadOnlyList<string> pspReferences,
+        CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT p.psp_reference, p.id, s.currency::text FROM payments p JOIN payment_settlements s ON s.payment_id = p.id
+            WHERE p.psp = @psp AND p.psp_reference = ANY(@references) AND s.currency <> p.currency
+            """);
+        command.Parameters.AddWithValue("psp", psp);
+        command.Parameters.Add(new NpgsqlParameter("references", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = pspReferences.ToArray() });
+        var settled = new Dictionary<string, (Guid, string)>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) settled[reader.GetString(0)] = (reader.GetGuid(1), reader.GetString(2));
+        return settled;
+    }
+
+    /// <summary>Our status of each refund the PSP knows by <paramref name="pspRefundIds"/> (absent: not a refund of ours, or its PSP id not recorded yet).</summary>
+    public async Task<Dictionary<string, string>> RefundStatusesAsync(string psp, IReadOnlyList<string> pspRefundIds, CancellationToken cancellationToken)
+    {
+        var statuses = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (pspRefundIds.Count == 0) return statuses;
+        await using var command = database.CreateCommand("SELECT psp_refund_id, status FROM refunds WHERE psp = @psp AND psp_refund_id = ANY(@ids)");
+        command.Parameters.AddWithValue("psp", psp);
+        command.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = pspRefundIds.ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) statuses[reader.GetString(0)] = reader.GetString(1);
+        return statuses;
+    }
+
+    /// <summary>Which of <paramref name="transferIds"/> the ledger holds (a conversion posted by an earlier run).</summary>
+    public async Task<HashSet<Guid>> ExistingTransfersAsync(IReadOnlyList<Guid> transferIds, CancellationToken cancellationToken)
+    {
+        var existing = new HashSet<Guid>();
+        if (transferIds.Count == 0) return existing;
+        await using var command = database.CreateCommand("SELECT id FROM ledger_transfers WHERE id = ANY(@ids)");
+        command.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = transferIds.ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) existing.Add(reader.GetGuid(0));
+        return existing;
+    }
+
     public async Task RecordRunAsync(SettlementReport report, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""

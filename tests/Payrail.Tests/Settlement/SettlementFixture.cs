@@ -8,6 +8,7 @@ using Payrail.Tests.Payments;
 using Payrail.Tests.Worker;
 using Payrail.Worker;
 using Stripe;
+using System.Net.Http.Json;
 
 namespace Payrail.Tests.Settlement;
 
@@ -39,9 +40,9 @@ public sealed class SettlementFixture : PaymentsApiFixture, Xunit.IAsyncLifetime
     }
 
     /// <summary>A settlement of its own (`payrail settle --once`'s services, nothing started) that runs when the test calls it.</summary>
-    public DailySettlement NewSettlement()
+    public DailySettlement NewSettlement(params (string Key, string Value)[] settings)
     {
-        var host = SettleCommand.Build(Configuration());
+        var host = SettleCommand.Build(Configuration(settings));
         lock (_hosts) _hosts.Add(host);
         return host.Services.GetRequiredService<DailySettlement>();
     }
@@ -77,6 +78,62 @@ public sealed class SettlementFixture : PaymentsApiFixture, Xunit.IAsyncLifetime
         var lines = await new BalanceTransactionService(client).ListAsync(new BalanceTransactionListOptions
             { Type = "charge", Limit = 100, Expand = ["data.source"] });
         return lines.Data.Single(l => l.Source is Charge charge && charge.PaymentIntentId == pspReference);
+    }
+
+    /// <summary>pspsim's refund-side balance transactions (refunds and refund failures) of a PaymentIntent, oldest first.</summary>
+    public async Task<List<BalanceTransaction>> RefundLinesAsync(string pspReference)
+    {
+        var client = new StripeClient(PspSim.ApiKey, httpClient: new SystemNetHttpClient(maxNetworkRetries: 0), apiBase: PspSim.BaseUrl);
+        var found = new List<BalanceTransaction>();
+        foreach (var type in new[] { "refund", "refund_failure" })
+        {
+            var lines = await new BalanceTransactionService(client).ListAsync(new BalanceTransactionListOptions
+                { Type = type, Limit = 100, Expand = ["data.source"] });
+            found.AddRange(lines.Data.Where(l => l.Source is Refund refund && refund.PaymentIntentId == pspReference));
+        }
+        return found.OrderBy(l => l.Created).ThenBy(l => l.Id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>pspsim books <paramref name="count"/> captured USD charges created at <paramref name="created"/> (its bulk generator).</summary>
+    public async Task BulkChargesAsync(string tag, int count, DateTimeOffset created, long amount)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PostAsJsonAsync($"{PspSim.BaseUrl}/_sim/balance_transactions/bulk",
+            new { count, tag, created = created.ToUnixTimeSeconds(), amount, currency = "usd" });
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>A merchant of its own, whose payable may go negative or not (its ledger accounts are created with that flag).</summary>
+    public async Task<string> CreateMerchantAsync(bool payableMayGoNegative)
+    {
+        var id = "m_fx_" + Guid.NewGuid().ToString("N")[..8];
+        await using var connection = await Postgres.OpenAsync();
+        await using var command = new NpgsqlCommand("INSERT INTO merchants (id, name, payable_may_go_negative) VALUES (@id, 'Settlement test', @negative)", connection);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("negative", payableMayGoNegative);
+        await command.ExecuteNonQueryAsync();
+        return id;
+    }
+
+    /// <summary>POST /v1/payments/{id}/refunds as the payment's merchant, under a fresh idempotency key.</summary>
+    public async Task<ApiAnswer> RefundAsync(Guid paymentId, string merchantId, object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/payments/{paymentId}/refunds")
+        {
+            Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+            Token(Payrail.Auth.Roles.Merchant, "u_" + merchantId, merchantId));
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", Guid.NewGuid().ToString());
+        using var response = await Http.SendAsync(request);
+        return await ApiAnswer.ReadAsync(response);
+    }
+
+    /// <summary>The merchant's balances by currency (`payrail balances`' rows).</summary>
+    public async Task<Dictionary<string, MerchantBalance>> BalancesAsync(string merchantId)
+    {
+        await using var connection = await Postgres.OpenAsync();
+        return (await MerchantBalances.ReadAsync(connection, merchantId, CancellationToken.None)).ToDictionary(b => b.Currency);
     }
 
     /// <summary>The posted transfers of a payment: step name (by its deterministic id) → (debit owner, credit owner, amount, currency).</summary>

@@ -173,12 +173,15 @@ public sealed class SettlementTests(SettlementFixture api) : IClassFixture<Settl
         Assert.Equal(SettleCommand.UsageExitCode, await SettleOnceAsync("2026-13-45"));
         Assert.Equal(Payrail.Hosting.RoleCommand.BadConfigurationExitCode, await SettleOnceAsync(date, ("Settlement:Schedule", "every day")));
 
-        // A EUR payment whose merchant's EUR payable was drawn down before settlement cannot convert its captured amount:
-        // refused, nothing written, still CAPTURED.
+        // A charge whose booking does not fit its payment (the PSP booked 1,000 for a payment captured at 999): refused,
+        // nothing written, still CAPTURED.
         var merchant = "m_short_" + Guid.NewGuid().ToString("N")[..8];
         await CreateMerchantAsync(merchant, payableMayGoNegative: false);
-        var (paymentId, _) = await api.CapturedPaymentAsync(amount: 5_000, currency: "EUR", merchantId: merchant);
-        await PostRefundAsync(paymentId, 1_000, Currency.EUR);
+        var tag = "x" + Guid.NewGuid().ToString("N")[..10];
+        await api.BulkChargesAsync(tag, 1, DateTimeOffset.UtcNow, 1_000);
+        await using (var connection = await api.Postgres.OpenAsync())
+            await Payrail.Reconciliation.ReconciliationSeed.CapturedPaymentsAsync(connection, Provider, merchant, tag, 1, DateTimeOffset.UtcNow, 999, CancellationToken.None);
+        var paymentId = Guid.Parse((await api.TextAsync("SELECT id::text FROM payments WHERE merchant_id = @m", ("m", merchant)))!);
         await api.PassPayoutDelayAsync();
         Assert.Equal(SettleCommand.RefusedExitCode, await SettleOnceAsync(date));
         Assert.Equal("captured", await api.StatusAsync(paymentId));
