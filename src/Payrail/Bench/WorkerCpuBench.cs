@@ -317,7 +317,7 @@ public static class WorkerCpuBench
     }
 
     /// <summary>utime + stime of a process from /proc (0 when it is gone).</summary>
-    private static double CpuSeconds(int pid)
+    internal static double CpuSeconds(int pid)
     {
         try
         {

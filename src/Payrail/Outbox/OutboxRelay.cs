@@ -47,6 +47,7 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
     private readonly RelayOwnership _ownership = new(options.Value.OwnershipPartitions, options.Value.DatabaseTimeoutSeconds);
     private int _failureBackoffMs = options.Value.FailureBackoffMs;
     private bool _topicsReady;
+    private int _reportedOwned;
 
     /// <summary>The partitions this relay publishes right now (tests watch ownership move).</summary>
     public IReadOnlyCollection<int> OwnedPartitions => _ownership.Owned;
@@ -75,10 +76,17 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
             finally
             {
                 _ownership.Lost();
-                metrics.OwnedPartitions = 0;
+                ReportOwned(0);
             }
             if (!await BackOffAsync(stoppingToken)) return;
         }
+    }
+
+    /// <summary>This instance's share of the worker's owned-partitions gauge (other instances add theirs).</summary>
+    private void ReportOwned(int owned)
+    {
+        metrics.OwnedPartitionsChanged(owned - _reportedOwned);
+        _reportedOwned = owned;
     }
 
     private static bool IsTransient(Exception e) => e is NpgsqlException or KafkaException or TimeoutException;
@@ -104,7 +112,7 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
                 var drained = await CompleteAsync(session, inFlight, cancellationToken);
                 inFlight = null;
                 metrics.Round(drained.Published, drained.Failed);
-                metrics.OwnedPartitions = await _ownership.RebalanceAsync(session, cancellationToken);
+                ReportOwned(await _ownership.RebalanceAsync(session, cancellationToken));
                 nextOwnershipCheck = clock.GetUtcNow().AddMilliseconds(_options.OwnershipCheckIntervalMs);
             }
             if (!await EnsureTopicsAsync(cancellationToken))

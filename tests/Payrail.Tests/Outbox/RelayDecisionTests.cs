@@ -35,10 +35,12 @@ public sealed class RelayDecisionTests
         var broken = new RelayOptions
         {
             BatchSize = 0, MaxIdlePollMs = 5_000, OwnershipPartitions = 0, DeliveryTimeoutMs = 0, Topic = "",
-            PublishedRetention = TimeSpan.FromDays(-1), PruneBatchSize = 0,
+            PublishedRetention = TimeSpan.FromDays(-1), PruneBatchSize = 0, Instances = 0,
         }.Problems().ToList();
+        Assert.Contains(new RelayOptions { Instances = RelayOptions.MaxInstances + 1 }.Problems(), p => p.StartsWith("Relay:Instances ", StringComparison.Ordinal));
+        Assert.Contains(new RelayOptions { OwnershipPartitions = 2, Instances = 3 }.Problems(), p => p.StartsWith("Relay:Instances ", StringComparison.Ordinal));
 
-        foreach (var setting in new[] { "BatchSize", "MaxIdlePollMs", "OwnershipPartitions", "DeliveryTimeoutMs", "Topic", "PublishedRetention", "PruneBatchSize" })
+        foreach (var setting in new[] { "Instances", "BatchSize", "MaxIdlePollMs", "OwnershipPartitions", "DeliveryTimeoutMs", "Topic", "PublishedRetention", "PruneBatchSize" })
             Assert.Contains(broken, p => p.StartsWith($"Relay:{setting} ", StringComparison.Ordinal));
     }
 
