@@ -211,11 +211,13 @@ internal sealed class PlatformCommands
     /// <param name="warmUpSeconds">Seconds at the same rate before the window (JIT, pools, consumer groups).</param>
     /// <param name="set">Worker settings for the run, Section:Key=value, comma-separated (e.g. Relay:LingerMs=5).</param>
     /// <param name="workerDll">Another build's payrail.dll to run as the worker (a before/after on one harness).</param>
+    /// <param name="statements">Preload pg_stat_statements in the bench's cluster and print statements and execution time per event.</param>
     [Command("bench worker")]
     public async Task<int> BenchWorker(int rate = 200, int seconds = 20, int warmUpSeconds = 20, string? set = null,
-        string? workerDll = null, CancellationToken cancellationToken = default) =>
+        string? workerDll = null, bool statements = false, CancellationToken cancellationToken = default) =>
         await WorkerCpuBench.RunAsync(rate, seconds, warmUpSeconds, (set ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(s => s.Split('=', 2)).ToDictionary(s => s[0].Trim(), s => s.Length > 1 ? s[1].Trim() : ""), workerDll, cancellationToken);
+            .Select(s => s.Split('=', 2)).ToDictionary(s => s[0].Trim(), s => s.Length > 1 ? s[1].Trim() : ""), workerDll, cancellationToken,
+            statements);
 
     /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>

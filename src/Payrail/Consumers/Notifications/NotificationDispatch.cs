@@ -9,7 +9,7 @@ namespace Payrail.Consumers.Notifications;
 /// the loop (a file per message, each an awaited write and rename) held every batch behind its files: commit → effect p99
 /// 2,263 ms at 112 payments/s against about 250 ms for the other groups (README "Consumers").
 /// <para>One round: in one transaction, take up to <see cref="NotificationsOptions.DispatchBatchSize"/> unsent rows
-/// (oldest first, <c>FOR UPDATE SKIP LOCKED</c>, so two workers never send the same message at once), send each, mark
+/// (<c>FOR UPDATE SKIP LOCKED</c>, so two workers never send the same message at once), send each, mark
 /// them sent, commit. A crash between a send and the commit sends again, which the sender's idempotency by message id
 /// absorbs (a file named by the id is not written twice); nothing unsent is ever marked. Woken by the handler after each
 /// commit, else polling every <see cref="NotificationsOptions.DispatchIdlePollMs"/> (messages a killed worker left).</para>
@@ -85,11 +85,14 @@ public sealed class NotificationDispatch(ConsumerDatabase database, INotificatio
 
     private async Task<List<NotificationMessage>> TakeUnsentAsync(NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        // The partial index notifications_unsent holds exactly the unsent rows: a short scan however large the table.
+        // In the order of the partial index notifications_unsent (event_id, unsent rows only), so the limit stops a short
+        // index scan. Ordered by created_at instead, the planner sorted every unsent row, or scanned the whole table:
+        // 13.7 ms a round, 261 µs of PostgreSQL execution per event (`bench worker --statements`). Messages are
+        // independent: the order they are handed on in does not matter.
         await using var select = new NpgsqlCommand("""
             SELECT id, event_id, payment_id, audience, recipient, template, subject, body
             FROM notifications WHERE sent_at IS NULL
-            ORDER BY created_at, id
+            ORDER BY event_id
             LIMIT @limit
             FOR UPDATE SKIP LOCKED
             """, transaction.Connection, transaction);
