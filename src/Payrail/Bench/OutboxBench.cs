@@ -70,7 +70,7 @@ public static class OutboxBench
     private static async Task<(bool Drained, string Topic)> RelayThroughputAsync(string connectionString, string bootstrap, int events,
         int relays, int batchSize, CancellationToken cancellationToken)
     {
-        var options = new RelayOptions { Topic = $"bench-outbox-{Guid.NewGuid():N}"[..25], BatchSize = batchSize };
+        var options = new RelayOptions { Topic = $"bench-outbox-{Guid.NewGuid():N}"[..25], BatchSize = batchSize, Instances = relays };
         options.DeadLetterTopic = options.Topic + ".dlq";
         await OutboxTopics.EnsureAsync(bootstrap, options, cancellationToken);
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();

@@ -103,7 +103,7 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
         await _ownership.JoinAsync(session, cancellationToken);
         using var producer = BuildProducer();
         var nextOwnershipCheck = DateTimeOffset.MinValue;
-        var idleMs = _options.MinPollMs;
+        var idleMs = _options.InstancePollMs;
         var lastRowsAt = clock.GetUtcNow();
         InFlight? inFlight = null;
         while (!cancellationToken.IsCancellationRequested)
@@ -145,14 +145,15 @@ public sealed class OutboxRelay(RelaySessions sessions, IOptions<RelayOptions> o
     }
 
     /// <summary>
-    /// The pause before the next poll: <see cref="RelayOptions.MinPollMs"/> until the relay has found no rows for
+    /// The pause before the next poll: <see cref="RelayOptions.InstancePollMs"/> until the relay has found no rows for
     /// <see cref="RelayOptions.BackoffAfterIdleMs"/>, then doubling up to <see cref="RelayOptions.MaxIdlePollMs"/>. Doubling
     /// from the second empty poll made a relay that sees a trickle (half the partitions at 200 payments/s: a payment
     /// every 10 ms) back off between payments to 40–80 ms: commit → published p50 53 ms instead of 20
     /// (`bench worker`, README "The outbox relay").
     /// </summary>
     public static int NextIdleMs(int idleMs, double idleForMs, RelayOptions options) =>
-        idleForMs < options.BackoffAfterIdleMs ? options.MinPollMs : Math.Min(Math.Max(idleMs, options.MinPollMs) * 2, options.MaxIdlePollMs);
+        idleForMs < options.BackoffAfterIdleMs ? options.InstancePollMs
+            : Math.Min(Math.Max(idleMs, options.InstancePollMs) * 2, options.MaxIdlePollMs);
 
     /// <summary>A batch produced and not yet marked: its rows and the task of its delivery reports.</summary>
     private sealed record InFlight(IReadOnlyList<OutboxRow> Rows, Task<bool[]> Deliveries)

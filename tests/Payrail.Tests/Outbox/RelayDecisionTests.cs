@@ -31,7 +31,7 @@ public sealed class RelayDecisionTests
     [Fact]
     public void The_poll_stays_short_through_gaps_shorter_than_the_idle_threshold_then_doubles_up_to_the_longest_pause()
     {
-        var options = new RelayOptions { MinPollMs = 5, MaxIdlePollMs = 250, BackoffAfterIdleMs = 200 };
+        var options = new RelayOptions { MinPollMs = 5, MaxIdlePollMs = 250, BackoffAfterIdleMs = 200, Instances = 1 };
         var idleMs = options.MinPollMs;
         for (var idleFor = 0; idleFor < 200; idleFor += idleMs)
         {
@@ -42,6 +42,8 @@ public sealed class RelayDecisionTests
         for (var i = 0; i < 8; i++) pauses.Add(idleMs = OutboxRelay.NextIdleMs(idleMs, 200 + i * 100, options));
         Assert.Equal([10, 20, 40, 80, 160, 250, 250, 250], pauses);
         Assert.Equal(options.MinPollMs, OutboxRelay.NextIdleMs(250, 0, options)); // rows again: short at once
+        // Two instances each poll half as often: together they read the outbox as often as one did.
+        Assert.Equal(10, OutboxRelay.NextIdleMs(5, 0, new RelayOptions { MinPollMs = 5, Instances = 2 }));
     }
 
     [Fact]
