@@ -51,8 +51,8 @@ public sealed class RelayOptions
     public int MaxIdlePollMs { get; set; } = 250;
 
     /// <summary>
-    /// The poll stays at <see cref="MinPollMs"/> until no row was found for this long, then backs off: gaps between
-    /// payments shorter than this never delay the next one (at 5 ms a poll, 40 cheap reads per relay after the last row).
+    /// The poll stays at <see cref="InstancePollMs"/> until no row was found for this long, then backs off: gaps between
+    /// payments shorter than this never delay the next one (at 10 ms a poll, 20 cheap reads per relay after the last row).
     /// </summary>
     public int BackoffAfterIdleMs { get; set; } = 200;
 
