@@ -70,21 +70,24 @@ public static class OutboxBench
     private static async Task<(bool Drained, string Topic)> RelayThroughputAsync(string connectionString, string bootstrap, int events,
         int relays, int batchSize, CancellationToken cancellationToken)
     {
-        var options = new RelayOptions { Topic = $"bench-outbox-{Guid.NewGuid():N}"[..25], BatchSize = batchSize };
+        var options = new RelayOptions { Topic = $"bench-outbox-{Guid.NewGuid():N}"[..25], BatchSize = batchSize, Instances = relays };
         options.DeadLetterTopic = options.Topic + ".dlq";
         await OutboxTopics.EnsureAsync(bootstrap, options, cancellationToken);
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meters = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        await using var sessions = PostgresPool.ForSessions(connectionString, "payrail-bench-relay");
+        // The worker's sessions: unpooled and auto-preparing (RelaySessions.Prepared), so the bench times what `up` runs.
+        await using var sessions = PostgresPool.ForSessions(RelaySessions.Prepared(connectionString), SessionName);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var started = Enumerable.Range(0, relays).Select(_ => new OutboxRelay(new RelaySessions(sessions),
             Microsoft.Extensions.Options.Options.Create(options), new KafkaOptions { BootstrapServers = bootstrap }, new RelayMetrics(meters),
             new RelayCrashPoints(), TimeProvider.System, NullLogger<OutboxRelay>.Instance)).ToList();
 
         var clock = Stopwatch.StartNew();
+        var ownCpu = Process.GetCurrentProcess().TotalProcessorTime;
         foreach (var relay in started) await relay.StartAsync(stop.Token);
         var left = (long)events;
         var deadline = TimeSpan.FromMinutes(10);
+        double relayBackendsCpu;
         await using (var connection = new NpgsqlConnection(connectionString))
         {
             await connection.OpenAsync(cancellationToken);
@@ -94,8 +97,11 @@ public static class OutboxBench
                 await using var count = new NpgsqlCommand("SELECT count(*) FROM outbox WHERE published_at IS NULL", connection);
                 left = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
             }
+            // Before the relays stop: their session backends end with them (and their CPU time with the processes).
+            relayBackendsCpu = await RelayBackendsCpuSecondsAsync(connection, cancellationToken);
         }
         var elapsed = clock.Elapsed;
+        var benchCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu).TotalSeconds;
         await stop.CancelAsync();
         foreach (var relay in started)
         {
@@ -106,8 +112,28 @@ public static class OutboxBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"relayed          {(events - left) / elapsed.TotalSeconds,10:N0} events/s  ({events - left:N0} events in {elapsed.TotalSeconds:N2} s, " +
             $"{relays} relay(s), batch {batchSize}, acks=all, idempotent, marked published)"));
+        var relayedEvents = Math.Max(1, events - left);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"CPU per event    this process (relays + in-process devkafka) {benchCpu * 1e6 / relayedEvents,6:0} µs, " +
+            $"PostgreSQL (the relays' session backends) {relayBackendsCpu * 1e6 / relayedEvents,6:0} µs"));
         if (left > 0) Console.WriteLine($"not drained within {deadline.TotalMinutes:0} min: {left:N0} rows left");
         return (left == 0, options.Topic);
+    }
+
+    private const string SessionName = "payrail-bench-relay";
+
+    /// <summary>
+    /// CPU seconds of the relays' PostgreSQL backends from /proc (the server runs on this machine: `up`'s or the
+    /// provisioned one); 0 for a server elsewhere. Other sessions, the counting one included, are not counted.
+    /// </summary>
+    private static async Task<double> RelayBackendsCpuSecondsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pid FROM pg_stat_activity WHERE application_name = @name", connection);
+        command.Parameters.AddWithValue("name", SessionName);
+        var total = 0.0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) total += WorkerCpuBench.CpuSeconds(reader.GetInt32(0));
+        return total;
     }
 
     /// <summary>A fresh migrated database (dropped first if an earlier run left it); returns its connection string.</summary>

@@ -33,7 +33,7 @@ public static class WorkerCpuBench
 
     /// <param name="workerDll">The payrail.dll whose worker is measured (null: this one): another build, for a before/after.</param>
     public static async Task<int> RunAsync(int rate, int seconds, int warmUpSeconds, IReadOnlyDictionary<string, string> settings,
-        string? workerDll, CancellationToken cancellationToken)
+        string? workerDll, CancellationToken cancellationToken, bool statements = false)
     {
         if (rate is < 1 or > MaxRatePerSecond || seconds is < 1 or > MaxSeconds || warmUpSeconds is < 0 or > MaxSeconds)
         {
@@ -49,6 +49,7 @@ public static class WorkerCpuBench
         try
         {
             await postgres.StartAsync(cancellationToken);
+            if (statements) await LoadStatementStatisticsAsync(postgres, cancellationToken);
             var appPassword = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
             await postgres.EnsureDatabaseAsync("payrail", AppRole, appPassword, cancellationToken: cancellationToken);
             var connectionString = postgres.ConnectionString("payrail", AppRole, appPassword);
@@ -85,6 +86,7 @@ public static class WorkerCpuBench
             if (!await UntilDrainedAsync(connectionString, bootstrap, settings, cancellationToken))
                 Console.WriteLine($"the warm-up did not drain within {MaxDrain.TotalSeconds:0} s");
             var loader = new Loader(connectionString, rate);
+            if (statements) await SuperuserAsync(postgres, "SELECT pg_stat_statements_reset()", cancellationToken);
             var before = await SnapshotAsync(http, management, worker, kafka, postmaster, cancellationToken);
             var from = DateTimeOffset.UtcNow;
             await loader.RunAsync(TimeSpan.FromSeconds(seconds), cancellationToken);
@@ -93,6 +95,7 @@ public static class WorkerCpuBench
             var after = await SnapshotAsync(http, management, worker, kafka, postmaster, cancellationToken);
             Print(rate, seconds, loader.Events, before, after, settings);
             await PrintStagesAsync(connectionString, from, to, cancellationToken);
+            if (statements) await PrintStatementsAsync(postgres, loader.Events, cancellationToken);
             if (!drained) Console.WriteLine($"not drained within {MaxDrain.TotalSeconds:0} s: the worker did not keep up");
             return drained ? 0 : 1;
         }
@@ -161,6 +164,52 @@ public static class WorkerCpuBench
         var threads = after.WorkerThreads.Select(t => (Name: t.Key, Us: (t.Value - before.WorkerThreads.GetValueOrDefault(t.Key)) * 1e6 / events))
             .Where(t => t.Us >= 1).OrderByDescending(t => t.Us);
         Console.WriteLine("worker threads (µs per event): " + string.Join(", ", threads.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Name} {t.Us:0}"))));
+    }
+
+    /// <summary>
+    /// pg_stat_statements in the bench's own cluster (preloaded: a restart), so a run can say which statements PostgreSQL
+    /// spends its time on per event. Its own bookkeeping costs some CPU: compare CPU only between runs that both use it.
+    /// </summary>
+    private static async Task LoadStatementStatisticsAsync(LocalPostgres postgres, CancellationToken cancellationToken)
+    {
+        await SuperuserAsync(postgres, "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'", cancellationToken, "postgres");
+        await postgres.StopAsync(cancellationToken);
+        await postgres.StartAsync(cancellationToken);
+        await SuperuserAsync(postgres, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements", cancellationToken, "postgres");
+    }
+
+    private static async Task SuperuserAsync(LocalPostgres postgres, string sql, CancellationToken cancellationToken, string database = "postgres")
+    {
+        // Unpooled: the cluster restarts in between, and a pooled connection would be a dead one.
+        await using var connection = new NpgsqlConnection(
+            new NpgsqlConnectionStringBuilder(postgres.SuperuserConnectionString(database)) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Statements per event of the window (the loader's outbox inserts and their commits left out), and execution time.</summary>
+    private static async Task PrintStatementsAsync(LocalPostgres postgres, long events, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(postgres.SuperuserConnectionString("postgres"));
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("""
+            SELECT regexp_replace(left(query, 90), '\s+', ' ', 'g'), sum(calls)::bigint, sum(total_exec_time)
+            FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+            WHERE d.datname = 'payrail' AND query NOT LIKE '%INSERT INTO outbox (id, aggregate_id, event_type, payload)%'
+              AND query NOT LIKE '%pg_stat_statements%'
+            GROUP BY 1 ORDER BY 3 DESC
+            """, connection) { CommandTimeout = 60 };
+        var rows = new List<(string Query, long Calls, double Ms)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken)) rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetDouble(2)));
+        // The loader commits twice per payment: its COMMITs are among the rest, so they are taken off here.
+        var loaderCommits = events / EventsPerPayment * 2;
+        var calls = rows.Sum(r => r.Calls) - loaderCommits;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"statements per event (pg_stat_statements, loader's left out): {(double)calls / events:0.00}; execution {rows.Sum(r => r.Ms) * 1000 / events:0} µs per event"));
+        foreach (var (query, count, ms) in rows.Take(14))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(double)count / events,6:0.000}/event {ms * 1000 / events,7:0.0} µs  {query}"));
     }
 
     /// <summary>Per event of the window: commit → the relay's mark, commit → the merchant-dashboard consumer's row (transaction starts).</summary>
@@ -317,7 +366,7 @@ public static class WorkerCpuBench
     }
 
     /// <summary>utime + stime of a process from /proc (0 when it is gone).</summary>
-    private static double CpuSeconds(int pid)
+    internal static double CpuSeconds(int pid)
     {
         try
         {

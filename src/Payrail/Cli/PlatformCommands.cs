@@ -211,11 +211,13 @@ internal sealed class PlatformCommands
     /// <param name="warmUpSeconds">Seconds at the same rate before the window (JIT, pools, consumer groups).</param>
     /// <param name="set">Worker settings for the run, Section:Key=value, comma-separated (e.g. Relay:LingerMs=5).</param>
     /// <param name="workerDll">Another build's payrail.dll to run as the worker (a before/after on one harness).</param>
+    /// <param name="statements">Preload pg_stat_statements in the bench's cluster and print statements and execution time per event.</param>
     [Command("bench worker")]
     public async Task<int> BenchWorker(int rate = 200, int seconds = 20, int warmUpSeconds = 20, string? set = null,
-        string? workerDll = null, CancellationToken cancellationToken = default) =>
+        string? workerDll = null, bool statements = false, CancellationToken cancellationToken = default) =>
         await WorkerCpuBench.RunAsync(rate, seconds, warmUpSeconds, (set ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(s => s.Split('=', 2)).ToDictionary(s => s[0].Trim(), s => s.Length > 1 ? s[1].Trim() : ""), workerDll, cancellationToken);
+            .Select(s => s.Split('=', 2)).ToDictionary(s => s[0].Trim(), s => s.Length > 1 ? s[1].Trim() : ""), workerDll, cancellationToken,
+            statements);
 
     /// <summary>Benchmark the Kafka path: N messages with acks=all + idempotence, produced and consumed end to end.</summary>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
@@ -262,21 +264,23 @@ internal sealed class PlatformCommands
     /// </summary>
     /// <param name="events">Outbox rows to pre-fill and relay.</param>
     /// <param name="bootstrap">An existing broker (host:port); without it an in-process devkafka is started on a free port.</param>
-    /// <param name="relays">Relays draining the outbox together (each its own session and producer).</param>
-    /// <param name="batch">Relay:BatchSize for the run.</param>
+    /// <param name="relays">Relays draining the outbox together (each its own session and producer); default Relay:Instances, what `up`'s worker runs.</param>
+    /// <param name="batch">Relay:BatchSize for the run; default the configured one.</param>
     /// <param name="consumerBatch">Consumers:MaxBatchMessages for the consumers' drain (1: one transaction per message).</param>
     /// <param name="paymentsSeconds">Seconds of payments at half the closed-loop rate against the running platform (0: skip).</param>
     /// <param name="rate">The payments' rate per second (default: half of a 10 s closed-loop run's).</param>
     [Command("bench outbox")]
-    public async Task<int> BenchOutbox(int events = 200_000, string? bootstrap = null, int relays = 1, int batch = 2_000,
+    public async Task<int> BenchOutbox(int events = 200_000, string? bootstrap = null, int? relays = null, int? batch = null,
         int consumerBatch = 500, int paymentsSeconds = 0, int? rate = null, CancellationToken cancellationToken = default)
     {
         var configuration = PayrailConfiguration.Load();
+        var relay = configuration.GetSection(Payrail.Outbox.RelayOptions.SectionName).Get<Payrail.Outbox.RelayOptions>() ?? new();
         // A scratch database needs CREATE DATABASE: a configured server's role must allow it, the local cluster's superuser does.
         var admin = LocalServers.IsPostgresConfigured(configuration)
             ? LocalServers.PostgresConnectionString(configuration)
             : LocalServers.Postgres(configuration, DevSecrets.ForProject()).SuperuserConnectionString();
-        var relayed = await OutboxBench.RunAsync(admin, bootstrap, events, relays, batch, consumerBatch, cancellationToken);
+        var relayed = await OutboxBench.RunAsync(admin, bootstrap, events, relays ?? relay.Instances, batch ?? relay.BatchSize, consumerBatch,
+            cancellationToken);
         if (paymentsSeconds <= 0 || relayed != 0) return relayed;
         return await ConsumersBench.LagAsync(configuration, LocalServers.PostgresConnectionString(configuration), paymentsSeconds, rate,
             cancellationToken);

@@ -152,7 +152,20 @@ public sealed class NotificationsOptions
     public string ResolvedMailDirectory =>
         MailDirectory is { Length: > 0 } d ? d : Path.Combine(PayrailConfiguration.StateDirectory, "mail");
 
-    public IEnumerable<string> Problems() => [];
+    /// <summary>Messages one dispatch round takes, sends and marks sent in one transaction (<see cref="Notifications.NotificationDispatch"/>).</summary>
+    public int DispatchBatchSize { get; set; } = 200;
+
+    /// <summary>
+    /// The dispatcher's poll when nothing woke it (the handler wakes it after each commit): how soon messages a killed
+    /// worker committed but did not send go out. At most 1 s.
+    /// </summary>
+    public int DispatchIdlePollMs { get; set; } = 500;
+
+    public IEnumerable<string> Problems()
+    {
+        if (DispatchBatchSize is < 1 or > 10_000) yield return "Consumers:Notifications:DispatchBatchSize must be within [1, 10000]";
+        if (DispatchIdlePollMs is < 1 or > 1_000) yield return "Consumers:Notifications:DispatchIdlePollMs must be within [1, 1000]";
+    }
 }
 
 /// <summary>Section <c>Consumers:Fraud</c>: the rules' windows and thresholds (<see cref="Fraud.FraudRules"/>).</summary>

@@ -32,8 +32,11 @@ public static class ConsumersRegistration
 
         var enabled = options.Enabled;
         if (enabled.Notifications)
-            Add(services, sp => new NotificationsHandler(sp.GetRequiredService<ConsumerDatabase>().Source,
-                sp.GetRequiredService<INotificationSender>(), sp.GetRequiredService<TimeProvider>()));
+        {
+            services.AddSingleton<NotificationDispatch>();
+            services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatch>());
+            Add(services, sp => new NotificationsHandler(sp.GetRequiredService<NotificationDispatch>().Wake, sp.GetRequiredService<TimeProvider>()));
+        }
         if (enabled.Fraud) Add(services, _ => new FraudHandler(options));
         if (enabled.Accounting) Add(services, sp => new AccountingHandler(sp.GetRequiredService<ConsumerDatabase>().Source, options,
             sp.GetRequiredService<TimeProvider>()));

@@ -33,14 +33,14 @@ public sealed class RelayMetrics
         meter.CreateObservableGauge("payrail.outbox.oldest_unpublished_age", () => Volatile.Read(ref _oldestAgeSeconds), "s",
             "Age of the oldest unpublished outbox row at the last count (0 when none waits).");
         meter.CreateObservableGauge("payrail.outbox.owned_partitions", () => Volatile.Read(ref _ownedPartitions), "{partition}",
-            "Ownership partitions this relay publishes.");
+            "Ownership partitions this worker's relays publish (all its instances together).");
     }
 
-    public int OwnedPartitions
-    {
-        get => Volatile.Read(ref _ownedPartitions);
-        set => Volatile.Write(ref _ownedPartitions, value);
-    }
+    /// <summary>The partitions this worker's relay instances own together.</summary>
+    public int OwnedPartitions => Volatile.Read(ref _ownedPartitions);
+
+    /// <summary>One instance's ownership changed by <paramref name="delta"/> (instances add up: one gauge per worker).</summary>
+    public void OwnedPartitionsChanged(int delta) => Interlocked.Add(ref _ownedPartitions, delta);
 
     /// <summary>Unpublished rows at the last count; -1 before the first.</summary>
     public long Backlog => Interlocked.Read(ref _backlog);

@@ -30,6 +30,17 @@ public sealed class RelayOptions
     /// </summary>
     public int OwnershipPartitions { get; set; } = 16;
 
+    /// <summary>Most relay instances one worker may run (<see cref="Instances"/>): each holds a session and a producer.</summary>
+    public const int MaxInstances = 8;
+
+    /// <summary>
+    /// Relay instances in this worker, each with its own session and producer, sharing the ownership partitions as
+    /// separate workers' relays do. Two, because one relay's round is serial (read, produce, wait for acks, mark) and
+    /// leaves both PostgreSQL and Kafka idle part of the time: measured 14,505 events/s with one and 24,954 with two on
+    /// this machine (README "The outbox relay"). At most <see cref="OwnershipPartitions"/>, or an instance owns nothing.
+    /// </summary>
+    public int Instances { get; set; } = 2;
+
     /// <summary>Rows read, produced and marked by one round: one bounded transaction and one bounded wait for acks.</summary>
     public int BatchSize { get; set; } = 2_000;
 
@@ -38,6 +49,20 @@ public sealed class RelayOptions
 
     /// <summary>Longest pause when the outbox is idle: the poll backs off from <see cref="MinPollMs"/> to this (≤ 1 s).</summary>
     public int MaxIdlePollMs { get; set; } = 250;
+
+    /// <summary>
+    /// The poll stays at <see cref="InstancePollMs"/> until no row was found for this long, then backs off: gaps between
+    /// payments shorter than this never delay the next one (at 10 ms a poll, 20 cheap reads per relay after the last row).
+    /// </summary>
+    public int BackoffAfterIdleMs { get; set; } = 200;
+
+    /// <summary>
+    /// One instance's short poll: <see cref="MinPollMs"/> × <see cref="Instances"/>, so a worker's relays together read the
+    /// outbox as often as one relay did. Each instance sees only its partitions' rows; polling each at MinPollMs doubled
+    /// the reads and marks per event at 200 payments/s (0.12 → 0.27 reads per event, `bench worker --statements`). Under a
+    /// backlog nothing changes: a full batch is followed by the next read at once.
+    /// </summary>
+    public int InstancePollMs => Math.Min(MinPollMs * Math.Max(1, Instances), MaxIdlePollMs);
 
     /// <summary>How often a relay counts the live relays and takes or gives back partitions (and checks its locks).</summary>
     public int OwnershipCheckIntervalMs { get; set; } = 1_000;
@@ -87,9 +112,12 @@ public sealed class RelayOptions
         if (TopicPartitions is < 1 or > 1_000) yield return $"{SectionName}:TopicPartitions must be within [1, 1000]";
         if (TopicReplicationFactor is < 1 or > 16) yield return $"{SectionName}:TopicReplicationFactor must be within [1, 16]";
         if (OwnershipPartitions is < 1 or > 1_024) yield return $"{SectionName}:OwnershipPartitions must be within [1, 1024]";
+        if (Instances < 1 || Instances > Math.Min(MaxInstances, Math.Max(1, OwnershipPartitions)))
+            yield return $"{SectionName}:Instances must be within [1, min({MaxInstances}, OwnershipPartitions)]";
         if (BatchSize is < 1 or > 50_000) yield return $"{SectionName}:BatchSize must be within [1, 50000]";
         if (MinPollMs is < 1 or > 1_000) yield return $"{SectionName}:MinPollMs must be within [1, 1000]";
         if (MaxIdlePollMs < MinPollMs || MaxIdlePollMs > 1_000) yield return $"{SectionName}:MaxIdlePollMs must be within [MinPollMs, 1000]";
+        if (BackoffAfterIdleMs is < 0 or > 10_000) yield return $"{SectionName}:BackoffAfterIdleMs must be within [0, 10000]";
         if (OwnershipCheckIntervalMs is < 50 or > 60_000) yield return $"{SectionName}:OwnershipCheckIntervalMs must be within [50, 60000]";
         if (DeliveryTimeoutMs is < 100 or > 300_000) yield return $"{SectionName}:DeliveryTimeoutMs must be within [100, 300000]";
         if (SocketTimeoutMs is < 100 or > 300_000) yield return $"{SectionName}:SocketTimeoutMs must be within [100, 300000]";

@@ -100,7 +100,7 @@ public sealed class BatchTests(ConsumersFixture fixture) : IClassFixture<Consume
         var committedBeforeRestart = await Effects.CountAsync(Db,
             "SELECT count(*) FROM consumer_inbox WHERE consumer = 'analytics' AND payment_id = ANY(@ids)", payments);
         await using (await fixture.StartWorkerAsync(topic, crashes))
-            await Effects.WaitCaughtUpAsync(Bootstrap, topic, "a second worker takes the groups over and catches up");
+            await Effects.WaitCaughtUpAndSentAsync(Bootstrap, topic, Db, "a second worker takes the groups over and catches up");
 
         Assert.True(committedBeforeRestart > 1, $"the killed batch held several events ({committedBeforeRestart})");
         Assert.True(crashes.Attempts.Where(a => a.Key.Consumer == AnalyticsHandler.ConsumerName).Count(a => a.Value == 2) >= committedBeforeRestart,

@@ -242,4 +242,15 @@ public static class Effects
 
     public static Task WaitCaughtUpAsync(string bootstrapServers, string topic, string because) =>
         Eventually.TrueAsync(() => CaughtUp(bootstrapServers, topic), TimeSpan.FromSeconds(60), because);
+
+    /// <summary>
+    /// Caught up, and every stored message sent: the notifications dispatcher sends from the table after the groups'
+    /// commits (its own loop), so a test that reads mail files waits for it too, while the worker still runs.
+    /// </summary>
+    public static async Task WaitCaughtUpAndSentAsync(string bootstrapServers, string topic, string connectionString, string because)
+    {
+        await WaitCaughtUpAsync(bootstrapServers, topic, because);
+        await Eventually.TrueAsync(async () => await CountAsync(connectionString, "SELECT count(*) FROM notifications WHERE sent_at IS NULL AND @id IS NOT NULL",
+            Guid.Empty) == 0, TimeSpan.FromSeconds(60), "every stored message is sent");
+    }
 }

@@ -40,7 +40,7 @@ public sealed class ExactlyOnceTests(ConsumersFixture fixture) : IClassFixture<C
             await Eventually.TrueAsync(() => killed.Count == ConsumerGroupLag.Groups.Count, TimeSpan.FromSeconds(60),
                 "each consumer is killed right after committing its first event of the payment");
         await using (await fixture.StartWorkerAsync(topic, crashes))
-            await Effects.WaitCaughtUpAsync(Bootstrap, topic, "a second worker takes the groups over and catches up");
+            await Effects.WaitCaughtUpAndSentAsync(Bootstrap, topic, Db, "a second worker takes the groups over and catches up");
 
         foreach (var (consumer, eventId) in killed)
             Assert.True(crashes.AttemptsOf(consumer, eventId) == 2, $"{consumer} got its killed event again (attempts {crashes.AttemptsOf(consumer, eventId)})");
@@ -64,7 +64,7 @@ public sealed class ExactlyOnceTests(ConsumersFixture fixture) : IClassFixture<C
             await Eventually.TrueAsync(() => killed.Count == ConsumerGroupLag.Groups.Count, TimeSpan.FromSeconds(60),
                 "each consumer is killed with its first event's effect written but not committed");
         await using (await fixture.StartWorkerAsync(topic, crashes))
-            await Effects.WaitCaughtUpAsync(Bootstrap, topic, "a second worker takes the groups over and catches up");
+            await Effects.WaitCaughtUpAndSentAsync(Bootstrap, topic, Db, "a second worker takes the groups over and catches up");
 
         await AssertAppliedOnceAsync(payment, merchant, buyer);
     }
@@ -86,7 +86,7 @@ public sealed class ExactlyOnceTests(ConsumersFixture fixture) : IClassFixture<C
         using var wire = new EventWire(Bootstrap);
         await wire.ProduceAsync(topic, [.. events]);
         await using (await fixture.StartWorkerAsync(topic))
-            await Effects.WaitCaughtUpAsync(Bootstrap, topic, "the first pass handles every event");
+            await Effects.WaitCaughtUpAndSentAsync(Bootstrap, topic, Db, "the first pass handles every event");
         var before = await Effects.SnapshotAsync(Db, payments, merchant);
         var settlementBefore = await File.ReadAllTextAsync(SettlementPath());
         var mailBefore = Directory.GetFiles(MailDirectory()).Length;
@@ -95,7 +95,7 @@ public sealed class ExactlyOnceTests(ConsumersFixture fixture) : IClassFixture<C
         Assert.False(Effects.CaughtUp(Bootstrap, topic), "every group is rewound to offset 0");
         var crashes = new CountingCrashPoints();
         await using (await fixture.StartWorkerAsync(topic, crashes))
-            await Effects.WaitCaughtUpAsync(Bootstrap, topic, "the replay reaches the end of the topic in every group");
+            await Effects.WaitCaughtUpAndSentAsync(Bootstrap, topic, Db, "the replay reaches the end of the topic in every group");
 
         foreach (var handler in Handlers())
             Assert.Equal(events.Where(e => handler.Handles(e.Type)).Select(e => e.Id).Order(),
@@ -108,7 +108,7 @@ public sealed class ExactlyOnceTests(ConsumersFixture fixture) : IClassFixture<C
     /// <summary>The six handlers, for their names and the types they handle.</summary>
     private static IEventHandler[] Handlers() =>
     [
-        new NotificationsHandler(null!, null!, TimeProvider.System), new FraudHandler(new()), new AccountingHandler(null!, new(), TimeProvider.System),
+        new NotificationsHandler(() => { }, TimeProvider.System), new FraudHandler(new()), new AccountingHandler(null!, new(), TimeProvider.System),
         new AnalyticsHandler(), new LoyaltyHandler(new()), new DashboardHandler(new(), new DashboardFeed(new())),
     ];
 

@@ -63,6 +63,55 @@ public sealed class SettlementFileTests(PostgresFixture postgres) : IClassFixtur
         Assert.Equal([line, pending, lost], PaymentsInFile());
     }
 
+    [Fact]
+    public async Task A_line_that_commits_late_below_the_lines_already_appended_is_written_once_in_id_order()
+    {
+        await using var database = NpgsqlDataSource.Create(postgres.ConnectionString);
+        var writer = new SettlementFileWriter(database, Options(), _clock);
+        var first = await AddLineAsync(database, "capture");
+        await writer.ChangedAsync([Day], CancellationToken.None);
+
+        // A transaction takes its line's id and commits after a later line was appended to the file.
+        await using var held = await database.OpenConnectionAsync();
+        await using var transaction = await held.BeginTransactionAsync();
+        var late = await AddLineAsync(held, transaction, "capture");
+        var later = await AddLineAsync(database, "capture");
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await writer.ChangedAsync([Day], CancellationToken.None);
+        Assert.Equal([first, later], PaymentsInFile());
+        await transaction.CommitAsync();
+
+        var after = await AddLineAsync(database, "capture");
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await writer.ChangedAsync([Day], CancellationToken.None);
+        Assert.Equal([first, late, later, after], PaymentsInFile());
+        Assert.Equal(SettlementFile.Render(await SettlementFile.ReadAsync(database, Day, 1_000_000, CancellationToken.None)),
+            await File.ReadAllTextAsync(FilePath));
+    }
+
+    [Fact]
+    public async Task Lines_after_the_first_write_are_appended_and_the_file_is_the_read_apis_text()
+    {
+        await using var database = NpgsqlDataSource.Create(postgres.ConnectionString);
+        var writer = new SettlementFileWriter(database, Options(), _clock);
+        await AddLineAsync(database, "capture");
+        await writer.ChangedAsync([Day], CancellationToken.None);
+        // Held open: an append shows through this handle, a rewrite (a new file renamed into place) would not.
+        await using var original = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var added = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+        {
+            added.Add(await AddLineAsync(database, "refund"));
+            _clock.Advance(TimeSpan.FromSeconds(1));
+            await writer.ChangedAsync([Day], CancellationToken.None);
+        }
+
+        Assert.Equal(await File.ReadAllTextAsync(FilePath), await new StreamReader(original).ReadToEndAsync());
+        Assert.Equal(added, PaymentsInFile().TakeLast(3));
+        Assert.Equal(SettlementFile.Render(await SettlementFile.ReadAsync(database, Day, 1_000_000, CancellationToken.None)),
+            await File.ReadAllTextAsync(FilePath));
+    }
+
     private AccountingOptions Options() => new() { SettlementDirectory = _directory, MinFileIntervalMs = 1_000, RepairDays = 7 };
 
     private List<Guid> PaymentsInFile() => File.ReadAllLines(FilePath).Skip(1)
@@ -74,12 +123,18 @@ public sealed class SettlementFileTests(PostgresFixture postgres) : IClassFixtur
 
     private async Task<Guid> AddLineAsync(NpgsqlDataSource database, string kind)
     {
+        await using var connection = await database.OpenConnectionAsync();
+        return await AddLineAsync(connection, null, kind);
+    }
+
+    private async Task<Guid> AddLineAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string kind)
+    {
         var payment = Guid.CreateVersion7();
         _mine.Add(payment);
-        await using var command = database.CreateCommand("""
+        await using var command = new NpgsqlCommand("""
             INSERT INTO settlement_lines (event_id, payment_id, kind, settlement_date, merchant_id, currency, amount_minor, occurred_at)
             VALUES (gen_random_uuid(), @payment_id, @kind, @day, 'm_file', 'USD', 1999, @at)
-            """);
+            """, connection, transaction);
         command.Parameters.AddWithValue("payment_id", payment);
         command.Parameters.AddWithValue("kind", kind);
         command.Parameters.AddWithValue("day", Day);

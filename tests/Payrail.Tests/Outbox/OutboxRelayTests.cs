@@ -138,7 +138,7 @@ public sealed class OutboxRelayTests(PostgresFixture postgres, DevKafkaFixture k
     /// What a consumer that dedupes by event id sees: each payment's first deliveries, in partition order, follow its
     /// versions 1, 2, 3, ... and every message of a payment sits in one Kafka partition.
     /// </summary>
-    private static void AssertEachPaymentInOrder(IReadOnlyList<OutboxEvent> sent, IReadOnlyList<WireMessage> wire)
+    internal static void AssertEachPaymentInOrder(IReadOnlyList<OutboxEvent> sent, IReadOnlyList<WireMessage> wire)
     {
         var versionOf = sent.ToDictionary(e => e.Id, e => e.PaymentVersion);
         foreach (var payment in wire.GroupBy(m => m.Key))

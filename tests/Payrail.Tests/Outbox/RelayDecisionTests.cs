@@ -29,16 +29,36 @@ public sealed class RelayDecisionTests
         Assert.Equal(change, RelayOwnership.Change(owned, members, partitions));
 
     [Fact]
+    public void The_poll_stays_short_through_gaps_shorter_than_the_idle_threshold_then_doubles_up_to_the_longest_pause()
+    {
+        var options = new RelayOptions { MinPollMs = 5, MaxIdlePollMs = 250, BackoffAfterIdleMs = 200, Instances = 1 };
+        var idleMs = options.MinPollMs;
+        for (var idleFor = 0; idleFor < 200; idleFor += idleMs)
+        {
+            idleMs = OutboxRelay.NextIdleMs(idleMs, idleFor, options);
+            Assert.Equal(options.MinPollMs, idleMs);
+        }
+        var pauses = new List<int>();
+        for (var i = 0; i < 8; i++) pauses.Add(idleMs = OutboxRelay.NextIdleMs(idleMs, 200 + i * 100, options));
+        Assert.Equal([10, 20, 40, 80, 160, 250, 250, 250], pauses);
+        Assert.Equal(options.MinPollMs, OutboxRelay.NextIdleMs(250, 0, options)); // rows again: short at once
+        // Two instances each poll half as often: together they read the outbox as often as one did.
+        Assert.Equal(10, OutboxRelay.NextIdleMs(5, 0, new RelayOptions { MinPollMs = 5, Instances = 2 }));
+    }
+
+    [Fact]
     public void The_default_relay_settings_are_valid_and_each_broken_one_is_named()
     {
         Assert.Empty(new RelayOptions().Problems());
         var broken = new RelayOptions
         {
             BatchSize = 0, MaxIdlePollMs = 5_000, OwnershipPartitions = 0, DeliveryTimeoutMs = 0, Topic = "",
-            PublishedRetention = TimeSpan.FromDays(-1), PruneBatchSize = 0,
+            PublishedRetention = TimeSpan.FromDays(-1), PruneBatchSize = 0, Instances = 0, BackoffAfterIdleMs = -1,
         }.Problems().ToList();
+        Assert.Contains(new RelayOptions { Instances = RelayOptions.MaxInstances + 1 }.Problems(), p => p.StartsWith("Relay:Instances ", StringComparison.Ordinal));
+        Assert.Contains(new RelayOptions { OwnershipPartitions = 2, Instances = 3 }.Problems(), p => p.StartsWith("Relay:Instances ", StringComparison.Ordinal));
 
-        foreach (var setting in new[] { "BatchSize", "MaxIdlePollMs", "OwnershipPartitions", "DeliveryTimeoutMs", "Topic", "PublishedRetention", "PruneBatchSize" })
+        foreach (var setting in new[] { "Instances", "BackoffAfterIdleMs", "BatchSize", "MaxIdlePollMs", "OwnershipPartitions", "DeliveryTimeoutMs", "Topic", "PublishedRetention", "PruneBatchSize" })
             Assert.Contains(broken, p => p.StartsWith($"Relay:{setting} ", StringComparison.Ordinal));
     }
 

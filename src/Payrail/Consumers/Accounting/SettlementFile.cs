@@ -8,40 +8,49 @@ namespace Payrail.Consumers.Accounting;
 public sealed record SettlementLine(Guid PaymentId, string Kind, string MerchantId, string Currency, long AmountMinor, DateTimeOffset OccurredAt);
 
 /// <summary>
-/// The day's settlement file, always rendered whole from <c>settlement_lines</c> (the read API serves the same text): a
-/// redelivered event cannot add a line because the file never appends, it is rewritten from the table.
+/// The day's settlement file, rendered from <c>settlement_lines</c> in id order (the read API serves the same text): a
+/// redelivered event cannot add a line because the file only ever gets the table's lines, each once
+/// (<see cref="SettlementFileWriter"/>: appended by id, rewritten whole when in doubt).
 /// </summary>
 public static class SettlementFile
 {
     public const string Header = "payment_id,kind,merchant_id,currency,amount_minor,amount,occurred_at";
 
     public static async Task<IReadOnlyList<SettlementLine>> ReadAsync(NpgsqlDataSource database, DateOnly date, int maxLines,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        (await ReadAfterAsync(database, date, afterId: 0, maxLines, cancellationToken)).Select(l => l.Line).ToList();
+
+    /// <summary>The day's lines with an id above <paramref name="afterId"/>, in id order (the file's order), with their ids.</summary>
+    public static async Task<List<(long Id, SettlementLine Line)>> ReadAfterAsync(NpgsqlDataSource database, DateOnly date, long afterId,
+        int maxLines, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            SELECT payment_id, kind, merchant_id, currency, amount_minor, occurred_at
-            FROM settlement_lines WHERE settlement_date = @date ORDER BY id LIMIT @limit
+            SELECT id, payment_id, kind, merchant_id, currency, amount_minor, occurred_at
+            FROM settlement_lines WHERE settlement_date = @date AND id > @after ORDER BY id LIMIT @limit
             """);
         command.Parameters.AddWithValue("date", date);
+        command.Parameters.AddWithValue("after", afterId);
         command.Parameters.AddWithValue("limit", maxLines);
-        var lines = new List<SettlementLine>();
+        var lines = new List<(long, SettlementLine)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            lines.Add(new SettlementLine(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetInt64(4), reader.GetFieldValue<DateTimeOffset>(5)));
+            lines.Add((reader.GetInt64(0), new SettlementLine(reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                reader.GetInt64(5), reader.GetFieldValue<DateTimeOffset>(6))));
         return lines;
     }
 
     /// <summary>CSV with a header line; ids and codes never hold a comma (clean ids), so no field needs quoting.</summary>
-    public static string Render(IReadOnlyList<SettlementLine> lines)
+    public static string Render(IReadOnlyList<SettlementLine> lines) => RenderLines(new StringBuilder(Header).Append('\n'), lines).ToString();
+
+    /// <summary>The lines alone, appended to <paramref name="csv"/>: what an append to the day's file adds.</summary>
+    public static StringBuilder RenderLines(StringBuilder csv, IEnumerable<SettlementLine> lines)
     {
-        var csv = new StringBuilder(Header).Append('\n');
         foreach (var line in lines)
             csv.Append(line.PaymentId).Append(',').Append(line.Kind).Append(',').Append(Field(line.MerchantId)).Append(',')
                 .Append(line.Currency).Append(',').Append(line.AmountMinor.ToString(CultureInfo.InvariantCulture)).Append(',')
                 .Append(MinorUnits.Format(line.AmountMinor, line.Currency)).Append(',')
                 .Append(Payrail.Payments.PaymentRecord.Timestamp(line.OccurredAt)).Append('\n');
-        return csv.ToString();
+        return csv;
     }
 
     public static string FileName(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + ".csv";

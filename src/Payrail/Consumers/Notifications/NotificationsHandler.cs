@@ -6,9 +6,10 @@ namespace Payrail.Consumers.Notifications;
 
 /// <summary>
 /// <c>notifications</c>: a buyer and a merchant message for completed, failed and refunded payments, rendered from
-/// <see cref="NotificationTemplates"/>, stored with the event's inbox row, then handed to the sender after the commit.
+/// <see cref="NotificationTemplates"/>, stored with the event's inbox row (the effect), then handed to the sender from the
+/// table by <see cref="NotificationDispatch"/>, which <paramref name="wakeDispatch"/> wakes after each commit.
 /// </summary>
-public sealed class NotificationsHandler(NpgsqlDataSource database, INotificationSender sender, TimeProvider clock) : IEventHandler
+public sealed class NotificationsHandler(Action wakeDispatch, TimeProvider clock) : IEventHandler
 {
     public const string ConsumerName = "notifications";
 
@@ -40,29 +41,13 @@ public sealed class NotificationsHandler(NpgsqlDataSource database, INotificatio
     }
 
     /// <summary>
-    /// Sends the events' messages not yet marked sent, then marks them (one statement): a crash in between sends again,
-    /// idempotently (the sender keys on the message id).
+    /// Sending is not the loop's work: <see cref="NotificationDispatch"/> sends what the table holds unsent, so a batch
+    /// never waits for its files. This only wakes it (a redelivery too: a killed dispatcher's messages go out sooner).
     /// </summary>
-    public async Task AfterCommitAsync(IReadOnlyList<CommittedEvent> events, CancellationToken cancellationToken)
+    public Task AfterCommitAsync(IReadOnlyList<CommittedEvent> events, CancellationToken cancellationToken)
     {
-        var unsent = new List<NotificationMessage>();
-        await using (var select = database.CreateCommand("""
-            SELECT id, event_id, payment_id, audience, recipient, template, subject, body
-            FROM notifications WHERE event_id = ANY(@event_ids) AND sent_at IS NULL ORDER BY created_at, id
-            """))
-        {
-            Add(select, "event_ids", NpgsqlDbType.Uuid, events.Select(c => c.Event.Id));
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-                unsent.Add(new NotificationMessage(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3),
-                    reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7)));
-        }
-        if (unsent.Count == 0) return;
-        foreach (var message in unsent) await sender.SendAsync(message, cancellationToken);
-        await using var mark = database.CreateCommand("UPDATE notifications SET sent_at = @now WHERE id = ANY(@ids) AND sent_at IS NULL");
-        Add(mark, "ids", NpgsqlDbType.Uuid, unsent.Select(m => m.Id));
-        mark.Parameters.AddWithValue("now", clock.GetUtcNow());
-        await mark.ExecuteNonQueryAsync(cancellationToken);
+        wakeDispatch();
+        return Task.CompletedTask;
     }
 
     private static void Add<T>(NpgsqlCommand command, string name, NpgsqlDbType type, IEnumerable<T> values) =>
