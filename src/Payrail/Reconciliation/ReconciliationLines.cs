@@ -51,6 +51,9 @@ public static class LineKinds
 
     /// <summary>What both sides are merged on: the PSP object the line is about, then the kind.</summary>
     public static string Key(string reference, LineKind kind) => reference + "|" + Wire(kind);
+
+    /// <summary>The PSP object a key is about (its part before the kind).</summary>
+    public static string Reference(string key) => key.LastIndexOf('|') is var bar and > 0 ? key[..bar] : key;
 }
 
 /// <summary>

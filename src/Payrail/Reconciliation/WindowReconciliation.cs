@@ -129,7 +129,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             await items.WriteAsync(verdict, cancellationToken);
             await files.WriteAsync(verdict);
             if (!Buckets.IsBreak(verdict.Bucket)) continue;
-            if (verdict.PaymentId is not null && run.ToAlert.Count < _options.MaxAlertEventsPerRun) run.ToAlert.Add(verdict);
+            if (run.ToAlert.Count < _options.MaxAlertEventsPerRun) run.ToAlert.Add(verdict);
             if (++run.BreaksLogged <= MaxBreakLogLines)
             {
                 logger.LogError("Reconciliation run {RunId}: {Bucket} {Key} (PSP line {PspLine}, payment {PaymentId}): {Reason}",
@@ -147,21 +147,24 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         return await replay.ReplayAsync(verdict, line, run.Id, cancellationToken);
     }
 
-    /// <summary>One reconciliation.alert event per break with a payment, once per (key, bucket) ever, each with the payment as it is now.</summary>
+    /// <summary>
+    /// One reconciliation.alert event per break, once per (key, bucket) ever: with the payment as it is now, or, for a line
+    /// no Payrail payment stands for (a PSP charge Payrail never made, a duplicate of one), a version 2 event keyed by the
+    /// PSP object (<see cref="OutboxEvent.PaymentlessAlert"/>).
+    /// </summary>
     private async Task RaiseAlertsAsync(ReconciliationReport report, List<LineVerdict> breaks, CancellationToken cancellationToken)
     {
         var raised = 0;
         foreach (var verdict in breaks)
         {
-            var payment = await payments.FindAsync(verdict.PaymentId!.Value);
-            if (payment is null) continue;
+            var payment = verdict.PaymentId is { } id ? await payments.FindAsync(id) : null;
             var now = clock.GetUtcNow();
-            var alert = new OutboxEvent(Guid.CreateVersion7(now), EventTypes.ReconciliationAlert, payment.Id, payment.Version, now, null,
-                PaymentSnapshot.Of(payment, payment.Status))
-            {
-                Reconciliation = new ReconciliationSnapshot(report.RunId, report.Window.From, report.Window.To, verdict.Key, verdict.PspLineId,
-                    verdict.Bucket, verdict.Reason),
-            };
+            var snapshot = new ReconciliationSnapshot(report.RunId, report.Window.From, report.Window.To, verdict.Key, verdict.PspLineId,
+                verdict.Bucket, verdict.Reason);
+            var alert = payment is null
+                ? OutboxEvent.PaymentlessAlert(psp.Name, LineKinds.Reference(verdict.Key), snapshot, now)
+                : new OutboxEvent(Guid.CreateVersion7(now), EventTypes.ReconciliationAlert, payment.Id, payment.Version, now, null,
+                    PaymentSnapshot.Of(payment, payment.Status)) { Reconciliation = snapshot };
             if (await store.RaiseAlertAsync(psp.Name, verdict, report.RunId, alert, cancellationToken)) raised++;
         }
         if (raised > 0) logger.LogWarning("Reconciliation run {RunId}: {Raised} reconciliation.alert events written", report.RunId, raised);

@@ -5,7 +5,8 @@ using Payrail.Outbox;
 namespace Payrail.Consumers.Notifications;
 
 /// <summary>
-/// <c>notifications</c>: a buyer and a merchant message for completed, failed and refunded payments, rendered from
+/// <c>notifications</c>: a buyer and a merchant message for completed, failed and refunded payments, an ops message per
+/// reconciliation alert (with or without a payment), rendered from
 /// <see cref="NotificationTemplates"/>, stored with the event's inbox row, then handed to the sender after the commit.
 /// </summary>
 public sealed class NotificationsHandler(NpgsqlDataSource database, INotificationSender sender, TimeProvider clock) : IEventHandler
@@ -54,7 +55,7 @@ public sealed class NotificationsHandler(NpgsqlDataSource database, INotificatio
             Add(select, "event_ids", NpgsqlDbType.Uuid, events.Select(c => c.Event.Id));
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
-                unsent.Add(new NotificationMessage(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3),
+                unsent.Add(new NotificationMessage(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetGuid(2), reader.GetString(3),
                     reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7)));
         }
         if (unsent.Count == 0) return;
