@@ -174,7 +174,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
     /// The PSP's lines of the window widened by the clock skew, as reconciliation compares them, each checked: a line it
     /// cannot read fails the run. Lines of kinds Payrail does not book (payouts, adjustments) are counted, not compared.
     /// </summary>
-    private async IAsyncEnumerable<PspLine> PspLinesAsync(ReconciliationWindow window, LineCounts counts,
+    private async IAsyncEnumerable<StagedLine> PspLinesAsync(ReconciliationWindow window, LineCounts counts,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var from = window.From - _options.ClockSkew;
@@ -189,17 +189,15 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
                     var reference = Require(line, line.PspReference, "source.payment_intent");
                     var (amount, currency) = Source(line);
                     if (line.FeeMinor < 0 || line.NetMinor != line.AmountMinor - line.FeeMinor) throw Malformed(line, "net is not amount - fee");
-                    yield return new PspLine(LineKinds.Key(reference, LineKind.Charge), LineKind.Charge, line.Id, reference, amount, currency,
-                        line.SourceStatus, line.NetMinor, line.CreatedAt, line.AvailableOn);
-                    yield return new PspLine(LineKinds.Key(reference, LineKind.Fee), LineKind.Fee, line.Id, reference, line.FeeMinor,
-                        RequireCurrency(line, line.CurrencyCode), line.SourceStatus, line.NetMinor, line.CreatedAt, line.AvailableOn);
+                    yield return new StagedLine(new PspLine(LineKinds.Key(reference, LineKind.Charge), LineKind.Charge, line.Id, reference, amount,
+                        currency, line.SourceStatus, line.NetMinor, line.CreatedAt, line.AvailableOn), line.FeeMinor, RequireCurrency(line, line.CurrencyCode));
                     break;
                 case "refund" or "refund_failure":
                     var refund = Require(line, line.SourceId, "source");
                     var (refunded, refundCurrency) = Source(line);
                     var kind = line.Type == "refund" ? LineKind.Refund : LineKind.RefundFailure;
-                    yield return new PspLine(LineKinds.Key(refund, kind), kind, line.Id, refund, refunded, refundCurrency, line.SourceStatus,
-                        line.NetMinor, line.CreatedAt, line.AvailableOn);
+                    yield return new StagedLine(new PspLine(LineKinds.Key(refund, kind), kind, line.Id, refund, refunded, refundCurrency,
+                        line.SourceStatus, line.NetMinor, line.CreatedAt, line.AvailableOn));
                     break;
                 default:
                     counts.Skipped++;
