@@ -134,3 +134,30 @@ public sealed record LineVerdict(
     long? PspAmountMinor,
     long? PayrailAmountMinor,
     LineAction Action = LineAction.None);
+
+/// <summary>A window cut into slices for readers that list it at once.</summary>
+public static class WindowSlices
+{
+    /// <summary>
+    /// [from, to) as at most <paramref name="count"/> adjacent slices cut at whole seconds (the PSP's created filters are
+    /// whole seconds: a cut inside a second would list that second's lines twice or not at all). A window of fewer seconds
+    /// than <paramref name="count"/> gets fewer slices.
+    /// </summary>
+    public static IReadOnlyList<(DateTimeOffset From, DateTimeOffset To)> Cut(DateTimeOffset from, DateTimeOffset to, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var first = from.ToUnixTimeSeconds();
+        var seconds = to.ToUnixTimeSeconds() - first;
+        var slices = new List<(DateTimeOffset, DateTimeOffset)>(count);
+        var start = from;
+        for (var i = 1; i < count; i++)
+        {
+            var cut = DateTimeOffset.FromUnixTimeSeconds(first + seconds * i / count);
+            if (cut <= start || cut >= to) continue;
+            slices.Add((start, cut));
+            start = cut;
+        }
+        slices.Add((start, to));
+        return slices;
+    }
+}

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Payrail.Outbox;
 using Payrail.Payments;
@@ -179,9 +180,11 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
     {
         var from = window.From - _options.ClockSkew;
         var to = window.To + _options.ClockSkew;
-        await foreach (var line in psp.ListSettlementLinesAsync(from, to, _options.MaxLines, cancellationToken))
+        await foreach (var line in ReadSlicesAsync(from, to, cancellationToken))
         {
-            counts.Lines++;
+            // The readers' listings are bounded one by one; the run's bound is on them all.
+            if (++counts.Lines > _options.MaxLines)
+                throw new InvalidOperationException($"More than {_options.MaxLines} PSP lines in {window}; reconcile a shorter window.");
             if (line.CreatedAt < from || line.CreatedAt >= to) throw Malformed(line, "created outside the window asked for");
             switch (line.Type)
             {
@@ -203,6 +206,43 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
                     counts.Skipped++;
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// The PSP's lines of [from, to), read by <see cref="ReconciliationOptions.PspReaders"/> listings at once, one per slice
+    /// of the window, into one bounded buffer (in no particular order: the run's table is sorted when merged). The first
+    /// reader that fails stops the others and fails the read; so does a caller that stops reading.
+    /// </summary>
+    private async IAsyncEnumerable<PspSettlementLine> ReadSlicesAsync(DateTimeOffset from, DateTimeOffset to,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var buffer = Channel.CreateBounded<PspSettlementLine>(new BoundedChannelOptions(_options.MaxReadAheadLines) { SingleReader = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var slices = WindowSlices.Cut(from, to, _options.PspReaders);
+        var running = slices.Count;
+        var readers = slices.Select(slice => Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var line in psp.ListSettlementLinesAsync(slice.From, slice.To, _options.MaxLines, stop.Token))
+                    await buffer.Writer.WriteAsync(line, stop.Token);
+                if (Interlocked.Decrement(ref running) == 0) buffer.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                buffer.Writer.TryComplete(e);
+                await stop.CancelAsync();
+            }
+        }, CancellationToken.None)).ToList();
+        try
+        {
+            await foreach (var line in buffer.Reader.ReadAllAsync(cancellationToken)) yield return line;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers); // each reader catches its own failure: this only waits for them to stop
         }
     }
 
