@@ -91,6 +91,10 @@ public sealed class ReconciliationAlertTests(ReconciliationAlertFixture api, Dev
                 .Where(m => m.Contains("X-Payrail-Template: reconciliation_alert_ops", StringComparison.Ordinal)).ToList();
             Assert.Equal(2, mail.Count);
             Assert.Single(mail, m => m.Contains("X-Payrail-Payment: none", StringComparison.Ordinal));
+            // The payment's notifications: ops reads the alert; its merchant does not (it is the on-call engineer's).
+            Assert.Equal(["reconciliation_alert_ops"], await NotificationTemplatesAsync(phantom.PaymentId, api.Token(Payrail.Auth.Roles.Ops, "ops_1")));
+            Assert.Empty(await NotificationTemplatesAsync(phantom.PaymentId,
+                api.Token(Payrail.Auth.Roles.Merchant, "u_recon", Payments.PaymentsApiFixture.MerchantId)));
 
             // Re-running the window raises nothing new, so the on-call engineer hears of each break once.
             await api.ReconcileAsync(ReconciliationFixture.UntilNow(from));
@@ -102,6 +106,16 @@ public sealed class ReconciliationAlertTests(ReconciliationAlertFixture api, Dev
             await relay.StopAsync();
             try { Directory.Delete(state, recursive: true); } catch (IOException) { }
         }
+    }
+
+    private async Task<string[]> NotificationTemplatesAsync(Guid paymentId, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/payments/{paymentId}/notifications");
+        request.Headers.Authorization = new("Bearer", token);
+        using var response = await api.Http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var list = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("data");
+        return [.. list.EnumerateArray().Select(n => n.GetProperty("template").GetString()!)];
     }
 
     private WebApplication StartRelay(string topic) => WorkerHost.Build(new ConfigurationBuilder()
