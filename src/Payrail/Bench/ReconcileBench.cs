@@ -10,7 +10,7 @@ namespace Payrail.Bench;
 
 /// <summary>
 /// `payrail bench reconcile --lines N` (issue 13 "Performance"), not a test: N captured charges generated at the running
-/// pspsim (its bulk control call, created two hours ago under a tag of this run) and N matching payments in a scratch
+/// pspsim (its bulk control call, created two hours ago over a minute, under tags of this run) and N matching payments in a scratch
 /// database (set-based SQL), then one reconciliation run of a two-minute window around them, in this process. Prints
 /// lines per second and the process's peak working set (the run holds one key's lines at a time: it should not grow with N).
 /// </summary>
@@ -28,23 +28,32 @@ public static class ReconcileBench
         }
         var pspBase = configuration["Stripe:BaseUrl"]?.TrimEnd('/') ?? "";
         var connectionString = await ScratchDatabaseAsync(adminConnectionString, cancellationToken);
-        var tag = "b" + Guid.NewGuid().ToString("N")[..10];
+        var tag = "b" + Guid.NewGuid().ToString("N")[..8];
         var at = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeSeconds());
         var generate = Stopwatch.StartNew();
+        // The lines are spread over the window's first SpreadSeconds, one tag per second, as a day's are over the day (all
+        // in one second, no reader could list a slice of the window: every line would be in one slice).
+        var seconds = Math.Min(SpreadSeconds, lines);
         using (var http = new HttpClient { Timeout = TimeSpan.FromMinutes(20) })
         {
-            using var response = await http.PostAsJsonAsync($"{pspBase}/_sim/balance_transactions/bulk",
-                new { count = lines, tag, created = at.ToUnixTimeSeconds(), amount = 1_000, currency = "usd" }, cancellationToken);
-            if (!response.IsSuccessStatusCode)
+            for (var s = 0; s < seconds; s++)
             {
-                Console.Error.WriteLine($"payrail bench reconcile: pspsim at {pspBase} refused the bulk lines ({(int)response.StatusCode}); is `payrail up` running?");
-                return 2;
+                using var response = await http.PostAsJsonAsync($"{pspBase}/_sim/balance_transactions/bulk",
+                    new { count = Share(lines, seconds, s), tag = tag + s, created = at.AddSeconds(s).ToUnixTimeSeconds(), amount = 1_000, currency = "usd" },
+                    cancellationToken);
+                if (!response.IsSuccessStatusCode)
+                {
+                    Console.Error.WriteLine($"payrail bench reconcile: pspsim at {pspBase} refused the bulk lines ({(int)response.StatusCode}); is `payrail up` running?");
+                    return 2;
+                }
             }
         }
         await using (var connection = new NpgsqlConnection(connectionString))
         {
             await connection.OpenAsync(cancellationToken);
-            await ReconciliationSeed.CapturedPaymentsAsync(connection, "stripe", Merchant, tag, lines, at, 1_000, cancellationToken);
+            for (var s = 0; s < seconds; s++)
+                await ReconciliationSeed.CapturedPaymentsAsync(connection, "stripe", Merchant, tag + s, Share(lines, seconds, s), at.AddSeconds(s), 1_000,
+                    cancellationToken);
             await using var analyze = new NpgsqlCommand("ANALYZE", connection);
             await analyze.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -72,6 +81,12 @@ public static class ReconcileBench
             $"memory           peak working set {process.PeakWorkingSet64 / 1024 / 1024:N0} MB (before the run {before / 1024 / 1024:N0} MB), managed heap now {GC.GetTotalMemory(false) / 1024 / 1024:N0} MB"));
         return report.PspLines == lines ? 0 : 1;
     }
+
+    /// <summary>Seconds of the window the generated lines are spread over.</summary>
+    private const int SpreadSeconds = 60;
+
+    /// <summary>Second <paramref name="s"/>'s share of <paramref name="lines"/> (the first ones take the remainder).</summary>
+    private static int Share(int lines, int seconds, int s) => lines / seconds + (s < lines % seconds ? 1 : 0);
 
     private static async Task<string> ScratchDatabaseAsync(string adminConnectionString, CancellationToken cancellationToken)
     {

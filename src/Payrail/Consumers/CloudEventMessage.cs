@@ -66,9 +66,11 @@ public sealed record CloudEventMessage(MessageKind Kind, string? Type, OutboxEve
     /// <summary>The invariants every handler relies on, checked once where the event enters (and named when broken).</summary>
     private static string? Check(OutboxEvent e, Guid headerId, string headerType)
     {
-        if (e.SchemaVersion != OutboxEvent.CurrentSchemaVersion) return $"schema_version {e.SchemaVersion} is not one this consumer reads";
+        if (e.SchemaVersion is not (OutboxEvent.CurrentSchemaVersion or OutboxEvent.PaymentlessSchemaVersion))
+            return $"schema_version {e.SchemaVersion} is not one this consumer reads";
         if (e.Id != headerId) return "the body's id differs from ce_id";
         if (e.Type != headerType) return "the body's type differs from ce_type";
+        if (e.SchemaVersion == OutboxEvent.PaymentlessSchemaVersion) return CheckPaymentless(e);
         var p = e.Payment;
         if (p is null) return "the body has no payment";
         if (p.Id != e.PaymentId) return "payment.id differs from payment_id";
@@ -78,6 +80,17 @@ public sealed record CloudEventMessage(MessageKind Kind, string? Type, OutboxEve
             return "payment amounts are out of range";
         if (string.IsNullOrEmpty(p.MerchantId) || string.IsNullOrEmpty(p.BuyerId) || string.IsNullOrEmpty(p.Status))
             return "payment.merchant_id, buyer_id or status is empty";
+        return null;
+    }
+
+    /// <summary>Version 2: a reconciliation alert about no payment; its subject and break are all a handler may read.</summary>
+    private static string? CheckPaymentless(OutboxEvent e)
+    {
+        if (e.Type != EventTypes.ReconciliationAlert) return "schema_version 2 is only for reconciliation.alert";
+        if (e.HasPayment) return "a schema_version 2 event carries no payment";
+        if (e.PaymentId == Guid.Empty) return "payment_id (the alert's subject) is empty";
+        var r = e.Reconciliation;
+        if (r is null || string.IsNullOrEmpty(r.MatchKey) || string.IsNullOrEmpty(r.Bucket)) return "reconciliation, its match_key or bucket is missing";
         return null;
     }
 

@@ -46,9 +46,11 @@ public static class ConsumerReadEndpoints
 
         await using var command = database.CreateCommand("""
             SELECT id, audience, recipient, template, subject, body, created_at, sent_at
-            FROM notifications WHERE payment_id = @payment_id ORDER BY created_at, id LIMIT @limit
+            FROM notifications WHERE payment_id = @payment_id AND (audience <> 'ops' OR @ops) ORDER BY created_at, id LIMIT @limit
             """);
         command.Parameters.AddWithValue("payment_id", paymentId);
+        // A reconciliation alert's ops message is the on-call engineer's, not the merchant's.
+        command.Parameters.AddWithValue("ops", caller.IsOps);
         command.Parameters.AddWithValue("limit", MaxNotificationsPerPayment);
         var data = new List<NotificationView>();
         await using var reader = await command.ExecuteReaderAsync(http.RequestAborted);

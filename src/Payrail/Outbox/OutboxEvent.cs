@@ -22,6 +22,15 @@ public sealed record OutboxEvent(
 {
     public const int CurrentSchemaVersion = 1;
 
+    /// <summary>
+    /// Version 2: an event about no payment (issue 13: a <c>reconciliation.alert</c> about a PSP line Payrail has no payment
+    /// for). <c>payment</c> is null and <c>payment_id</c> holds its subject instead, a name-based id of the PSP object
+    /// (<see cref="SubjectId"/>): the Kafka key, so every alert about that object keeps its order. Its own version
+    /// because a field every version 1 reader relies on is absent: a reader that has not learnt it dead-letters the event
+    /// (never loses it), and events about a payment stay version 1.
+    /// </summary>
+    public const int PaymentlessSchemaVersion = 2;
+
     /// <summary>First on the wire, so a consumer can pick its reader before it reads anything else.</summary>
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
@@ -40,6 +49,33 @@ public sealed record OutboxEvent(
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ReconciliationSnapshot? Reconciliation { get; init; }
+
+    /// <summary>False only on a version 2 event (<see cref="PaymentlessSchemaVersion"/>), whose <see cref="Payment"/> is null.</summary>
+    [JsonIgnore]
+    public bool HasPayment => Payment is not null;
+
+    /// <summary>
+    /// A <c>reconciliation.alert</c> about a PSP object Payrail has no payment for (version 2): no snapshot, the subject's
+    /// id as <see cref="PaymentId"/> (and outbox aggregate).
+    /// </summary>
+    public static OutboxEvent PaymentlessAlert(string psp, string pspObject, ReconciliationSnapshot reconciliation, DateTimeOffset now) =>
+        new(Guid.CreateVersion7(now), EventTypes.ReconciliationAlert, SubjectId(psp, pspObject), 0, now, null, null!)
+        {
+            SchemaVersion = PaymentlessSchemaVersion,
+            Reconciliation = reconciliation,
+        };
+
+    /// <summary>
+    /// The stable id of a PSP object no payment stands for: SHA-256 of (PSP, object id) as a version 8 UUID (RFC 9562), the
+    /// same on every run, so re-runs and overlapping windows key that object's alerts alike.
+    /// </summary>
+    public static Guid SubjectId(string psp, string pspObject)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"payrail-psp-object\n{psp}\n{pspObject}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, OutboxJsonContext.Default.OutboxEvent);
 

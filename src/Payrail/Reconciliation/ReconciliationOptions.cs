@@ -25,6 +25,16 @@ public sealed class ReconciliationOptions
     public int MaxLines { get; set; } = 1_000_000;
 
     /// <summary>
+    /// PSP listings a run reads at once, each over its own slice of the window (cut at whole seconds, the PSP's unit): one
+    /// listing is one page after another, each a round trip, and on 2 cores that left one idle (measured with
+    /// `bench reconcile`). 1: the window as one listing.
+    /// </summary>
+    public int PspReaders { get; set; } = 4;
+
+    /// <summary>PSP lines read ahead of the copy into the run's table, all readers together: what the readers may hold.</summary>
+    public int MaxReadAheadLines { get; set; } = 2_000;
+
+    /// <summary>
     /// How long after it happened a line without its counterpart is <c>expected</c>, not a break: a webhook on its way, a
     /// PSP report that lags. A later run decides it.
     /// </summary>
@@ -76,6 +86,8 @@ public sealed class ReconciliationOptions
         if (!Within(TimingWindow, TimeSpan.Zero, TimeSpan.FromDays(7))) yield return $"{SectionName}:TimingWindow must be within [00:00:00, 7.00:00:00]";
         if (!Within(ClockSkew, TimeSpan.Zero, TimeSpan.FromHours(1))) yield return $"{SectionName}:ClockSkew must be within [00:00:00, 01:00:00]";
         if (!Within(SettlementGrace, TimeSpan.Zero, TimeSpan.FromDays(30))) yield return $"{SectionName}:SettlementGrace must be within [00:00:00, 30.00:00:00]";
+        if (PspReaders is < 1 or > 16) yield return $"{SectionName}:PspReaders must be within [1, 16]";
+        if (MaxReadAheadLines is < 100 or > 100_000) yield return $"{SectionName}:MaxReadAheadLines must be within [100, 100000]";
         if (MaxReplaysPerRun is < 0 or > 100_000) yield return $"{SectionName}:MaxReplaysPerRun must be within [0, 100000]";
         if (MaxAlertEventsPerRun is < 0 or > 100_000) yield return $"{SectionName}:MaxAlertEventsPerRun must be within [0, 100000]";
         if (MaxLinesPerKey is < 2 or > 10_000) yield return $"{SectionName}:MaxLinesPerKey must be within [2, 10000]";

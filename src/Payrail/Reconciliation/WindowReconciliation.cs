@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Payrail.Outbox;
 using Payrail.Payments;
@@ -129,7 +130,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             await items.WriteAsync(verdict, cancellationToken);
             await files.WriteAsync(verdict);
             if (!Buckets.IsBreak(verdict.Bucket)) continue;
-            if (verdict.PaymentId is not null && run.ToAlert.Count < _options.MaxAlertEventsPerRun) run.ToAlert.Add(verdict);
+            if (run.ToAlert.Count < _options.MaxAlertEventsPerRun) run.ToAlert.Add(verdict);
             if (++run.BreaksLogged <= MaxBreakLogLines)
             {
                 logger.LogError("Reconciliation run {RunId}: {Bucket} {Key} (PSP line {PspLine}, payment {PaymentId}): {Reason}",
@@ -147,21 +148,24 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         return await replay.ReplayAsync(verdict, line, run.Id, cancellationToken);
     }
 
-    /// <summary>One reconciliation.alert event per break with a payment, once per (key, bucket) ever, each with the payment as it is now.</summary>
+    /// <summary>
+    /// One reconciliation.alert event per break, once per (key, bucket) ever: with the payment as it is now, or, for a line
+    /// no Payrail payment stands for (a PSP charge Payrail never made, a duplicate of one), a version 2 event keyed by the
+    /// PSP object (<see cref="OutboxEvent.PaymentlessAlert"/>).
+    /// </summary>
     private async Task RaiseAlertsAsync(ReconciliationReport report, List<LineVerdict> breaks, CancellationToken cancellationToken)
     {
         var raised = 0;
         foreach (var verdict in breaks)
         {
-            var payment = await payments.FindAsync(verdict.PaymentId!.Value);
-            if (payment is null) continue;
+            var payment = verdict.PaymentId is { } id ? await payments.FindAsync(id) : null;
             var now = clock.GetUtcNow();
-            var alert = new OutboxEvent(Guid.CreateVersion7(now), EventTypes.ReconciliationAlert, payment.Id, payment.Version, now, null,
-                PaymentSnapshot.Of(payment, payment.Status))
-            {
-                Reconciliation = new ReconciliationSnapshot(report.RunId, report.Window.From, report.Window.To, verdict.Key, verdict.PspLineId,
-                    verdict.Bucket, verdict.Reason),
-            };
+            var snapshot = new ReconciliationSnapshot(report.RunId, report.Window.From, report.Window.To, verdict.Key, verdict.PspLineId,
+                verdict.Bucket, verdict.Reason);
+            var alert = payment is null
+                ? OutboxEvent.PaymentlessAlert(psp.Name, LineKinds.Reference(verdict.Key), snapshot, now)
+                : new OutboxEvent(Guid.CreateVersion7(now), EventTypes.ReconciliationAlert, payment.Id, payment.Version, now, null,
+                    PaymentSnapshot.Of(payment, payment.Status)) { Reconciliation = snapshot };
             if (await store.RaiseAlertAsync(psp.Name, verdict, report.RunId, alert, cancellationToken)) raised++;
         }
         if (raised > 0) logger.LogWarning("Reconciliation run {RunId}: {Raised} reconciliation.alert events written", report.RunId, raised);
@@ -171,14 +175,16 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
     /// The PSP's lines of the window widened by the clock skew, as reconciliation compares them, each checked: a line it
     /// cannot read fails the run. Lines of kinds Payrail does not book (payouts, adjustments) are counted, not compared.
     /// </summary>
-    private async IAsyncEnumerable<PspLine> PspLinesAsync(ReconciliationWindow window, LineCounts counts,
+    private async IAsyncEnumerable<StagedLine> PspLinesAsync(ReconciliationWindow window, LineCounts counts,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var from = window.From - _options.ClockSkew;
         var to = window.To + _options.ClockSkew;
-        await foreach (var line in psp.ListSettlementLinesAsync(from, to, _options.MaxLines, cancellationToken))
+        await foreach (var line in ReadSlicesAsync(from, to, cancellationToken))
         {
-            counts.Lines++;
+            // The readers' listings are bounded one by one; the run's bound is on them all.
+            if (++counts.Lines > _options.MaxLines)
+                throw new InvalidOperationException($"More than {_options.MaxLines} PSP lines in {window}; reconcile a shorter window.");
             if (line.CreatedAt < from || line.CreatedAt >= to) throw Malformed(line, "created outside the window asked for");
             switch (line.Type)
             {
@@ -186,22 +192,57 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
                     var reference = Require(line, line.PspReference, "source.payment_intent");
                     var (amount, currency) = Source(line);
                     if (line.FeeMinor < 0 || line.NetMinor != line.AmountMinor - line.FeeMinor) throw Malformed(line, "net is not amount - fee");
-                    yield return new PspLine(LineKinds.Key(reference, LineKind.Charge), LineKind.Charge, line.Id, reference, amount, currency,
-                        line.SourceStatus, line.NetMinor, line.CreatedAt, line.AvailableOn);
-                    yield return new PspLine(LineKinds.Key(reference, LineKind.Fee), LineKind.Fee, line.Id, reference, line.FeeMinor,
-                        RequireCurrency(line, line.CurrencyCode), line.SourceStatus, line.NetMinor, line.CreatedAt, line.AvailableOn);
+                    yield return new StagedLine(new PspLine(LineKinds.Key(reference, LineKind.Charge), LineKind.Charge, line.Id, reference, amount,
+                        currency, line.SourceStatus, line.NetMinor, line.CreatedAt, line.AvailableOn), line.FeeMinor, RequireCurrency(line, line.CurrencyCode));
                     break;
                 case "refund" or "refund_failure":
                     var refund = Require(line, line.SourceId, "source");
                     var (refunded, refundCurrency) = Source(line);
                     var kind = line.Type == "refund" ? LineKind.Refund : LineKind.RefundFailure;
-                    yield return new PspLine(LineKinds.Key(refund, kind), kind, line.Id, refund, refunded, refundCurrency, line.SourceStatus,
-                        line.NetMinor, line.CreatedAt, line.AvailableOn);
+                    yield return new StagedLine(new PspLine(LineKinds.Key(refund, kind), kind, line.Id, refund, refunded, refundCurrency,
+                        line.SourceStatus, line.NetMinor, line.CreatedAt, line.AvailableOn));
                     break;
                 default:
                     counts.Skipped++;
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// The PSP's lines of [from, to), read by <see cref="ReconciliationOptions.PspReaders"/> listings at once, one per slice
+    /// of the window, into one bounded buffer (in no particular order: the run's table is sorted when merged). The first
+    /// reader that fails stops the others and fails the read; so does a caller that stops reading.
+    /// </summary>
+    private async IAsyncEnumerable<PspSettlementLine> ReadSlicesAsync(DateTimeOffset from, DateTimeOffset to,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var buffer = Channel.CreateBounded<PspSettlementLine>(new BoundedChannelOptions(_options.MaxReadAheadLines) { SingleReader = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var slices = WindowSlices.Cut(from, to, _options.PspReaders);
+        var running = slices.Count;
+        var readers = slices.Select(slice => Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var line in psp.ListSettlementLinesAsync(slice.From, slice.To, _options.MaxLines, stop.Token))
+                    await buffer.Writer.WriteAsync(line, stop.Token);
+                if (Interlocked.Decrement(ref running) == 0) buffer.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                buffer.Writer.TryComplete(e);
+                await stop.CancelAsync();
+            }
+        }, CancellationToken.None)).ToList();
+        try
+        {
+            await foreach (var line in buffer.Reader.ReadAllAsync(cancellationToken)) yield return line;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers); // each reader catches its own failure: this only waits for them to stop
         }
     }
 

@@ -100,7 +100,7 @@ public sealed class NotificationDispatch(ConsumerDatabase database, INotificatio
         var unsent = new List<NotificationMessage>();
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            unsent.Add(new NotificationMessage(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3),
+            unsent.Add(new NotificationMessage(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetGuid(2), reader.GetString(3),
                 reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7)));
         return unsent;
     }

@@ -30,7 +30,7 @@ public sealed class FileNotificationSender(ConsumersOptions options) : INotifica
             .Append("To: ").Append(message.Recipient).Append('\n')
             .Append("Subject: ").Append(message.Subject).Append('\n')
             .Append("X-Payrail-Template: ").Append(message.Template).Append('\n')
-            .Append("X-Payrail-Payment: ").Append(message.PaymentId).Append('\n')
+            .Append("X-Payrail-Payment: ").Append(message.PaymentId?.ToString() ?? "none").Append('\n')
             .Append('\n').Append(message.Body).ToString();
         // Written beside, then renamed: a reader never sees half a message, and a crash leaves no file to skip.
         var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";

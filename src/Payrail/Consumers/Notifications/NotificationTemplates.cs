@@ -1,9 +1,10 @@
 using Payrail.Outbox;
+using Payrail.Payments;
 
 namespace Payrail.Consumers.Notifications;
 
-/// <summary>A message about to be stored and sent.</summary>
-public sealed record NotificationMessage(Guid Id, Guid EventId, Guid PaymentId, string Audience, string Recipient, string Template,
+/// <summary>A message about to be stored and sent; an ops message about a PSP line no payment stands for has no payment.</summary>
+public sealed record NotificationMessage(Guid Id, Guid EventId, Guid? PaymentId, string Audience, string Recipient, string Template,
     string Subject, string Body);
 
 /// <summary>
@@ -14,6 +15,11 @@ public static class NotificationTemplates
 {
     public const string Buyer = "buyer";
     public const string Merchant = "merchant";
+
+    /// <summary>The on-call engineer (issue 13: a reconciliation break pages them); one mailbox, not a person.</summary>
+    public const string Ops = "ops";
+
+    private static readonly string[] Audiences = [Buyer, Merchant, Ops];
 
     private sealed record Template(string Name, string Subject, string Body);
 
@@ -45,21 +51,50 @@ public static class NotificationTemplates
             [(EventTypes.PaymentRefundReversed, Merchant)] = new("payment_refund_reversed_merchant",
                 "Refund returned: {refunded} {currency}",
                 "The refund of {refunded} {currency} of payment {payment_id} from buyer {buyer} was returned by the bank; the amount is yours again.\n"),
+            // One per reconciliation break (issue 13), with or without a Payrail payment: what broke, where, and why.
+            [(EventTypes.ReconciliationAlert, Ops)] = new("reconciliation_alert_ops",
+                "Reconciliation break: {bucket} {match_key}",
+                "Reconciliation run {run_id} of [{window_from}, {window_to}) found a break.\n\nBucket: {bucket}\nLine: {match_key}\n"
+                + "PSP line: {psp_line}\nPayment: {payment}\nReason: {reason}\n"),
         };
 
-    public static bool Covers(string type) => Templates.ContainsKey((type, Buyer));
+    public static bool Covers(string type) => Audiences.Any(audience => Templates.ContainsKey((type, audience)));
 
     public static IReadOnlyList<NotificationMessage> Render(OutboxEvent e)
     {
         var messages = new List<NotificationMessage>(2);
-        foreach (var audience in new[] { Buyer, Merchant })
+        foreach (var audience in Audiences)
         {
             if (!Templates.TryGetValue((e.Type, audience), out var template)) continue;
+            if (audience == Ops)
+            {
+                messages.Add(new NotificationMessage(MinorUnits.DerivedId(e.Id, audience), e.Id, e.HasPayment ? e.PaymentId : null, audience,
+                    Ops, template.Name, FillAlert(template.Subject, e), FillAlert(template.Body, e)));
+                continue;
+            }
             var recipient = audience == Buyer ? "buyer:" + e.Payment.BuyerId : "merchant:" + e.Payment.MerchantId;
             messages.Add(new NotificationMessage(MinorUnits.DerivedId(e.Id, audience), e.Id, e.PaymentId, audience, recipient,
                 template.Name, Fill(template.Subject, e), Fill(template.Body, e)));
         }
         return messages;
+    }
+
+    /// <summary>An alert's placeholders: its break, and its payment when it has one (schema 2 has none).</summary>
+    private static string FillAlert(string text, OutboxEvent e)
+    {
+        var r = e.Reconciliation ?? throw new InvalidOperationException($"reconciliation.alert {e.Id} carries no reconciliation");
+        var payment = e.HasPayment
+            ? $"{e.Payment.Id} ({e.Payment.Status}, {MinorUnits.Format(e.Payment.AmountMinor, e.Payment.Currency)} {e.Payment.Currency}, merchant {e.Payment.MerchantId})"
+            : "none at Payrail";
+        return text
+            .Replace("{run_id}", r.RunId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{window_from}", PaymentRecord.Timestamp(r.WindowFrom), StringComparison.Ordinal)
+            .Replace("{window_to}", PaymentRecord.Timestamp(r.WindowTo), StringComparison.Ordinal)
+            .Replace("{bucket}", r.Bucket, StringComparison.Ordinal)
+            .Replace("{match_key}", r.MatchKey, StringComparison.Ordinal)
+            .Replace("{psp_line}", r.PspLine ?? "none", StringComparison.Ordinal)
+            .Replace("{payment}", payment, StringComparison.Ordinal)
+            .Replace("{reason}", r.Reason, StringComparison.Ordinal);
     }
 
     private static string Fill(string text, OutboxEvent e)

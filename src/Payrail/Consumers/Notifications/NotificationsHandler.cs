@@ -5,9 +5,10 @@ using Payrail.Outbox;
 namespace Payrail.Consumers.Notifications;
 
 /// <summary>
-/// <c>notifications</c>: a buyer and a merchant message for completed, failed and refunded payments, rendered from
-/// <see cref="NotificationTemplates"/>, stored with the event's inbox row (the effect), then handed to the sender from the
-/// table by <see cref="NotificationDispatch"/>, which <paramref name="wakeDispatch"/> wakes after each commit.
+/// <c>notifications</c>: a buyer and a merchant message for completed, failed and refunded payments, an ops message per
+/// reconciliation alert (with or without a payment), rendered from <see cref="NotificationTemplates"/>, stored with the
+/// event's inbox row (the effect), then handed to the sender from the table by <see cref="NotificationDispatch"/>, which
+/// <paramref name="wakeDispatch"/> wakes after each commit.
 /// </summary>
 public sealed class NotificationsHandler(Action wakeDispatch, TimeProvider clock) : IEventHandler
 {
