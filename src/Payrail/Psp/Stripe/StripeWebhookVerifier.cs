@@ -123,11 +123,11 @@ internal static class StripeWebhookVerifier
 
     private static PspWebhookEvent ToWebhookEvent(string body)
     {
-        StripeEventReader.ReadEvent stripeEvent;
+        StripeJsonReader.ReadEvent stripeEvent;
         try
         {
             // The API version is the PSP's business; Payrail reads only stable fields.
-            stripeEvent = StripeEventReader.Read(body);
+            stripeEvent = StripeJsonReader.Event(body);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or InvalidCastException or FormatException
                                       or InvalidOperationException or KeyNotFoundException or OverflowException)

@@ -5,14 +5,16 @@ using Stripe;
 namespace Payrail.Psp.Stripe;
 
 /// <summary>
-/// A webhook event's body read with System.Text.Json into Stripe.net's own types, only the fields the receiver maps
-/// (<see cref="StripeMapping"/> then reads them exactly as it reads a full object). <see cref="EventUtility.ParseEvent(string, bool)"/>
-/// built the whole tree through Newtonsoft (≈45 KB and most of the webhook's CPU in the API, issue 8's measurement);
-/// this reads one <see cref="JsonDocument"/> over pooled memory. An object of another type is left out, as the
-/// receiver ignores it. Throws <see cref="JsonException"/>, <see cref="InvalidOperationException"/> or
-/// <see cref="FormatException"/> on a body that is not an event of the expected shape.
+/// A webhook event's body, or a PaymentIntent answered to a create, read with System.Text.Json into Stripe.net's own
+/// types, only the fields Payrail maps (<see cref="StripeMapping"/> then reads them exactly as it reads a full object).
+/// Stripe.net builds the whole tree through Newtonsoft: ≈54 KB per webhook event (<see cref="EventUtility.ParseEvent(string, bool)"/>
+/// with its signature check) and ≈90 KB per create answer with its expanded charge, most of the API's allocations per
+/// payment (issue 8's measurement); this reads one <see cref="JsonDocument"/> over pooled memory. An event's object of
+/// another type is left out, as the receiver ignores it. Throws <see cref="JsonException"/>,
+/// <see cref="InvalidOperationException"/>, <see cref="FormatException"/> or <see cref="OverflowException"/> on a body
+/// that is not of the expected shape.
 /// </summary>
-internal static class StripeEventReader
+internal static class StripeJsonReader
 {
     /// <summary>A body nested deeper than any Stripe event is not read (Stripe's objects nest a handful of levels).</summary>
     private const int MaxDepth = 32;
@@ -21,7 +23,17 @@ internal static class StripeEventReader
 
     public sealed record ReadEvent(string? Id, string? Type, DateTime Created, IHasObject? Object);
 
-    public static ReadEvent Read(string body)
+    /// <summary>A PaymentIntent object (the answer to a create, a capture, a retrieve).</summary>
+    public static PaymentIntent PaymentIntent(string json)
+    {
+        using var document = JsonDocument.Parse(json, Options);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || String(root, "object") != "payment_intent")
+            throw new JsonException("not a payment_intent object");
+        return PaymentIntent(root);
+    }
+
+    public static ReadEvent Event(string body)
     {
         using var document = JsonDocument.Parse(body, Options);
         var root = document.RootElement;

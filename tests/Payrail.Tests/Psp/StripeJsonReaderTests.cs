@@ -8,11 +8,11 @@ using Xunit;
 namespace Payrail.Tests.Psp;
 
 /// <summary>
-/// The webhook receiver reads an event with System.Text.Json (<see cref="StripeEventReader"/>) instead of Stripe.net's
+/// The webhook receiver reads an event with System.Text.Json (<see cref="StripeJsonReader"/>) instead of Stripe.net's
 /// full Newtonsoft parse: for every event pspsim makes, and for the shapes pspsim does not send, what the receiver gets
 /// is what Stripe.net's own parse and the same mapping give.
 /// </summary>
-public sealed class StripeEventReaderTests(PspSimFixture psp) : IClassFixture<PspSimFixture>, IDisposable
+public sealed class StripeJsonReaderTests(PspSimFixture psp) : IClassFixture<PspSimFixture>, IDisposable
 {
     private const string Secret = "whsec_reader_test";
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_790_000_000);
@@ -42,6 +42,28 @@ public sealed class StripeEventReaderTests(PspSimFixture psp) : IClassFixture<Ps
         Assert.Contains("payment_intent.payment_failed", types);
         Assert.Contains("payment_intent.requires_action", types);
         Assert.Contains("charge.refunded", types);
+    }
+
+    [Fact]
+    public async Task Every_pspsim_payment_intent_answer_reads_as_Stripe_net_reads_it()
+    {
+        var created = new List<PspPayment>
+        {
+            await host.Connector.AuthorizeAsync(StripeConnectorHost.Request(amountMinor: 1_999), None),
+            await host.Connector.AuthorizeAsync(StripeConnectorHost.Request("pm_card_chargeDeclinedInsufficientFunds"), None),
+            await host.Connector.AuthorizeAsync(StripeConnectorHost.Request(capture: false, currency: "JPY", amountMinor: 500), None),
+            await host.Connector.AuthorizeAsync(StripeConnectorHost.Request("pm_card_threeDSecure2Required") with { ReturnUrl = "https://example.test/back" }, None),
+            await host.Connector.AuthorizeAsync(StripeConnectorHost.Request("pm_card_sim_processing"), None),
+        };
+        using var http = PspClient();
+        foreach (var payment in created)
+        {
+            var json = await http.GetStringAsync($"/v1/payment_intents/{payment.PspReference}?expand[0]=latest_charge");
+
+            var reference = StripeMapping.ToPayment(StripeEntity.FromJson<PaymentIntent>(json));
+            Assert.Equal(reference, StripeMapping.ToPayment(StripeJsonReader.PaymentIntent(json)));
+            Assert.Equal(reference, payment);
+        }
     }
 
     [Theory]
@@ -94,12 +116,18 @@ public sealed class StripeEventReaderTests(PspSimFixture psp) : IClassFixture<Ps
 
     private async Task<List<string>> EventBodiesAsync()
     {
-        using var http = new HttpClient { BaseAddress = new Uri(psp.BaseUrl) };
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", psp.ApiKey);
+        using var http = PspClient();
         using var list = JsonDocument.Parse(await http.GetStringAsync("/v1/events?limit=100"));
         var bodies = new List<string>();
         foreach (var e in list.RootElement.GetProperty("data").EnumerateArray())
             bodies.Add(await http.GetStringAsync("/v1/events/" + e.GetProperty("id").GetString()));
         return bodies;
+    }
+
+    private HttpClient PspClient()
+    {
+        var http = new HttpClient { BaseAddress = new Uri(psp.BaseUrl) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", psp.ApiKey);
+        return http;
     }
 }
