@@ -39,6 +39,42 @@ public sealed class PaymentIntentCreateFormTests
         Assert.Equal(StripeNetForm(create), PaymentIntentCreateForm.Encode(create));
     }
 
+    /// <summary>Headers (API version, idempotency key, user agent), content type and body: the raw request is the service's.</summary>
+    [Fact]
+    public async Task Create_request_is_what_Stripe_net_PaymentIntentService_sends()
+    {
+        var recorder = new Recorder();
+        var client = new StripeClient("sk_test_form", httpClient: new SystemNetHttpClient(new HttpClient(recorder), maxNetworkRetries: 0,
+            appInfo: null, enableTelemetry: false), apiBase: "http://127.0.0.1:9");
+        var create = StripeConnector.CreateOptions(StripeConnectorHost.Request(), "");
+
+        await new PaymentIntentService(client).CreateAsync(create, new RequestOptions { IdempotencyKey = "key_1" });
+        await client.RawRequestAsync(HttpMethod.Post, "/v1/payment_intents", PaymentIntentCreateForm.Encode(create),
+            new RawRequestOptions { IdempotencyKey = "key_1" });
+
+        Assert.Equal(2, recorder.Requests.Count);
+        Assert.Equal(recorder.Requests[0], recorder.Requests[1]);
+        Assert.Contains("Idempotency-Key=key_1", recorder.Requests[1]);
+        Assert.Contains("Stripe-Version=", recorder.Requests[1]);
+    }
+
+    /// <summary>Records each request as one line and answers a minimal PaymentIntent.</summary>
+    private sealed class Recorder : HttpMessageHandler
+    {
+        public List<string> Requests { get; } = [];
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Requests.Add($"{request.Method} {request.RequestUri} | "
+                         + string.Join(" | ", request.Headers.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => h.Key + "=" + string.Join(",", h.Value)))
+                         + " | " + request.Content?.Headers.ContentType + " | " + (request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken)));
+            return new HttpResponseMessage(System.Net.HttpStatusCode.OK)
+            {
+                Content = new StringContent("""{"id":"pi_1","object":"payment_intent","amount":1000,"currency":"eur","status":"succeeded"}"""),
+            };
+        }
+    }
+
     /// <summary>Stripe.net's own encoder (internal; what PaymentIntentService.CreateAsync sends).</summary>
     private static string StripeNetForm(BaseOptions options)
     {
