@@ -34,6 +34,10 @@ internal static class StripeWebhookVerifier
 
         if (!HasWellFormedTimestamp(signatureHeader, out var timestamp, out var timestampText))
             throw new PspWebhookRejectedException("malformed Stripe-Signature header (t=<unix seconds> required)", PspWebhookRejectedException.HeaderCode);
+        // Stripe.net checks the age after the signature; the answer is the same (a stale delivery is refused whoever
+        // signed it), and a replayed or forged one costs no HMAC.
+        if (Math.Abs(now.ToUnixTimeSeconds() - timestamp) > toleranceSeconds)
+            throw new PspWebhookRejectedException("webhook timestamp outside the tolerance window (stale or replayed)", PspWebhookRejectedException.TimestampCode);
         var signatures = Signatures(signatureHeader);
         var verified = false;
         var signed = SignedBytes(timestampText, body, out var signedLength);
@@ -50,9 +54,6 @@ internal static class StripeWebhookVerifier
         {
             ArrayPool<byte>.Shared.Return(signed);
         }
-        // Checked after the signature as Stripe.net does; no secret can make a stale one valid: a replay or forged.
-        if (Math.Abs(now.ToUnixTimeSeconds() - timestamp) > toleranceSeconds)
-            throw new PspWebhookRejectedException("webhook timestamp outside the tolerance window (stale or replayed)", PspWebhookRejectedException.TimestampCode);
         if (!verified) throw new PspWebhookRejectedException("no valid signature for any configured webhook secret");
 
         return ToWebhookEvent(body);
