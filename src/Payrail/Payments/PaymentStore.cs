@@ -71,6 +71,24 @@ public sealed class PaymentStore(NpgsqlDataSource database, IOptions<Idempotency
         return await reader.ReadAsync().ConfigureAwait(false) ? ReadPayment(reader) : null;
     }
 
+    /// <summary>
+    /// <paramref name="check"/> (a statement answering one boolean) and the payment, in one round trip: a webhook asks
+    /// whether its event id is recorded and reads the payment its metadata names at once (a round trip less per webhook).
+    /// </summary>
+    public async Task<(bool Check, PaymentRecord? Payment)> FindWithAsync(NpgsqlBatchCommand check, Guid id)
+    {
+        await using var connection = await database.OpenConnectionAsync().ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(check);
+        var find = new NpgsqlBatchCommand($"SELECT {PaymentColumns} FROM payments WHERE id = @id");
+        find.Parameters.AddWithValue("id", id);
+        batch.BatchCommands.Add(find);
+        await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+        var checkedTrue = await reader.ReadAsync().ConfigureAwait(false) && reader.GetBoolean(0);
+        await reader.NextResultAsync().ConfigureAwait(false);
+        return (checkedTrue, await reader.ReadAsync().ConfigureAwait(false) ? ReadPayment(reader) : null);
+    }
+
     /// <summary>The payment a PSP object belongs to, by the reference recorded for it (unique per PSP, migration 0002).</summary>
     public async Task<PaymentRecord?> FindByPspReferenceAsync(string psp, string pspReference)
     {

@@ -92,15 +92,27 @@ public sealed class PspWebhookReceiver(
 
     private async Task<string> ApplyAsync(PspWebhookEvent e, ReceivedWebhook webhook, CancellationToken cancellationToken)
     {
-        if (await events.ExistsAsync(webhook.Psp, e.EventId)) return WebhookOutcome.Duplicate;
+        var handling = HandlingOf(e);
+        // The common delivery (a PaymentIntent's event naming its Payrail payment): the event-id check and the payment
+        // read share one round trip.
+        var named = e.Refund is null && handling != Handling.Ignore && Guid.TryParse(e.MetadataPaymentId, out var id) ? id : (Guid?)null;
+        PaymentRecord? byMetadata = null;
+        if (named is { } paymentId)
+        {
+            (var seen, byMetadata) = await payments.FindWithAsync(WebhookEvents.ExistsCommand(webhook.Psp, e.EventId), paymentId);
+            if (seen) return WebhookOutcome.Duplicate;
+        }
+        else if (await events.ExistsAsync(webhook.Psp, e.EventId))
+        {
+            return WebhookOutcome.Duplicate;
+        }
         // A refund event about one of our refunds moves that refund (its snapshot: the refund lifecycle is monotone, so
         // a late or reordered event is stale); one about a refund made elsewhere goes on below (the PaymentIntent re-read).
         if (e.Refund is { } pspRefund && await FindRefundAsync(pspRefund) is { } refund)
             return await ApplyToRefundAsync(e, pspRefund, refund, webhook);
-        var handling = HandlingOf(e);
         if (handling == Handling.Ignore) return await RecordAloneAsync(webhook, null, WebhookOutcome.Ignored);
 
-        var payment = await FindPaymentAsync(e);
+        var payment = byMetadata ?? await FindPaymentAsync(e, metadataRead: named is not null);
         if (payment is null)
         {
             logger.LogWarning("Webhook {EventId} ({EventType}) is about PSP object {PspReference}, which no Payrail payment matches; recorded as orphan",
@@ -207,9 +219,10 @@ public sealed class PspWebhookReceiver(
         return Handling.Ignore;
     }
 
-    private async Task<PaymentRecord?> FindPaymentAsync(PspWebhookEvent e)
+    /// <summary>By the <c>payrail_payment_id</c> metadata (unless <paramref name="metadataRead"/> found none), else by PSP reference.</summary>
+    private async Task<PaymentRecord?> FindPaymentAsync(PspWebhookEvent e, bool metadataRead)
     {
-        if (Guid.TryParse(e.MetadataPaymentId, out var id) && await payments.FindAsync(id) is { } byMetadata) return byMetadata;
+        if (!metadataRead && Guid.TryParse(e.MetadataPaymentId, out var id) && await payments.FindAsync(id) is { } byMetadata) return byMetadata;
         return e.PspReference is { Length: > 0 } reference ? await payments.FindByPspReferenceAsync(psp.Name, reference) : null;
     }
 

@@ -54,13 +54,24 @@ public sealed class WebhookEvents(NpgsqlDataSource database, TimeProvider clock)
         ON CONFLICT (psp, event_id) DO NOTHING
         """;
 
+    private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM psp_webhook_events WHERE psp = @psp AND event_id = @event_id)";
+
     /// <summary>Whether this event id is recorded already (a cheap early answer; the batch's PR013 decides races).</summary>
     public async Task<bool> ExistsAsync(string psp, string eventId)
     {
-        await using var command = database.CreateCommand("SELECT EXISTS (SELECT 1 FROM psp_webhook_events WHERE psp = @psp AND event_id = @event_id)");
+        await using var command = database.CreateCommand(ExistsSql);
         command.Parameters.AddWithValue("psp", psp);
         command.Parameters.AddWithValue("event_id", eventId);
         return (bool)(await command.ExecuteScalarAsync().ConfigureAwait(false))!;
+    }
+
+    /// <summary><see cref="ExistsAsync"/> as a statement of a batch (see <see cref="PaymentStore.FindWithAsync"/>).</summary>
+    public static NpgsqlBatchCommand ExistsCommand(string psp, string eventId)
+    {
+        var command = new NpgsqlBatchCommand(ExistsSql);
+        command.Parameters.AddWithValue("psp", psp);
+        command.Parameters.AddWithValue("event_id", eventId);
+        return command;
     }
 
     /// <summary>

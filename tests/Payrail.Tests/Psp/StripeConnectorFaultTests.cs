@@ -290,6 +290,21 @@ public sealed class StripeConnectorFaultTests(PspSimFixture psp) : IClassFixture
         return fault.GetProperty("count").GetInt32();
     }
 
+    /// <summary>The create's answer is read without Stripe.net's parser: a cut body is still no answer, never a payment.</summary>
+    [Fact]
+    public async Task Create_answered_with_a_cut_body_is_outcome_unknown()
+    {
+        using var host = new StripeConnectorHost(psp.BaseUrl, psp.ApiKey);
+        var request = StripeConnectorHost.Request();
+        await InjectAsync("truncated_body", count: 1);
+
+        var unknown = await Assert.ThrowsAsync<PspUnavailableException>(() => host.Connector.AuthorizeAsync(request, None));
+
+        Assert.False(unknown.ServerError);
+        Assert.Equal(PspPaymentStatus.Captured, (await host.Connector.AuthorizeAsync(request, None)).Status);
+        Assert.Equal(1, await host.CountIntentsAsync(request.IdempotencyKey));
+    }
+
     private Task InjectAsync(string mode, int? count = null, int? durationMs = null) =>
         psp.AddFaultAsync(mode, count, probability: 1.0, pathPrefix: "/v1/payment_intents", method: "POST", durationMs: durationMs);
 }

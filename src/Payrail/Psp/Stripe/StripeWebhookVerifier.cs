@@ -1,12 +1,17 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using Stripe;
 
 namespace Payrail.Psp.Stripe;
 
 /// <summary>
 /// Verifies <c>Stripe-Signature: t=&lt;unix seconds&gt;,v1=&lt;hex HMAC-SHA256 of "{t}.{body}"&gt;[,v1=...]</c>
-/// with Stripe.net's <see cref="EventUtility.ValidateSignature(string,string,string,long,long)"/>
-/// (constant-time compare, any of several v1 values, |now − t| ≤ tolerance), trying each configured
-/// secret so a secret can be rotated: during the rotation both old and new verify.
+/// as Stripe.net's <see cref="EventUtility.ValidateSignature(string,string,string,long,long)"/> does (lower-case hex
+/// compared in constant time, any of several v1 values, |now − t| ≤ tolerance), trying each configured secret so a
+/// secret can be rotated: during the rotation both old and new verify. The signed bytes are encoded once into a pooled
+/// buffer for every secret (Stripe.net built "{t}.{body}" as a string, its bytes and the hex as strings per secret).
 /// </summary>
 internal static class StripeWebhookVerifier
 {
@@ -27,56 +32,41 @@ internal static class StripeWebhookVerifier
         if (secrets.Count == 0)
             throw new PspWebhookRejectedException("no webhook secret configured: every webhook is refused", PspWebhookRejectedException.NoSecretCode);
 
+        if (!HasWellFormedTimestamp(signatureHeader, out var timestamp, out var timestampText))
+            throw new PspWebhookRejectedException("malformed Stripe-Signature header (t=<unix seconds> required)", PspWebhookRejectedException.HeaderCode);
+        // Stripe.net checks the age after the signature; the answer is the same (a stale delivery is refused whoever
+        // signed it), and a replayed or forged one costs no HMAC.
+        if (Math.Abs(now.ToUnixTimeSeconds() - timestamp) > toleranceSeconds)
+            throw new PspWebhookRejectedException("webhook timestamp outside the tolerance window (stale or replayed)", PspWebhookRejectedException.TimestampCode);
+        var signatures = Signatures(signatureHeader);
         var verified = false;
-        foreach (var secret in secrets.Take(StripeConnectorOptions.MaxWebhookSecrets))
+        var signed = SignedBytes(timestampText, body, out var signedLength);
+        try
         {
-            if (TryValidate(body, signatureHeader, secret, toleranceSeconds, now.ToUnixTimeSeconds(), out var reason, out var code))
+            foreach (var secret in secrets.Take(StripeConnectorOptions.MaxWebhookSecrets))
             {
+                if (!Matches(signed.AsSpan(0, signedLength), secret, signatures)) continue;
                 verified = true;
                 break;
             }
-            // A stale or malformed header fails the same way with every secret: stop early, say why.
-            if (reason is not null) throw new PspWebhookRejectedException(reason, code);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(signed);
         }
         if (!verified) throw new PspWebhookRejectedException("no valid signature for any configured webhook secret");
 
         return ToWebhookEvent(body);
     }
 
-    /// <returns>true when verified; false with reason null when the signature did not match this secret.</returns>
-    private static bool TryValidate(
-        string body, string header, string secret, int toleranceSeconds, long nowUnix, out string? reason, out string code)
-    {
-        reason = null;
-        code = PspWebhookRejectedException.SignatureCode;
-        if (!HasWellFormedTimestamp(header, out var timestamp))
-        {
-            reason = "malformed Stripe-Signature header (t=<unix seconds> required)";
-            code = PspWebhookRejectedException.HeaderCode;
-            return false;
-        }
-        try
-        {
-            EventUtility.ValidateSignature(body, header, secret, toleranceSeconds, nowUnix);
-            return true;
-        }
-        catch (StripeException) when (Math.Abs(nowUnix - timestamp) > toleranceSeconds)
-        {
-            // No secret can make this one valid: stale (a replay) or forged, refused either way.
-            reason = "webhook timestamp outside the tolerance window (stale or replayed)";
-            code = PspWebhookRejectedException.TimestampCode;
-            return false;
-        }
-        catch (StripeException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Stripe.net converts t with Convert.ToInt32 and would throw a non-Stripe exception on junk; check first.</summary>
-    private static bool HasWellFormedTimestamp(string header, out long timestamp)
+    /// <summary>
+    /// Exactly one <c>t</c> that fits an int (Stripe.net converts it with Convert.ToInt32), every item a key=value pair.
+    /// The text of t is what was signed, as sent.
+    /// </summary>
+    private static bool HasWellFormedTimestamp(string header, out long timestamp, out string timestampText)
     {
         timestamp = 0;
+        timestampText = "";
         var found = 0;
         foreach (var item in header.Split(','))
         {
@@ -86,19 +76,62 @@ internal static class StripeWebhookVerifier
             found++;
             if (!int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)) return false;
             timestamp = seconds;
+            timestampText = parts[1];
         }
         return found == 1;
     }
 
+    /// <summary>The header's v1 values (each item trimmed, split at its first '=', as Stripe.net parses it).</summary>
+    private static List<string> Signatures(string header)
+    {
+        var values = new List<string>(1);
+        foreach (var item in header.Trim().Split(','))
+        {
+            var parts = item.Trim().Split('=', 2);
+            if (parts.Length == 2 && parts[0] == "v1") values.Add(parts[1]);
+        }
+        return values;
+    }
+
+    /// <summary>UTF-8 of "{t}.{body}" in a pooled buffer (returned by the caller).</summary>
+    private static byte[] SignedBytes(string timestampText, string body, out int length)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(timestampText.Length + 1 + Encoding.UTF8.GetMaxByteCount(body.Length));
+        length = Encoding.UTF8.GetBytes(timestampText, buffer);
+        buffer[length++] = (byte)'.';
+        length += Encoding.UTF8.GetBytes(body, buffer.AsSpan(length));
+        return buffer;
+    }
+
+    /// <summary>Whether one v1 value is the lower-case hex HMAC-SHA256 of the signed bytes under <paramref name="secret"/>.</summary>
+    private static bool Matches(ReadOnlySpan<byte> signed, string secret, List<string> signatures)
+    {
+        Span<byte> hash = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        Span<char> hex = stackalloc char[HMACSHA256.HashSizeInBytes * 2];
+        var key = Encoding.UTF8.GetBytes(secret);
+        HMACSHA256.HashData(key, signed, hash);
+        CryptographicOperations.ZeroMemory(key);
+        if (!Convert.TryToHexStringLower(hash, hex, out _)) throw new InvalidOperationException("a SHA-256 hash has 64 hex digits");
+        var found = false;
+        // Every candidate is compared in full (constant time per value), as Stripe.net's SecureEquals does.
+        foreach (var candidate in signatures)
+        {
+            found |= candidate.Length == hex.Length
+                     && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(hex), MemoryMarshal.AsBytes(candidate.AsSpan()));
+        }
+        return found;
+    }
+
     private static PspWebhookEvent ToWebhookEvent(string body)
     {
-        Event stripeEvent;
+        StripeJsonReader.ReadEvent stripeEvent;
         try
         {
             // The API version is the PSP's business; Payrail reads only stable fields.
-            stripeEvent = EventUtility.ParseEvent(body, throwOnApiVersionMismatch: false);
+            stripeEvent = StripeJsonReader.Event(body);
         }
-        catch (Exception e) when (e is Newtonsoft.Json.JsonException or System.Text.Json.JsonException or StripeException or ArgumentException or InvalidCastException or FormatException or InvalidOperationException or KeyNotFoundException)
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or InvalidCastException or FormatException
+                                      or InvalidOperationException or KeyNotFoundException or OverflowException)
         {
             throw Malformed("malformed webhook body");
         }
@@ -109,14 +142,14 @@ internal static class StripeWebhookVerifier
         PspPayment? payment;
         try
         {
-            payment = stripeEvent.Data?.Object is PaymentIntent intent ? StripeMapping.ToPayment(intent) : null;
+            payment = stripeEvent.Object is PaymentIntent intent ? StripeMapping.ToPayment(intent) : null;
         }
         catch (StripeAmountException)
         {
             // Booking a rounded amount would put a wrong number in the books: the event is kept, as rejected.
             throw Malformed("webhook amount not convertible to ISO minor units");
         }
-        var (reference, metadata) = stripeEvent.Data?.Object switch
+        var (reference, metadata) = stripeEvent.Object switch
         {
             PaymentIntent pi => (pi.Id, pi.Metadata),
             Charge charge => (charge.PaymentIntentId, charge.Metadata),
@@ -126,7 +159,7 @@ internal static class StripeWebhookVerifier
         PspRefund? refundSnapshot;
         try
         {
-            refundSnapshot = stripeEvent.Data?.Object is Refund r && !string.IsNullOrEmpty(r.Id) ? StripeMapping.ToRefund(r, reference ?? "") : null;
+            refundSnapshot = stripeEvent.Object is Refund r && !string.IsNullOrEmpty(r.Id) ? StripeMapping.ToRefund(r, reference ?? "") : null;
         }
         catch (StripeAmountException)
         {
