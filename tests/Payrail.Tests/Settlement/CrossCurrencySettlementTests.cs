@@ -218,6 +218,34 @@ public sealed class CrossCurrencySettlementTests(SettlementFixture api) : IClass
         await AssertRerunPostsNothingAsync(paymentId, merchant);
     }
 
+    [Fact]
+    public async Task A_strict_merchants_refund_after_a_cross_currency_settlement_that_comes_back_after_succeeding_returns_its_USD_once_converted()
+    {
+        var merchant = await api.CreateMerchantAsync(payableMayGoNegative: false);
+        var (paymentId, reference) = await api.CapturedPaymentAsync(3_000, "EUR", merchant, paymentMethod: "pm_card_refundFail");
+        await api.PassPayoutDelayAsync();
+        await api.SettleAsync();
+        var charge = await api.ChargeLineAsync(reference);
+        var refund = await api.RefundAsync(paymentId, merchant, new { amount = 1_000 });
+        Assert.Equal((201, "succeeded"), (refund.Status, refund.Json.GetProperty("status").GetString()));
+        await api.PassPayoutDelayAsync(); // the bank sends it back
+        var answer = await api.Services.GetRequiredService<IPspConnector>()
+            .RetrieveRefundAsync(refund.Json.GetProperty("psp_reference").GetString()!, CancellationToken.None);
+        var reversed = await api.Services.GetRequiredService<RefundTransitions>()
+            .ApplyAsync(Guid.Parse(refund.Json.GetProperty("id").GetString()!), answer!, "test.refund_failure");
+        Assert.Equal(RefundResultKind.Applied, reversed.Kind);
+        Assert.Equal(0, (await api.BalancesAsync(merchant))["EUR"].PayableMinor);
+
+        await api.SettleAsync();
+
+        Assert.Equal(2, (await api.RefundLinesAsync(reference)).Count);
+        var balances = await api.BalancesAsync(merchant);
+        Assert.Equal((0L, charge.Amount - charge.Fee), (balances["EUR"].PayableMinor, balances["USD"].PayableMinor));
+        Assert.Equal((0L, 0L), (await DebitsPendingAsync(merchant, "USD"), await DebitsPendingAsync(merchant, "EUR")));
+        Assert.Empty(await api.VerifyLedgerAsync());
+        await AssertRerunPostsNothingAsync(paymentId, merchant);
+    }
+
     private Task<long> DebitsPendingAsync(string merchant, string currency) => api.ScalarAsync(
         "SELECT coalesce(sum(debits_pending), 0)::bigint FROM ledger_account_totals WHERE owner = @owner AND currency = @currency",
         ("owner", "merchant:" + merchant), ("currency", currency));
