@@ -81,8 +81,9 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
 
     /// <summary>
     /// The margin above the charge's booked rate that a backed refund's estimate holds (<see cref="FxEstimateMinor"/>), in
-    /// basis points: the PSP converts the refund at its rate on the refund's day, which may have moved since the charge. 3 %
-    /// covers a usual month's EUR/USD move; a larger move is refused at conversion (logged, retried each run), never lost.
+    /// basis points: the PSP converts the refund at its rate on the refund's day, which may have moved since the charge's.
+    /// A larger move is not lost: the conversion then debits more than was held, and waits (refused, logged, retried each
+    /// run) only while the merchant's payable cannot take the difference.
     /// </summary>
     public const int FxEstimateMarginBasisPoints = 300;
 
@@ -324,8 +325,8 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
 
     /// <summary>
     /// A refund that failed after it succeeded (Stripe's refund_failure: the bank sent the money back): a posted transfer
-    /// buyer → merchant (fx, for a backed refund) of the refund's amount, its own id, so the refund's transfer stays as it was (transfers are
-    /// immutable) and the two net to zero.
+    /// buyer → merchant (fx, for a backed refund) of the refund's amount, its own id, so the refund's transfer stays as it
+    /// was (transfers are immutable) and the two net to zero.
     /// </summary>
     public IReadOnlyList<TransferDraft> RefundFailure(Guid refundId, long amountMinor, RefundFxBacking? backing = null)
     {
