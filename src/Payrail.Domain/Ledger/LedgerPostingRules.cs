@@ -72,32 +72,105 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
     /// Call <see cref="CanRefund"/> first: account flags only guard totals across all of a merchant's payments, the
     /// per-payment limit is the payment row's (its reservation under its version).
     /// </summary>
-    public IReadOnlyList<TransferDraft> RefundHold(Guid refundId, long amountMinor)
+    public IReadOnlyList<TransferDraft> RefundHold(Guid refundId, long amountMinor, RefundFxBacking? backing = null)
     {
         RequirePositive(amountMinor, nameof(amountMinor));
         var id = TransferIds.For(PaymentId, TransferSteps.RefundHold(refundId));
-        return [Draft(id, TransferKind.Pending, MerchantOwner, BuyerOwner, amountMinor, null)];
+        return [Draft(id, TransferKind.Pending, RefundSource(backing), BuyerOwner, amountMinor, null)];
     }
+
+    /// <summary>
+    /// The margin above the charge's booked rate that a backed refund's estimate holds (<see cref="FxEstimateMinor"/>), in
+    /// basis points: the PSP converts the refund at its rate on the refund's day, which may have moved since the charge's.
+    /// A larger move is not lost: the conversion then debits more than was held, and waits (refused, logged, retried each
+    /// run) only while the merchant's payable cannot take the difference.
+    /// </summary>
+    public const int FxEstimateMarginBasisPoints = 300;
+
+    /// <summary>
+    /// The upper bound a refund of <paramref name="refundMinor"/> (payment's currency) is held at in the settlement currency:
+    /// the integer ceiling of refund × booked charge amount / captured amount, plus <see cref="FxEstimateMarginBasisPoints"/>
+    /// (ceiling again). Integer arithmetic only; an estimate, never posted: the conversion posts the PSP's booked amount.
+    /// </summary>
+    public static long FxEstimateMinor(long refundMinor, long capturedMinor, long bookedChargeMinor)
+    {
+        RequirePositive(refundMinor, nameof(refundMinor));
+        RequirePositive(capturedMinor, nameof(capturedMinor));
+        RequirePositive(bookedChargeMinor, nameof(bookedChargeMinor));
+        const int basis = 10_000;
+        var atBookedRate = ((Int128)refundMinor * bookedChargeMinor + capturedMinor - 1) / capturedMinor;
+        return checked((long)((atBookedRate * (basis + FxEstimateMarginBasisPoints) + basis - 1) / basis));
+    }
+
+    /// <summary>
+    /// A strict merchant's refund of a payment its PSP settled in another currency S (its payable in the payment's currency
+    /// was converted to S): the refund's estimate in S held as a pending transfer merchant → fx:{C}-{S}, written before the
+    /// refund's hold in the batch that reserves it. This is the transfer the merchant's flag checks (its S payable must
+    /// cover it, atomically with its other refunds); the refund's hold is then drawn on fx in C (<see cref="RefundHold"/>
+    /// with the backing), so the merchant's C balance, emptied by the conversion, is never touched by this refund.
+    /// </summary>
+    public IReadOnlyList<TransferDraft> RefundFxEstimate(Guid refundId, RefundFxBacking backing)
+    {
+        ArgumentNullException.ThrowIfNull(backing);
+        RequirePositive(backing.EstimateMinor, nameof(backing));
+        var id = TransferIds.For(PaymentId, TransferSteps.RefundFxEstimate(refundId));
+        return [new TransferDraft(id, TransferKind.Pending, MerchantOwner, LedgerAccountOwner.Fx(Currency, backing.Settlement),
+            backing.EstimateMinor, backing.Settlement, null)];
+    }
+
+    /// <summary>The estimate's void: when the refund fails or is canceled before it succeeded, or when its booked amount is converted.</summary>
+    public IReadOnlyList<TransferDraft> RefundFxEstimateRelease(Guid refundId, RefundFxBacking backing)
+    {
+        ArgumentNullException.ThrowIfNull(backing);
+        var id = TransferIds.For(PaymentId, TransferSteps.RefundFxEstimateRelease(refundId));
+        var estimate = TransferIds.For(PaymentId, TransferSteps.RefundFxEstimate(refundId));
+        return [new TransferDraft(id, TransferKind.VoidPending, MerchantOwner, LedgerAccountOwner.Fx(Currency, backing.Settlement),
+            backing.EstimateMinor, backing.Settlement, estimate)];
+    }
+
+    /// <summary>
+    /// The conversion of one refund-side balance transaction of a backed refund (<see cref="RefundFxEstimate"/>): the
+    /// refund never left the merchant in C (fx paid the buyer), so only the settlement-currency side moves, at the PSP's
+    /// booked amount: a refund line voids the estimate, then the merchant pays the booked amount to fx in S; a failure
+    /// line gives the booked amount back to the merchant in S (a refund reversed after it succeeded came back to fx in C,
+    /// <see cref="RefundFailure"/>). Steps in that order, each its own journal entry, ids as the unbacked conversion's.
+    /// </summary>
+    public IReadOnlyList<LedgerStep> ConvertBackedRefund(RefundBooking booking, Guid refundId, RefundFxBacking backing)
+    {
+        if (RefundBookingRefusal(booking) is { } refusal)
+        {
+            throw new ArgumentException($"Refund conversion refused: {refusal}.", nameof(booking));
+        }
+
+        if (booking.Failure) return [Step(CreditLeg(booking))];
+        return [Step(RefundFxEstimateRelease(refundId, backing)[0]), Step(DebitLeg(booking))];
+    }
+
+    private static LedgerStep Step(TransferDraft transfer) => new(transfer.Id, transfer);
+
+    /// <summary>Who pays a refund in the payment's currency: the merchant, or fx when the refund is backed in the settlement currency.</summary>
+    private string RefundSource(RefundFxBacking? backing) =>
+        backing is null ? MerchantOwner : LedgerAccountOwner.Fx(Currency, backing.Settlement);
 
     /// <summary>
     /// Refund succeeded: posts the whole hold (<see cref="RefundHold"/>), merchant → buyer. Posting a hold moves nothing the
     /// flag counts (pending becomes posted), so a refund the PSP made is never refused by the books.
     /// </summary>
-    public IReadOnlyList<TransferDraft> Refund(Guid refundId, long amountMinor)
+    public IReadOnlyList<TransferDraft> Refund(Guid refundId, long amountMinor, RefundFxBacking? backing = null)
     {
         RequirePositive(amountMinor, nameof(amountMinor));
         var id = TransferIds.For(PaymentId, TransferSteps.Refund(refundId));
         var hold = TransferIds.For(PaymentId, TransferSteps.RefundHold(refundId));
-        return [Draft(id, TransferKind.PostPending, MerchantOwner, BuyerOwner, amountMinor, hold)];
+        return [Draft(id, TransferKind.PostPending, RefundSource(backing), BuyerOwner, amountMinor, hold)];
     }
 
     /// <summary>Refund failed or canceled before it succeeded: the hold is voided whole, the payable is the merchant's again.</summary>
-    public IReadOnlyList<TransferDraft> RefundRelease(Guid refundId, long amountMinor)
+    public IReadOnlyList<TransferDraft> RefundRelease(Guid refundId, long amountMinor, RefundFxBacking? backing = null)
     {
         RequirePositive(amountMinor, nameof(amountMinor));
         var id = TransferIds.For(PaymentId, TransferSteps.RefundRelease(refundId));
         var hold = TransferIds.For(PaymentId, TransferSteps.RefundHold(refundId));
-        return [Draft(id, TransferKind.VoidPending, MerchantOwner, BuyerOwner, amountMinor, hold)];
+        return [Draft(id, TransferKind.VoidPending, RefundSource(backing), BuyerOwner, amountMinor, hold)];
     }
 
     /// <summary>
@@ -252,14 +325,14 @@ public sealed record LedgerPostingRules(Guid PaymentId, string BuyerId, string M
 
     /// <summary>
     /// A refund that failed after it succeeded (Stripe's refund_failure: the bank sent the money back): a posted transfer
-    /// buyer → merchant of the refund's amount, its own id, so the refund's transfer stays as it was (transfers are
-    /// immutable) and the two net to zero.
+    /// buyer → merchant (fx, for a backed refund) of the refund's amount, its own id, so the refund's transfer stays as it
+    /// was (transfers are immutable) and the two net to zero.
     /// </summary>
-    public IReadOnlyList<TransferDraft> RefundFailure(Guid refundId, long amountMinor)
+    public IReadOnlyList<TransferDraft> RefundFailure(Guid refundId, long amountMinor, RefundFxBacking? backing = null)
     {
         RequirePositive(amountMinor, nameof(amountMinor));
         var id = TransferIds.For(PaymentId, TransferSteps.RefundFailure(refundId));
-        return [Draft(id, TransferKind.Posted, BuyerOwner, MerchantOwner, amountMinor, null)];
+        return [Draft(id, TransferKind.Posted, BuyerOwner, RefundSource(backing), amountMinor, null)];
     }
 
     /// <summary>True when a refund of amountMinor fits in captured minus already refunded.</summary>
@@ -287,6 +360,12 @@ public sealed record SettlementBooking(Currency Currency, long AmountMinor, long
 /// amount in the settlement currency (both positive, ISO minor units; the balance transaction's sign is the kind's).
 /// </summary>
 public sealed record RefundBooking(string BalanceTransaction, bool Failure, long RefundedMinor, Currency Currency, long BookedMinor);
+
+/// <summary>
+/// How a strict merchant's refund of a payment settled in another currency is backed: the settlement currency and the
+/// estimate held there (<see cref="LedgerPostingRules.RefundFxEstimate"/>, ISO minor units).
+/// </summary>
+public sealed record RefundFxBacking(Currency Settlement, long EstimateMinor);
 
 /// <summary>One transfer to post and the journal entry (operation) it belongs to, for posting rules whose order interleaves entries.</summary>
 public sealed record LedgerStep(Guid JournalEntryId, TransferDraft Transfer);

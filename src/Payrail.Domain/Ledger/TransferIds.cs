@@ -52,6 +52,15 @@ public static class TransferSteps
     public static string RefundFailure(Guid refundId) => $"refund_failure:{refundId:D}";
 
     /// <summary>
+    /// A strict merchant's refund of a payment settled in another currency: the upper-bound estimate it holds in the
+    /// settlement currency (pending merchant → fx), and that hold's void (when the refund fails, or when the PSP's booked
+    /// amount is converted). One void id for both, so whichever comes second is the same transfer and is skipped.
+    /// </summary>
+    public static string RefundFxEstimate(Guid refundId) => $"refund_fx_estimate:{refundId:D}";
+
+    public static string RefundFxEstimateRelease(Guid refundId) => $"refund_fx_estimate_release:{refundId:D}";
+
+    /// <summary>
     /// The conversion of one refund-side balance transaction (a refund, or a refund's failure) of a payment the PSP settles
     /// in another currency, credit leg and debit leg; named by the PSP's balance transaction id, unique per line.
     /// </summary>

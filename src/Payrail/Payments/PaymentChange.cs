@@ -119,10 +119,15 @@ public sealed record PaymentChange(
         var rules = new LedgerPostingRules(after.Id, after.BuyerId, after.MerchantId, Currency.FromCode(after.CurrencyCode));
         List<IReadOnlyList<TransferDraft>> journal = refund.Move switch
         {
+            // A backed refund (RefundChange.Backing): its estimate in the settlement currency first, the transfer the flag checks.
+            RefundMove.Reserve when refund.Backing is { } backing =>
+                [rules.RefundFxEstimate(refund.RefundId, backing), rules.RefundHold(refund.RefundId, refund.AmountMinor, backing)],
             RefundMove.Reserve => [rules.RefundHold(refund.RefundId, refund.AmountMinor)],
-            RefundMove.Succeed => [rules.Refund(refund.RefundId, refund.AmountMinor)],
+            RefundMove.Succeed => [rules.Refund(refund.RefundId, refund.AmountMinor, refund.Backing)],
+            RefundMove.Release when refund.Backing is { } backing =>
+                [rules.RefundRelease(refund.RefundId, refund.AmountMinor, backing), rules.RefundFxEstimateRelease(refund.RefundId, backing)],
             RefundMove.Release => [rules.RefundRelease(refund.RefundId, refund.AmountMinor)],
-            RefundMove.Reverse => [rules.RefundFailure(refund.RefundId, refund.AmountMinor)],
+            RefundMove.Reverse => [rules.RefundFailure(refund.RefundId, refund.AmountMinor, refund.Backing)],
             _ => throw new ArgumentOutOfRangeException(nameof(refund), refund.Move, "Unknown refund move."),
         };
         // One payment.refunded per succeeded refund, partial ones included, and one payment.refund_reversed per refund that

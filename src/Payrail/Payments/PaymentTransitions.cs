@@ -66,7 +66,12 @@ public sealed record PaymentTransition(PspOutcome Outcome, string Psp, string Ca
 }
 
 /// <summary>What one refund's change does to its payment: the move and the refund's amount.</summary>
-public sealed record RefundChange(Guid RefundId, Payrail.Domain.Refunds.RefundMove Move, long AmountMinor);
+/// <summary>
+/// A refund's move on its payment; <paramref name="Backing"/> when the refund is held in the settlement currency
+/// (a strict merchant's refund after its payment was settled in another currency: LedgerPostingRules.RefundFxEstimate).
+/// </summary>
+public sealed record RefundChange(Guid RefundId, Payrail.Domain.Refunds.RefundMove Move, long AmountMinor,
+    Payrail.Domain.Ledger.RefundFxBacking? Backing = null);
 
 /// <summary>
 /// The one path by which a payment changes (CONVENTIONS.md "A state change"): plan with the pure domain

@@ -65,8 +65,9 @@ public sealed class RefundCreation(
         if (amount <= 0) return await RefuseAsync(lease, payment, PaymentRefunds.ExceedsRefundableCode).ConfigureAwait(false);
         var refund = new RefundRecord(lease.ResourceId, payment.Id, payment.MerchantId, amount, payment.CurrencyCode,
             RefundStatus.Pending, request.Reason, psp.Name, null, null, 1, now, now);
+        var backing = await refunds.ReserveBackingAsync(payment, amount).ConfigureAwait(false);
         var reserved = await transitions.ApplyAsync(payment,
-            PaymentTransition.Of(new RefundChange(refund.Id, RefundMove.Reserve, amount), psp.Name, ReserveCause), [new InsertRefund(refund)])
+            PaymentTransition.Of(new RefundChange(refund.Id, RefundMove.Reserve, amount, backing), psp.Name, ReserveCause), [new InsertRefund(refund)])
             .ConfigureAwait(false);
         switch (reserved.Kind)
         {

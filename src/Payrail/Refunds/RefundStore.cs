@@ -1,5 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
+using Payrail.Domain.Ledger;
+using Payrail.Domain.Money;
 using Payrail.Domain.Refunds;
 using Payrail.Payments;
 
@@ -45,6 +47,41 @@ public sealed class RefundStore(NpgsqlDataSource database)
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         while (await reader.ReadAsync().ConfigureAwait(false)) refunds.Add(Read(reader));
         return refunds;
+    }
+
+    /// <summary>
+    /// How a new refund of <paramref name="payment"/> must be backed, or null when it draws on the merchant's payable in the
+    /// payment's currency as usual: backed when the merchant's payable may not go negative and the PSP settled the payment
+    /// in another currency (its payable was converted there). The estimate is taken from the settlement's booked amount
+    /// (<see cref="LedgerPostingRules.FxEstimateMinor"/>). A settlement committing after this read leaves the refund
+    /// unbacked: the ledger's flag then decides on the payable in the payment's currency, as before settlement.
+    /// </summary>
+    public async Task<RefundFxBacking?> ReserveBackingAsync(PaymentRecord payment, long amountMinor)
+    {
+        if (amountMinor <= 0 || payment.AmountCapturedMinor <= 0) return null;
+        await using var command = database.CreateCommand("""
+            SELECT s.currency::text, s.amount_minor FROM payment_settlements s JOIN merchants m ON m.id = @merchant_id
+            WHERE s.payment_id = @payment_id AND s.currency <> @currency AND NOT m.payable_may_go_negative
+            """);
+        command.Parameters.AddWithValue("payment_id", payment.Id);
+        command.Parameters.AddWithValue("merchant_id", payment.MerchantId);
+        command.Parameters.AddWithValue("currency", payment.CurrencyCode);
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        if (!await reader.ReadAsync().ConfigureAwait(false)) return null;
+        var booked = reader.GetInt64(1);
+        return new RefundFxBacking(Currency.FromCode(reader.GetString(0)),
+            LedgerPostingRules.FxEstimateMinor(amountMinor, payment.AmountCapturedMinor, booked));
+    }
+
+    /// <summary>The backing a refund was reserved with (its estimate transfer, by its deterministic id), or null when it had none.</summary>
+    public async Task<RefundFxBacking?> BackingAsync(Guid paymentId, Guid refundId)
+    {
+        await using var command = database.CreateCommand("SELECT currency::text, amount_minor FROM ledger_transfers WHERE id = @id");
+        command.Parameters.AddWithValue("id", TransferIds.For(paymentId, TransferSteps.RefundFxEstimate(refundId)));
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        return await reader.ReadAsync().ConfigureAwait(false)
+            ? new RefundFxBacking(Currency.FromCode(reader.GetString(0)), reader.GetInt64(1))
+            : null;
     }
 
     /// <summary>Pending refunds created before <paramref name="olderThan"/> and due, oldest first (the sweeper's batch).</summary>

@@ -98,8 +98,10 @@ public sealed class RefundTransitions(RefundStore refunds, PaymentStore payments
                 continue; // the refund moved meanwhile: re-read both
             }
 
+            // A refund reserved with a backing in the settlement currency moves with it (the accounts its hold was drawn on).
+            var backing = await refunds.BackingAsync(refund.PaymentId, refund.Id).ConfigureAwait(false);
             var result = await transitions.ApplyAsync(payment,
-                PaymentTransition.Of(new RefundChange(refund.Id, step.Move!.Value, refund.AmountMinor), refund.Psp, cause), commands).ConfigureAwait(false);
+                PaymentTransition.Of(new RefundChange(refund.Id, step.Move!.Value, refund.AmountMinor, backing), refund.Psp, cause), commands).ConfigureAwait(false);
             if (result.Kind == TransitionResultKind.Applied) return new RefundResult(RefundResultKind.Applied, after);
             // Refused with refund_moved, or gave up: our read of the refund is older than its payment's. Re-read both.
             if (result.Kind == TransitionResultKind.Refused && result.Rejection?.Code != PaymentRefunds.RefundMovedCode)

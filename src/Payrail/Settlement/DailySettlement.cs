@@ -131,14 +131,15 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
             var settledIn = await store.SettledInAnotherCurrencyAsync(psp.Name, batch, cancellationToken);
             if (settledIn.Count == 0) continue;
             var statuses = await store.RefundStatusesAsync(psp.Name, RefundIdsOf(settledIn.Keys, refundLines), cancellationToken);
-            var creditLegs = settledIn.SelectMany(s => refundLines[s.Key].Select(l => CreditLegId(s.Value.PaymentId, l))).ToList();
-            var posted = await store.ExistingTransfersAsync(creditLegs, cancellationToken);
+            // A line is converted once either leg is in the books: a backed refund's line has only one (ConvertBackedRefund).
+            var legs = settledIn.SelectMany(s => refundLines[s.Key].SelectMany(l => LegIds(s.Value.PaymentId, l))).ToList();
+            var posted = await store.ExistingTransfersAsync(legs, cancellationToken);
             foreach (var (reference, (paymentId, currencyCode)) in settledIn)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var remaining = refundLines[reference].Where(l => !posted.Contains(CreditLegId(paymentId, l))).ToList();
+                var remaining = refundLines[reference].Where(l => !LegIds(paymentId, l).Any(posted.Contains)).ToList();
                 if (remaining.Count == 0) continue;
-                var outcome = await ConvertOneAsync(reference, Currency.FromCode(currencyCode), remaining, statuses);
+                var outcome = await ConvertOneAsync(reference, Currency.FromCode(currencyCode), remaining, statuses, cancellationToken);
                 if (outcome < 0) refused++;
                 else converted += outcome;
             }
@@ -146,10 +147,12 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
         return (converted, refused);
     }
 
-    private static Guid CreditLegId(Guid paymentId, PspSettlementLine line) => TransferIds.For(paymentId, TransferSteps.RefundFxCredit(line.Id));
+    private static Guid[] LegIds(Guid paymentId, PspSettlementLine line) =>
+        [TransferIds.For(paymentId, TransferSteps.RefundFxCredit(line.Id)), TransferIds.For(paymentId, TransferSteps.RefundFxDebit(line.Id))];
 
     /// <summary>The lines converted (0: none convert yet, or a concurrent run converted them), or −1 when refused.</summary>
-    private async Task<int> ConvertOneAsync(string reference, Currency settlement, List<PspSettlementLine> lines, IReadOnlyDictionary<string, string> statuses)
+    private async Task<int> ConvertOneAsync(string reference, Currency settlement, List<PspSettlementLine> lines, IReadOnlyDictionary<string, string> statuses,
+        CancellationToken cancellationToken)
     {
         var payment = await payments.FindByPspReferenceAsync(psp.Name, reference);
         if (payment is null) return 0;
@@ -158,7 +161,8 @@ public sealed class DailySettlement(IPspConnector psp, PaymentStore payments, Pa
         if (bookings.Count == 0) return 0;
         try
         {
-            var result = await transitions.RecordAsync(payment, [new RefundConversionPosting(_ledger, bookings)]);
+            var backed = await store.BackedRefundsAsync(psp.Name, payment.Id, lines, cancellationToken);
+            var result = await transitions.RecordAsync(payment, [new RefundConversionPosting(_ledger, bookings, backed)]);
             return result.Committed ? bookings.Count : Refuse(payment, lines[0], $"state change {result.Kind}") == Outcome.Refused ? -1 : 0;
         }
         catch (PostgresException e) when (e.SqlState == LedgerSqlState.BalanceLimitExceeded)

@@ -12,7 +12,10 @@ namespace Payrail.Settlement;
 /// leg first, then every debit leg, so that a merchant whose payable may not go negative is never refused by the order
 /// of one run's lines. Transfer ids derive from the payment and the balance transaction: a re-run posts nothing new.
 /// </summary>
-public sealed class RefundConversionPosting(LedgerWrites ledger, IReadOnlyList<RefundBooking> refunds) : ITransitionCommand
+/// A backed refund's line (<paramref name="backed"/>, by balance transaction id) converts its settlement-currency side only
+/// (<see cref="LedgerPostingRules.ConvertBackedRefund"/>), its estimate voided just before its booked amount is debited.
+public sealed class RefundConversionPosting(LedgerWrites ledger, IReadOnlyList<RefundBooking> refunds,
+    IReadOnlyDictionary<string, BackedRefund>? backed = null) : ITransitionCommand
 {
     public void AddTo(NpgsqlBatch batch, PaymentRecord payment) =>
         throw new InvalidOperationException("Refund conversions commit against the payment as it stands.");
@@ -21,8 +24,15 @@ public sealed class RefundConversionPosting(LedgerWrites ledger, IReadOnlyList<R
     {
         if (change is not null) throw new InvalidOperationException("Refund conversions commit against the payment as it stands.");
         var rules = new LedgerPostingRules(payment.Id, payment.BuyerId, payment.MerchantId, Domain.Money.Currency.FromCode(payment.CurrencyCode));
-        var entries = refunds.Select(rules.ConvertRefund).ToList();
-        var steps = entries.Select(e => new LedgerStep(e[0].Id, e[0])).Concat(entries.Select(e => new LedgerStep(e[0].Id, e[1]))).ToList();
+        var entries = refunds.Where(r => backed?.ContainsKey(r.BalanceTransaction) != true).Select(rules.ConvertRefund).ToList();
+        var backedSteps = refunds.Where(r => backed?.ContainsKey(r.BalanceTransaction) == true)
+            .Select(r => rules.ConvertBackedRefund(r, backed![r.BalanceTransaction].RefundId, backed[r.BalanceTransaction].Backing)).ToList();
+        // Credits first (a backed failure is one), then each void of an estimate, then the debits.
+        var steps = entries.Select(e => new LedgerStep(e[0].Id, e[0]))
+            .Concat(backedSteps.Where(b => b.Count == 1).Select(b => b[0]))
+            .Concat(backedSteps.Where(b => b.Count == 2).Select(b => b[0]))
+            .Concat(entries.Select(e => new LedgerStep(e[0].Id, e[1])))
+            .Concat(backedSteps.Where(b => b.Count == 2).Select(b => b[1])).ToList();
         ledger.AddTo(batch, payment.Id, steps);
     }
 }

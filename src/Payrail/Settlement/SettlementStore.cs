@@ -1,5 +1,8 @@
 using Npgsql;
 using NpgsqlTypes;
+using Payrail.Domain.Ledger;
+using Payrail.Domain.Money;
+using Payrail.Psp;
 
 namespace Payrail.Settlement;
 
@@ -47,6 +50,49 @@ public sealed class SettlementStore(NpgsqlDataSource database)
         return settled;
     }
 
+    /// <summary>
+    /// The refunds of <paramref name="lines"/> (one payment's refund-side balance transactions) that were reserved with a
+    /// backing in the settlement currency (Refunds: a strict merchant's refund after its payment's cross-currency
+    /// settlement), by balance transaction id: our refund id and its estimate (the estimate transfer, read by its id).
+    /// </summary>
+    public async Task<Dictionary<string, BackedRefund>> BackedRefundsAsync(string psp, Guid paymentId,
+        IReadOnlyList<PspSettlementLine> lines, CancellationToken cancellationToken)
+    {
+        var backed = new Dictionary<string, BackedRefund>(StringComparer.Ordinal);
+        var sources = lines.Where(l => l.SourceId is not null).Select(l => l.SourceId!).Distinct().ToArray();
+        if (sources.Length == 0) return backed;
+        var refundIds = await RefundIdsAsync(psp, paymentId, sources, cancellationToken);
+        var estimates = refundIds.ToDictionary(r => TransferIds.For(paymentId, TransferSteps.RefundFxEstimate(r.Value)), r => r.Key);
+        if (estimates.Count == 0) return backed;
+        await using var read = database.CreateCommand("SELECT id, currency::text, amount_minor FROM ledger_transfers WHERE id = ANY(@ids)");
+        read.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = estimates.Keys.ToArray() });
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        var bySource = new Dictionary<string, BackedRefund>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var source = estimates[reader.GetGuid(0)];
+            bySource[source] = new BackedRefund(refundIds[source], new RefundFxBacking(Currency.FromCode(reader.GetString(1)), reader.GetInt64(2)));
+        }
+        foreach (var line in lines)
+        {
+            if (line.SourceId is not null && bySource.TryGetValue(line.SourceId, out var refund)) backed[line.Id] = refund;
+        }
+        return backed;
+    }
+
+    private async Task<Dictionary<string, Guid>> RefundIdsAsync(string psp, Guid paymentId, string[] pspRefundIds, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "SELECT psp_refund_id, id FROM refunds WHERE psp = @psp AND payment_id = @payment_id AND psp_refund_id = ANY(@ids)");
+        command.Parameters.AddWithValue("psp", psp);
+        command.Parameters.AddWithValue("payment_id", paymentId);
+        command.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = pspRefundIds });
+        var ids = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) ids[reader.GetString(0)] = reader.GetGuid(1);
+        return ids;
+    }
+
     /// <summary>Our status of each refund the PSP knows by <paramref name="pspRefundIds"/> (absent: not a refund of ours, or its PSP id not recorded yet).</summary>
     public async Task<Dictionary<string, string>> RefundStatusesAsync(string psp, IReadOnlyList<string> pspRefundIds, CancellationToken cancellationToken)
     {
@@ -91,3 +137,6 @@ public sealed class SettlementStore(NpgsqlDataSource database)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
+
+/// <summary>A refund reserved with a backing in the settlement currency: our refund id and its estimate.</summary>
+public sealed record BackedRefund(Guid RefundId, RefundFxBacking Backing);

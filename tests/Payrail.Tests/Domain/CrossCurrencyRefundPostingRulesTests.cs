@@ -78,6 +78,52 @@ public sealed class CrossCurrencyRefundPostingRulesTests
     }
 
     [Theory]
+    [InlineData(1_500, 3_000, 3_240, 1_669)] // 1,620 at the booked rate; + 3 %: 1,668.6 → 1,669
+    [InlineData(1, 3_000, 3_240, 3)]         // 1.08 → 2 at the booked rate; + 3 %: 2.06 → 3
+    [InlineData(1_000, 1_000, 1, 2)]         // 1 at the booked rate; + 3 %: 1.03 → 2
+    public void A_refunds_estimate_in_the_settlement_currency_is_the_ceiling_at_the_booked_rate_plus_the_margin(
+        long refund, long captured, long booked, long expected)
+    {
+        Assert.Equal(300, LedgerPostingRules.FxEstimateMarginBasisPoints);
+        Assert.Equal(expected, LedgerPostingRules.FxEstimateMinor(refund, captured, booked));
+    }
+
+    [Fact]
+    public void A_strict_merchants_backed_refund_after_settlement_holds_only_USD_and_converts_to_the_booked_amount()
+    {
+        var refundId = Guid.NewGuid();
+        var book = new LedgerBook();
+        book.Apply(Eur.Purchase(3_000));
+        book.Apply(Eur.Settle("stripe", 3_000, Charge));
+        var payable = Payable(book, Currency.USD);
+        var backing = new RefundFxBacking(Currency.USD, LedgerPostingRules.FxEstimateMinor(1_500, 3_000, Charge.AmountMinor));
+
+        // Unbacked, the EUR hold is refused: the conversion emptied the merchant's EUR payable.
+        Assert.Equal(TransferResult.ExceedsCredits, book.Apply(Eur.RefundHold(refundId, 1_500)).Single());
+        Assert.All(book.Apply([.. Eur.RefundFxEstimate(refundId, backing), .. Eur.RefundHold(refundId, 1_500, backing),
+            .. Eur.Refund(refundId, 1_500, backing)]), r => Assert.Equal(TransferResult.Ok, r));
+        Assert.Equal((0L, backing.EstimateMinor), (book.Account("merchant:m_1", Currency.EUR).DebitsPending,
+            book.Account("merchant:m_1", Currency.USD).DebitsPending));
+        Assert.All(book.Apply(Eur.ConvertBackedRefund(Refund, refundId, backing).Select(s => s.Transfer)), r => Assert.Equal(TransferResult.Ok, r));
+
+        Assert.Equal((0, payable - 1_620), (Payable(book, Currency.EUR), Payable(book, Currency.USD)));
+        Assert.Equal(0, book.Account("merchant:m_1", Currency.USD).DebitsPending);
+        Assert.Empty(book.Verify());
+    }
+
+    [Fact]
+    public void A_strict_merchants_backed_refund_is_refused_when_its_USD_payable_cannot_hold_the_estimate()
+    {
+        var refundId = Guid.NewGuid();
+        var book = new LedgerBook();
+        book.Apply(Eur.Purchase(3_000));
+        book.Apply(Eur.Settle("stripe", 3_000, Charge));
+        var backing = new RefundFxBacking(Currency.USD, LedgerPostingRules.FxEstimateMinor(3_000, 3_000, Charge.AmountMinor));
+
+        Assert.Equal(TransferResult.ExceedsCredits, book.Apply(Eur.RefundFxEstimate(refundId, backing)).Single());
+    }
+
+    [Theory]
     [InlineData("EUR", 1_500, 1_620, "refund booked in the payment's own currency: nothing to convert")]
     [InlineData("USD", 0, 1_620, "refund amounts not positive")]
     [InlineData("USD", 1_500, 0, "refund amounts not positive")]
