@@ -4,7 +4,6 @@ using DevKafka.Broker;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
-using Payrail.Database;
 using Payrail.Hosting;
 using Payrail.Outbox;
 
@@ -49,7 +48,7 @@ public static class OutboxBench
                 bootstrap = broker.BootstrapServers;
                 Console.WriteLine($"in-process devkafka at {bootstrap} (fsync before acks=all)");
             }
-            var connectionString = await CreateScratchDatabaseAsync(adminConnectionString, cancellationToken);
+            var connectionString = await ScratchDatabase.CreateAsync(adminConnectionString, Database, null, cancellationToken);
             Console.WriteLine($"pre-filling {events:N0} outbox rows ({events / EventsPerPayment:N0} payments) in database {Database} ...");
             await PrefillAsync(connectionString, events, cancellationToken);
             var (relayed, topic) = await RelayThroughputAsync(connectionString, bootstrap, events, relays, batchSize, cancellationToken);
@@ -134,22 +133,6 @@ public static class OutboxBench
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) total += WorkerCpuBench.CpuSeconds(reader.GetInt32(0));
         return total;
-    }
-
-    /// <summary>A fresh migrated database (dropped first if an earlier run left it); returns its connection string.</summary>
-    private static async Task<string> CreateScratchDatabaseAsync(string adminConnectionString, CancellationToken cancellationToken)
-    {
-        await using (var admin = new NpgsqlConnection(adminConnectionString))
-        {
-            await admin.OpenAsync(cancellationToken);
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync(cancellationToken);
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", admin);
-            await create.ExecuteNonQueryAsync(cancellationToken);
-        }
-        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = Database }.ConnectionString;
-        DatabaseMigrator.Migrate(connectionString);
-        return connectionString;
     }
 
     /// <summary>N realistic rows (the contract's JSON, a payment's 5 events, payments interleaved) by binary COPY, then VACUUM ANALYZE.</summary>

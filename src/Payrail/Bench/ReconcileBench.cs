@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
-using Payrail.Database;
 using Payrail.Reconciliation;
 
 namespace Payrail.Bench;
@@ -27,7 +26,7 @@ public static class ReconcileBench
             return 2;
         }
         var pspBase = configuration["Stripe:BaseUrl"]?.TrimEnd('/') ?? "";
-        var connectionString = await ScratchDatabaseAsync(adminConnectionString, cancellationToken);
+        var connectionString = await ScratchDatabase.CreateAsync(adminConnectionString, Database, Merchant, cancellationToken);
         var tag = "b" + Guid.NewGuid().ToString("N")[..8];
         var at = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeSeconds());
         var generate = Stopwatch.StartNew();
@@ -87,23 +86,4 @@ public static class ReconcileBench
 
     /// <summary>Second <paramref name="s"/>'s share of <paramref name="lines"/> (the first ones take the remainder).</summary>
     private static int Share(int lines, int seconds, int s) => lines / seconds + (s < lines % seconds ? 1 : 0);
-
-    private static async Task<string> ScratchDatabaseAsync(string adminConnectionString, CancellationToken cancellationToken)
-    {
-        await using (var admin = new NpgsqlConnection(adminConnectionString))
-        {
-            await admin.OpenAsync(cancellationToken);
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync(cancellationToken);
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", admin);
-            await create.ExecuteNonQueryAsync(cancellationToken);
-        }
-        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = Database }.ConnectionString;
-        DatabaseMigrator.Migrate(connectionString);
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var merchant = new NpgsqlCommand($"INSERT INTO merchants (id, name) VALUES ('{Merchant}', 'Bench Merchant')", connection);
-        await merchant.ExecuteNonQueryAsync(cancellationToken);
-        return connectionString;
-    }
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using Npgsql;
-using Payrail.Database;
 using Payrail.Reconciliation;
 using Payrail.Settlement;
 
@@ -29,7 +28,7 @@ public static class SettleBench
             return 2;
         }
         var pspBase = configuration["Stripe:BaseUrl"]?.TrimEnd('/') ?? "";
-        var connectionString = await ScratchDatabaseAsync(adminConnectionString, cancellationToken);
+        var connectionString = await ScratchDatabase.CreateAsync(adminConnectionString, Database, Merchant, cancellationToken);
         var tag = "s" + Guid.NewGuid().ToString("N")[..10];
         var at = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddDays(-3).ToUnixTimeSeconds());
         var generate = Stopwatch.StartNew();
@@ -70,24 +69,5 @@ public static class SettleBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"cpu              {cpu.TotalSeconds:N1} s in this process ({cpu.TotalMilliseconds * 1000 / Math.Max(1, report.Settled):N0} µs per payment), write batch {writeBatch}"));
         return report.Settled == lines ? 0 : 1;
-    }
-
-    private static async Task<string> ScratchDatabaseAsync(string adminConnectionString, CancellationToken cancellationToken)
-    {
-        await using (var admin = new NpgsqlConnection(adminConnectionString))
-        {
-            await admin.OpenAsync(cancellationToken);
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync(cancellationToken);
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", admin);
-            await create.ExecuteNonQueryAsync(cancellationToken);
-        }
-        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = Database }.ConnectionString;
-        DatabaseMigrator.Migrate(connectionString);
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var merchant = new NpgsqlCommand($"INSERT INTO merchants (id, name) VALUES ('{Merchant}', 'Bench Merchant')", connection);
-        await merchant.ExecuteNonQueryAsync(cancellationToken);
-        return connectionString;
     }
 }
