@@ -23,7 +23,9 @@ public sealed class DeliveredWebhookFixture : PaymentsApiFixture
     {
         PspSim.ExtraArgs.AddRange([
             "--PspSim:WebhookRetryScale=0.001", // Stripe-like schedule ×0.001: retries after 60 ms, 300 ms, 1.8 s, ...
-            "--PspSim:AsyncDelayMs=500", "--PspSim:DueChangesTickMs=50",
+            // The bank answers an async card 2 s after the create (pspsim's default), so the API's own 202 processing is
+            // out before the webhook even on a loaded 2-core machine (at 500 ms it lost that race about 1 run in 5).
+            "--PspSim:AsyncDelayMs=2000", "--PspSim:DueChangesTickMs=50",
         ]);
     }
 
