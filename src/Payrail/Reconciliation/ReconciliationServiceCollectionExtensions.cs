@@ -1,11 +1,7 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Payrail.Hosting;
-using Payrail.Idempotency;
 using Payrail.Payments;
-using Payrail.Psp;
-using Payrail.Psp.Stripe;
 using Payrail.Refunds;
 using Payrail.Worker;
 
@@ -26,14 +22,8 @@ public static class ReconciliationServiceCollectionExtensions
     {
         services.AddOptions<ReconciliationOptions>().Bind(configuration.GetSection(ReconciliationOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ReconciliationOptions>>(new NamedProblemsValidation<ReconciliationOptions>(o => o.Problems()));
-        services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName));
-        services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName));
-
-        if (!services.Any(d => d.ServiceType == typeof(IPspConnector))) services.AddStripeConnector(configuration);
+        services.AddPaymentTransitions(configuration);
         services.AddRefunds(configuration);
-        services.TryAddSingleton<PaymentMetrics>();
-        services.TryAddSingleton<PaymentStore>();
-        services.TryAddSingleton<PaymentTransitions>();
         services.AddSingleton<ReconciliationStore>();
         services.AddSingleton<ReconciliationMetrics>();
         services.AddSingleton<LineReplay>();

@@ -1,11 +1,7 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Payrail.Hosting;
-using Payrail.Idempotency;
 using Payrail.Payments;
-using Payrail.Psp;
-using Payrail.Psp.Stripe;
 using Payrail.Worker;
 
 namespace Payrail.Settlement;
@@ -25,13 +21,7 @@ public static class SettlementServiceCollectionExtensions
     {
         services.AddOptions<SettlementOptions>().Bind(configuration.GetSection(SettlementOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SettlementOptions>>(new NamedProblemsValidation<SettlementOptions>(o => o.Problems()));
-        services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName));
-        services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName));
-
-        if (!services.Any(d => d.ServiceType == typeof(IPspConnector))) services.AddStripeConnector(configuration);
-        services.TryAddSingleton<PaymentMetrics>();
-        services.TryAddSingleton<PaymentStore>();
-        services.TryAddSingleton<PaymentTransitions>();
+        services.AddPaymentTransitions(configuration);
         services.AddSingleton<SettlementStore>();
         services.AddSingleton<SettlementMetrics>();
         services.AddSingleton<DailySettlement>();

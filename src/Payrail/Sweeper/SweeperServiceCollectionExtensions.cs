@@ -2,10 +2,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Payrail.Hosting;
-using Payrail.Idempotency;
 using Payrail.Payments;
 using Payrail.Psp;
-using Payrail.Psp.Stripe;
 using Payrail.Refunds;
 using Payrail.Worker;
 
@@ -13,15 +11,15 @@ namespace Payrail.Sweeper;
 
 public static class SweeperServiceCollectionExtensions
 {
+    /// <summary><c>Sweeper:Enabled</c> (default true): whether the worker runs the sweeper loop.</summary>
+    public static bool Enabled(IConfiguration configuration) =>
+        configuration.GetValue<bool?>($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}") ?? true;
+
     /// <summary>
     /// The sweeper and what it shares with the API: the state path (<see cref="PaymentTransitions"/>), the 5xx resolution
     /// and the PSP connector. Settings are checked at start, each broken one named. <paramref name="runLoop"/>: the worker's
     /// <see cref="SweeperLoop"/>; without it, <see cref="Sweeper"/> runs when asked (`payrail sweep --once`).
     /// </summary>
-    /// <summary><c>Sweeper:Enabled</c> (default true): whether the worker runs the sweeper loop.</summary>
-    public static bool Enabled(IConfiguration configuration) =>
-        configuration.GetValue<bool?>($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}") ?? true;
-
     public static IServiceCollection AddSweeper(this IServiceCollection services, IConfiguration configuration, bool runLoop)
     {
         services.AddOptions<SweeperOptions>().Bind(configuration.GetSection(SweeperOptions.SectionName)).ValidateOnStart();
@@ -31,12 +29,7 @@ public static class SweeperServiceCollectionExtensions
         services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PaymentsOptions>>(
             new NamedProblemsValidation<PaymentsOptions>(o => SweeperOptions.AuthorizationExpiryProblems(o.AuthorizationExpiry)));
-        services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName));
-
-        if (!services.Any(d => d.ServiceType == typeof(IPspConnector))) services.AddStripeConnector(configuration);
-        services.TryAddSingleton<PaymentMetrics>();
-        services.TryAddSingleton<PaymentStore>();
-        services.TryAddSingleton<PaymentTransitions>();
+        services.AddPaymentTransitions(configuration);
         services.TryAddSingleton<PspOutcomeResolution>();
         services.AddSingleton<SweeperStore>();
         services.AddSingleton<SweeperMetrics>();
