@@ -198,9 +198,9 @@ public static class PaymentIntentEndpoints
         var expand = Expander.Parse(r.Params, "payment_intent");
         return r.Store.Read(s =>
         {
-            var body = StripeJson.PaymentIntent(Find(s, id));
-            Expander.Apply(body, expand, s, s.Now());
-            return ApiResult.Ok(body);
+            var pi = Find(s, id);
+            var x = Expansion.Of(expand, s, s.Now());
+            return ApiResult.Ok(w => StripeWriter.PaymentIntent(w, pi, x));
         });
     }
 
@@ -212,9 +212,8 @@ public static class PaymentIntentEndpoints
         return r.Store.Read(s =>
         {
             var (items, hasMore) = q.Page(s.PaymentIntents);
-            var body = ListQuery.Envelope("/v1/payment_intents", items.Select(StripeJson.PaymentIntent), hasMore);
-            Expander.Apply(body, expand, s, s.Now(), isList: true);
-            return ApiResult.Ok(body);
+            var x = Expansion.Of(expand, s, s.Now(), isList: true);
+            return ApiResult.Ok(w => StripeWriter.List(w, "/v1/payment_intents", items, hasMore, (w, pi) => StripeWriter.PaymentIntent(w, pi, x)));
         });
     }
 
