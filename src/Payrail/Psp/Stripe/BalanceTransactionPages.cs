@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace Payrail.Psp.Stripe;
@@ -47,8 +48,10 @@ internal static class BalanceTransactionPages
 
     /// <summary>
     /// The lines of one page and whether more follow, read in one pass with <see cref="Utf8JsonReader"/> (fields a line
-    /// does not need are skipped, never materialised): JsonDocument built an index of every token of the ≈ 1.4 KB per
-    /// line first. The whole body must be one complete JSON object: a truncated or trailing-garbage page throws.
+    /// does not need are skipped, never materialised): JsonDocument built an index of every token of the ≈ 1.3 KB per
+    /// line first (measured on a page pspsim wrote: 3.7 µs a line, now 2.1 µs). The whole body must be one complete JSON
+    /// object: a truncated or trailing-garbage page throws. The loops are compiled optimised at once: a run is one
+    /// short process, and perf showed them running unoptimised (tier 0) through most of a 300,000-line read.
     /// </summary>
     public static (List<PspSettlementLine> Lines, bool HasMore) Parse(ReadOnlySpan<byte> body)
     {
@@ -66,6 +69,7 @@ internal static class BalanceTransactionPages
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (List<PspSettlementLine> Lines, bool HasMore) ReadPage(ref Utf8JsonReader reader)
     {
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw Malformed("not a list");
@@ -95,6 +99,7 @@ internal static class BalanceTransactionPages
     }
 
     /// <summary>One balance transaction; the reader is on its StartObject and ends on its EndObject.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static PspSettlementLine ReadLine(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartObject) throw Malformed("a line that is not an object");
@@ -111,14 +116,15 @@ internal static class BalanceTransactionPages
             else if (reader.ValueTextEquals("created"u8)) t.Created = ReadLong(ref reader);
             else if (reader.ValueTextEquals("available_on"u8)) t.AvailableOn = ReadLong(ref reader);
             else if (reader.ValueTextEquals("reporting_category"u8)) t.ReportingCategory = ReadString(ref reader);
-            else if (reader.ValueTextEquals("source"u8)) ReadSource(ref reader, t);
+            else if (reader.ValueTextEquals("source"u8)) ReadSource(ref reader, ref t);
             else SkipValue(ref reader);
         }
         return t.ToLine();
     }
 
     /// <summary>The line's source: an id, or the expanded charge or refund (its other fields skipped).</summary>
-    private static void ReadSource(ref Utf8JsonReader reader, LineFields t)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ReadSource(ref Utf8JsonReader reader, ref LineFields t)
     {
         reader.Read();
         if (reader.TokenType == JsonTokenType.String)
@@ -191,7 +197,7 @@ internal static class BalanceTransactionPages
     }
 
     /// <summary>What a line carries as it is read (any order of members), checked once the line's object ends.</summary>
-    private sealed class LineFields
+    private struct LineFields
     {
         public string? Id, Currency, Type, Status, ReportingCategory;
         public long? Amount, Fee, Net, Created, AvailableOn;
@@ -199,7 +205,7 @@ internal static class BalanceTransactionPages
         public string? SourceId, SourceObject, Reference, SourceCurrency, SourceStatus;
         public SourceAmount? SourceAmount, SourceAmountCaptured;
 
-        public PspSettlementLine ToLine()
+        public readonly PspSettlementLine ToLine()
         {
             var id = Id ?? throw Malformed("a line without id");
             var currency = Currency ?? throw Malformed($"{id} without currency");
