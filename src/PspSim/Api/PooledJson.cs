@@ -19,7 +19,7 @@ public sealed class PooledJson : IBufferWriter<byte>, IDisposable
     public static PooledJson Write(Action<Utf8JsonWriter> write)
     {
         var json = new PooledJson();
-        using var writer = new Utf8JsonWriter(json, new JsonWriterOptions { SkipValidation = false });
+        using var writer = new Utf8JsonWriter(json);
         write(writer);
         writer.Flush();
         return json;

@@ -19,63 +19,63 @@ public static class StripeWriter
     public static void PaymentIntent(Utf8JsonWriter w, PaymentIntentState pi, Expansion x)
     {
         w.WriteStartObject();
-        w.WriteString("id", pi.Id);
-        w.WriteString("object", "payment_intent");
-        w.WritePropertyName("allowed_payment_method_types");
+        w.WriteString("id"u8, pi.Id);
+        w.WriteString("object"u8, "payment_intent"u8);
+        w.WritePropertyName("allowed_payment_method_types"u8);
         if (pi.AutomaticPaymentMethods) w.WriteNullValue();
         else Strings(w, pi.PaymentMethodTypes);
-        w.WriteNumber("amount", pi.Amount);
-        w.WriteNumber("amount_capturable", pi.AmountCapturable);
-        w.WriteStartObject("amount_details");
-        w.WriteStartObject("tip");
+        w.WriteNumber("amount"u8, pi.Amount);
+        w.WriteNumber("amount_capturable"u8, pi.AmountCapturable);
+        w.WriteStartObject("amount_details"u8);
+        w.WriteStartObject("tip"u8);
         w.WriteEndObject();
         w.WriteEndObject();
-        w.WriteNumber("amount_received", pi.AmountReceived);
-        w.WriteNull("application");
-        w.WriteNull("application_fee_amount");
+        w.WriteNumber("amount_received"u8, pi.AmountReceived);
+        w.WriteNull("application"u8);
+        w.WriteNull("application_fee_amount"u8);
         if (pi.AutomaticPaymentMethods)
         {
-            w.WriteStartObject("automatic_payment_methods");
-            w.WriteString("allow_redirects", pi.AllowRedirects ?? "always");
-            w.WriteBoolean("enabled", true);
+            w.WriteStartObject("automatic_payment_methods"u8);
+            w.WriteString("allow_redirects"u8, pi.AllowRedirects ?? "always");
+            w.WriteBoolean("enabled"u8, true);
             w.WriteEndObject();
         }
-        else w.WriteNull("automatic_payment_methods");
+        else w.WriteNull("automatic_payment_methods"u8);
         Number(w, "canceled_at", pi.CanceledAt);
-        w.WriteString("cancellation_reason", pi.CancellationReason);
-        w.WriteString("capture_method", pi.CaptureMethod);
-        w.WriteString("client_secret", pi.ClientSecret);
-        w.WriteString("confirmation_method", "automatic");
-        w.WriteNumber("created", pi.Created);
-        w.WriteString("currency", pi.Currency);
-        w.WriteNull("customer");
-        w.WriteString("description", pi.Description);
-        w.WritePropertyName("last_payment_error");
+        w.WriteString("cancellation_reason"u8, pi.CancellationReason);
+        w.WriteString("capture_method"u8, pi.CaptureMethod);
+        w.WriteString("client_secret"u8, pi.ClientSecret);
+        w.WriteString("confirmation_method"u8, "automatic"u8);
+        w.WriteNumber("created"u8, pi.Created);
+        w.WriteString("currency"u8, pi.Currency);
+        w.WriteNull("customer"u8);
+        w.WriteString("description"u8, pi.Description);
+        w.WritePropertyName("last_payment_error"u8);
         Raw(w, pi.LastPaymentError);
         Reference(w, "latest_charge", pi.LatestCharge, x);
-        w.WriteBoolean("livemode", false);
+        w.WriteBoolean("livemode"u8, false);
         Metadata(w, pi.Metadata);
         NextAction(w, pi);
-        w.WriteNull("on_behalf_of");
-        w.WriteString("payment_method", pi.PaymentMethod);
-        w.WriteStartObject("payment_method_options");
-        w.WriteStartObject("card");
-        w.WriteString("request_three_d_secure", "automatic");
+        w.WriteNull("on_behalf_of"u8);
+        w.WriteString("payment_method"u8, pi.PaymentMethod);
+        w.WriteStartObject("payment_method_options"u8);
+        w.WriteStartObject("card"u8);
+        w.WriteString("request_three_d_secure"u8, "automatic"u8);
         w.WriteEndObject();
         w.WriteEndObject();
-        w.WritePropertyName("payment_method_types");
+        w.WritePropertyName("payment_method_types"u8);
         Strings(w, pi.PaymentMethodTypes);
-        w.WriteNull("processing");
-        w.WriteString("receipt_email", pi.ReceiptEmail);
-        w.WriteNull("review");
-        w.WriteString("setup_future_usage", pi.SetupFutureUsage);
-        w.WriteNull("shipping");
-        w.WriteNull("source");
-        w.WriteString("statement_descriptor", pi.StatementDescriptor);
-        w.WriteString("statement_descriptor_suffix", pi.StatementDescriptorSuffix);
-        w.WriteString("status", pi.Status);
-        w.WriteNull("transfer_data");
-        w.WriteNull("transfer_group");
+        w.WriteNull("processing"u8);
+        w.WriteString("receipt_email"u8, pi.ReceiptEmail);
+        w.WriteNull("review"u8);
+        w.WriteString("setup_future_usage"u8, pi.SetupFutureUsage);
+        w.WriteNull("shipping"u8);
+        w.WriteNull("source"u8);
+        w.WriteString("statement_descriptor"u8, pi.StatementDescriptor);
+        w.WriteString("statement_descriptor_suffix"u8, pi.StatementDescriptorSuffix);
+        w.WriteString("status"u8, pi.Status);
+        w.WriteNull("transfer_data"u8);
+        w.WriteNull("transfer_group"u8);
         w.WriteEndObject();
     }
 
@@ -88,25 +88,25 @@ public static class StripeWriter
     {
         if (pi.Status != PiStatus.RequiresAction || pi.NextActionUrl is null)
         {
-            w.WriteNull("next_action");
+            w.WriteNull("next_action"u8);
             return;
         }
-        w.WriteStartObject("next_action");
+        w.WriteStartObject("next_action"u8);
         if (pi.ReturnUrl is not null)
         {
-            w.WriteStartObject("redirect_to_url");
-            w.WriteString("return_url", pi.ReturnUrl);
-            w.WriteString("url", pi.NextActionUrl);
+            w.WriteStartObject("redirect_to_url"u8);
+            w.WriteString("return_url"u8, pi.ReturnUrl);
+            w.WriteString("url"u8, pi.NextActionUrl);
             w.WriteEndObject();
-            w.WriteString("type", "redirect_to_url");
+            w.WriteString("type"u8, "redirect_to_url"u8);
         }
         else
         {
-            w.WriteString("type", "use_stripe_sdk");
-            w.WriteStartObject("use_stripe_sdk");
-            w.WriteString("type", "three_d_secure_redirect");
-            w.WriteString("stripe_js", pi.NextActionUrl);
-            w.WriteNull("source");
+            w.WriteString("type"u8, "use_stripe_sdk"u8);
+            w.WriteStartObject("use_stripe_sdk"u8);
+            w.WriteString("type"u8, "three_d_secure_redirect"u8);
+            w.WriteString("stripe_js"u8, pi.NextActionUrl);
+            w.WriteNull("source"u8);
             w.WriteEndObject();
         }
         w.WriteEndObject();
@@ -116,155 +116,155 @@ public static class StripeWriter
     {
         var succeeded = ch.Status == "succeeded";
         w.WriteStartObject();
-        w.WriteString("id", ch.Id);
-        w.WriteString("object", "charge");
-        w.WriteNumber("amount", ch.Amount);
-        w.WriteNumber("amount_captured", ch.AmountCaptured);
-        w.WriteNumber("amount_refunded", ch.AmountRefunded);
+        w.WriteString("id"u8, ch.Id);
+        w.WriteString("object"u8, "charge"u8);
+        w.WriteNumber("amount"u8, ch.Amount);
+        w.WriteNumber("amount_captured"u8, ch.AmountCaptured);
+        w.WriteNumber("amount_refunded"u8, ch.AmountRefunded);
         Reference(w, "balance_transaction", ch.BalanceTransaction, x);
-        w.WriteStartObject("billing_details");
-        w.WriteNull("address");
-        w.WriteNull("email");
-        w.WriteNull("name");
-        w.WriteNull("phone");
+        w.WriteStartObject("billing_details"u8);
+        w.WriteNull("address"u8);
+        w.WriteNull("email"u8);
+        w.WriteNull("name"u8);
+        w.WriteNull("phone"u8);
         w.WriteEndObject();
-        w.WriteString("calculated_statement_descriptor", ch.StatementDescriptor ?? "PAYRAIL");
-        w.WriteBoolean("captured", ch.Captured);
-        w.WriteNumber("created", ch.Created);
-        w.WriteString("currency", ch.Currency);
-        w.WriteNull("customer");
-        w.WriteString("description", ch.Description);
-        w.WriteBoolean("disputed", false);
-        w.WriteNull("failure_balance_transaction");
-        w.WriteString("failure_code", ch.FailureCode);
-        w.WriteString("failure_message", ch.FailureMessage);
-        w.WriteBoolean("livemode", false);
+        w.WriteString("calculated_statement_descriptor"u8, ch.StatementDescriptor ?? "PAYRAIL");
+        w.WriteBoolean("captured"u8, ch.Captured);
+        w.WriteNumber("created"u8, ch.Created);
+        w.WriteString("currency"u8, ch.Currency);
+        w.WriteNull("customer"u8);
+        w.WriteString("description"u8, ch.Description);
+        w.WriteBoolean("disputed"u8, false);
+        w.WriteNull("failure_balance_transaction"u8);
+        w.WriteString("failure_code"u8, ch.FailureCode);
+        w.WriteString("failure_message"u8, ch.FailureMessage);
+        w.WriteBoolean("livemode"u8, false);
         Metadata(w, ch.Metadata);
-        w.WriteStartObject("outcome");
-        w.WriteString("network_status", succeeded ? "approved_by_network" : "declined_by_network");
-        w.WriteString("reason", succeeded ? null : ch.DeclineCode);
-        w.WriteString("risk_level", "normal");
-        w.WriteString("seller_message", succeeded ? "Payment complete." : "The bank did not return any further details with this decline.");
-        w.WriteString("type", succeeded ? "authorized" : "issuer_declined");
+        w.WriteStartObject("outcome"u8);
+        w.WriteString("network_status"u8, succeeded ? "approved_by_network" : "declined_by_network");
+        w.WriteString("reason"u8, succeeded ? null : ch.DeclineCode);
+        w.WriteString("risk_level"u8, "normal"u8);
+        w.WriteString("seller_message"u8, succeeded ? "Payment complete." : "The bank did not return any further details with this decline.");
+        w.WriteString("type"u8, succeeded ? "authorized" : "issuer_declined");
         w.WriteEndObject();
-        w.WriteBoolean("paid", succeeded);
+        w.WriteBoolean("paid"u8, succeeded);
         Reference(w, "payment_intent", ch.PaymentIntent, x);
-        w.WriteString("payment_method", ch.PaymentMethod);
-        w.WriteStartObject("payment_method_details");
-        w.WriteStartObject("card");
-        w.WriteString("brand", ch.Brand);
-        w.WriteString("country", "US");
-        w.WriteNumber("exp_month", 12);
-        w.WriteNumber("exp_year", 2034);
-        w.WriteString("funding", "credit");
-        w.WriteString("last4", ch.Last4);
-        w.WriteString("network", ch.Brand);
+        w.WriteString("payment_method"u8, ch.PaymentMethod);
+        w.WriteStartObject("payment_method_details"u8);
+        w.WriteStartObject("card"u8);
+        w.WriteString("brand"u8, ch.Brand);
+        w.WriteString("country"u8, "US"u8);
+        w.WriteNumber("exp_month"u8, 12);
+        w.WriteNumber("exp_year"u8, 2034);
+        w.WriteString("funding"u8, "credit"u8);
+        w.WriteString("last4"u8, ch.Last4);
+        w.WriteString("network"u8, ch.Brand);
         // Stripe sends capture_before only on a manual-capture authorization (an optional, non-nullable field).
-        if (ch.CaptureBefore is { } captureBefore) w.WriteNumber("capture_before", captureBefore);
+        if (ch.CaptureBefore is { } captureBefore) w.WriteNumber("capture_before"u8, captureBefore);
         w.WriteEndObject();
-        w.WriteString("type", "card");
+        w.WriteString("type"u8, "card"u8);
         w.WriteEndObject();
-        w.WriteNull("receipt_url");
-        w.WriteBoolean("refunded", ch.Captured && ch.AmountCaptured > 0 && ch.AmountRefunded >= ch.AmountCaptured);
-        w.WriteString("statement_descriptor", ch.StatementDescriptor);
-        w.WriteString("status", ch.Status);
+        w.WriteNull("receipt_url"u8);
+        w.WriteBoolean("refunded"u8, ch.Captured && ch.AmountCaptured > 0 && ch.AmountRefunded >= ch.AmountCaptured);
+        w.WriteString("statement_descriptor"u8, ch.StatementDescriptor);
+        w.WriteString("status"u8, ch.Status);
         w.WriteEndObject();
     }
 
     public static void Refund(Utf8JsonWriter w, RefundState re, Expansion x)
     {
         w.WriteStartObject();
-        w.WriteString("id", re.Id);
-        w.WriteString("object", "refund");
-        w.WriteNumber("amount", re.Amount);
+        w.WriteString("id"u8, re.Id);
+        w.WriteString("object"u8, "refund"u8);
+        w.WriteNumber("amount"u8, re.Amount);
         Reference(w, "balance_transaction", re.BalanceTransaction, x);
         Reference(w, "charge", re.Charge, x);
-        w.WriteNumber("created", re.Created);
-        w.WriteString("currency", re.Currency);
-        w.WriteStartObject("destination_details");
-        w.WriteStartObject("card");
-        w.WriteString("reference_status", "pending");
-        w.WriteString("reference_type", "acquirer_reference_number");
-        w.WriteString("type", "refund");
+        w.WriteNumber("created"u8, re.Created);
+        w.WriteString("currency"u8, re.Currency);
+        w.WriteStartObject("destination_details"u8);
+        w.WriteStartObject("card"u8);
+        w.WriteString("reference_status"u8, "pending"u8);
+        w.WriteString("reference_type"u8, "acquirer_reference_number"u8);
+        w.WriteString("type"u8, "refund"u8);
         w.WriteEndObject();
-        w.WriteString("type", "card");
+        w.WriteString("type"u8, "card"u8);
         w.WriteEndObject();
         Reference(w, "failure_balance_transaction", re.FailureBalanceTransaction, x);
-        w.WriteString("failure_reason", re.FailureReason);
+        w.WriteString("failure_reason"u8, re.FailureReason);
         Metadata(w, re.Metadata);
         Reference(w, "payment_intent", re.PaymentIntent, x);
-        w.WriteString("pending_reason", re.Status == RefundStatus.Pending ? "processing" : null);
-        w.WriteString("reason", re.Reason);
-        w.WriteNull("receipt_number");
-        w.WriteNull("source_transfer_reversal");
-        w.WriteString("status", re.Status);
-        w.WriteNull("transfer_reversal");
+        w.WriteString("pending_reason"u8, re.Status == RefundStatus.Pending ? "processing" : null);
+        w.WriteString("reason"u8, re.Reason);
+        w.WriteNull("receipt_number"u8);
+        w.WriteNull("source_transfer_reversal"u8);
+        w.WriteString("status"u8, re.Status);
+        w.WriteNull("transfer_reversal"u8);
         w.WriteEndObject();
     }
 
     public static void BalanceTransaction(Utf8JsonWriter w, BalanceTransactionState t, long now, Expansion x)
     {
         w.WriteStartObject();
-        w.WriteString("id", t.Id);
-        w.WriteString("object", "balance_transaction");
-        w.WriteNumber("amount", t.Amount);
-        w.WriteNumber("available_on", t.AvailableOn);
-        w.WriteNumber("created", t.Created);
-        w.WriteString("currency", t.Currency);
-        w.WriteString("description", t.Description);
+        w.WriteString("id"u8, t.Id);
+        w.WriteString("object"u8, "balance_transaction"u8);
+        w.WriteNumber("amount"u8, t.Amount);
+        w.WriteNumber("available_on"u8, t.AvailableOn);
+        w.WriteNumber("created"u8, t.Created);
+        w.WriteString("currency"u8, t.Currency);
+        w.WriteString("description"u8, t.Description);
         // Stripe sends a JSON number; the exact decimal text of the FX table goes out digit for digit.
-        w.WritePropertyName("exchange_rate");
+        w.WritePropertyName("exchange_rate"u8);
         Raw(w, t.ExchangeRate);
-        w.WriteNumber("fee", t.Fee);
-        w.WriteStartArray("fee_details");
+        w.WriteNumber("fee"u8, t.Fee);
+        w.WriteStartArray("fee_details"u8);
         if (t.Fee != 0)
         {
             w.WriteStartObject();
-            w.WriteNumber("amount", t.Fee);
-            w.WriteNull("application");
-            w.WriteString("currency", t.Currency);
-            w.WriteString("description", "Stripe processing fees");
-            w.WriteString("type", "stripe_fee");
+            w.WriteNumber("amount"u8, t.Fee);
+            w.WriteNull("application"u8);
+            w.WriteString("currency"u8, t.Currency);
+            w.WriteString("description"u8, "Stripe processing fees"u8);
+            w.WriteString("type"u8, "stripe_fee"u8);
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteNumber("net", t.Net);
-        w.WriteString("reporting_category", t.ReportingCategory);
+        w.WriteNumber("net"u8, t.Net);
+        w.WriteString("reporting_category"u8, t.ReportingCategory);
         Reference(w, "source", t.Source, x);
-        w.WriteString("status", now >= t.AvailableOn ? "available" : "pending");
-        w.WriteString("type", t.Type);
+        w.WriteString("status"u8, now >= t.AvailableOn ? "available" : "pending");
+        w.WriteString("type"u8, t.Type);
         w.WriteEndObject();
     }
 
     public static void Payout(Utf8JsonWriter w, Payouts.PayoutState p, Expansion x)
     {
         w.WriteStartObject();
-        w.WriteString("id", p.Id);
-        w.WriteString("object", "payout");
-        w.WriteNumber("amount", p.Amount);
-        w.WriteNull("application_fee");
-        w.WriteNull("application_fee_amount");
-        w.WriteNumber("arrival_date", p.ArrivalDate);
-        w.WriteBoolean("automatic", true);
+        w.WriteString("id"u8, p.Id);
+        w.WriteString("object"u8, "payout"u8);
+        w.WriteNumber("amount"u8, p.Amount);
+        w.WriteNull("application_fee"u8);
+        w.WriteNull("application_fee_amount"u8);
+        w.WriteNumber("arrival_date"u8, p.ArrivalDate);
+        w.WriteBoolean("automatic"u8, true);
         Reference(w, "balance_transaction", p.BalanceTransaction, x);
-        w.WriteNumber("created", p.Created);
-        w.WriteString("currency", p.Currency);
-        w.WriteString("description", "STRIPE PAYOUT");
-        w.WriteNull("destination");
-        w.WriteNull("failure_balance_transaction");
-        w.WriteNull("failure_code");
-        w.WriteNull("failure_message");
-        w.WriteBoolean("livemode", false);
-        w.WriteStartObject("metadata");
+        w.WriteNumber("created"u8, p.Created);
+        w.WriteString("currency"u8, p.Currency);
+        w.WriteString("description"u8, "STRIPE PAYOUT"u8);
+        w.WriteNull("destination"u8);
+        w.WriteNull("failure_balance_transaction"u8);
+        w.WriteNull("failure_code"u8);
+        w.WriteNull("failure_message"u8);
+        w.WriteBoolean("livemode"u8, false);
+        w.WriteStartObject("metadata"u8);
         w.WriteEndObject();
-        w.WriteString("method", "standard");
-        w.WriteNull("original_payout");
-        w.WriteString("reconciliation_status", "completed");
-        w.WriteNull("reversed_by");
-        w.WriteString("source_type", "card");
-        w.WriteNull("statement_descriptor");
-        w.WriteString("status", "paid");
-        w.WriteString("type", "bank_account");
+        w.WriteString("method"u8, "standard"u8);
+        w.WriteNull("original_payout"u8);
+        w.WriteString("reconciliation_status"u8, "completed"u8);
+        w.WriteNull("reversed_by"u8);
+        w.WriteString("source_type"u8, "card"u8);
+        w.WriteNull("statement_descriptor"u8);
+        w.WriteString("status"u8, "paid"u8);
+        w.WriteString("type"u8, "bank_account"u8);
         w.WriteEndObject();
     }
 
@@ -272,12 +272,12 @@ public static class StripeWriter
     public static void List<T>(Utf8JsonWriter w, string url, IReadOnlyList<T> items, bool hasMore, Action<Utf8JsonWriter, T> write)
     {
         w.WriteStartObject();
-        w.WriteString("object", "list");
-        w.WriteStartArray("data");
+        w.WriteString("object"u8, "list"u8);
+        w.WriteStartArray("data"u8);
         foreach (var item in items) write(w, item);
         w.WriteEndArray();
-        w.WriteBoolean("has_more", hasMore);
-        w.WriteString("url", url);
+        w.WriteBoolean("has_more"u8, hasMore);
+        w.WriteString("url"u8, url);
         w.WriteEndObject();
     }
 
@@ -308,7 +308,7 @@ public static class StripeWriter
 
     private static void Metadata(Utf8JsonWriter w, Dictionary<string, string> metadata)
     {
-        w.WriteStartObject("metadata");
+        w.WriteStartObject("metadata"u8);
         foreach (var (k, v) in metadata) w.WriteString(k, v);
         w.WriteEndObject();
     }
