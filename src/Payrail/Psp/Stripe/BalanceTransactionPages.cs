@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -28,26 +27,11 @@ internal static class BalanceTransactionPages
     }
 
     /// <summary>
-    /// The page in <paramref name="content"/>: read in place when ResponseBufferingHandler pooled it (the request asks
-    /// for that), otherwise from a pooled copy: ≈ 135 KB a page, a fresh array each would be a large-object-heap
-    /// allocation (gen 2 collections).
+    /// The page in <paramref name="content"/>, read in place: the request asks ResponseBufferingHandler for a pooled body
+    /// (<see cref="Request"/>); a content buffered otherwise (a client built without that handler) is copied first.
     /// </summary>
-    public static async Task<(List<PspSettlementLine> Lines, bool HasMore)> ParseAsync(HttpContent content, CancellationToken cancellationToken)
-    {
-        if (content is PooledBodyContent pooled) return Parse(pooled.Body);
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var length = checked((int)stream.Length);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        try
-        {
-            await stream.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
-            return Parse(buffer.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    public static async Task<(List<PspSettlementLine> Lines, bool HasMore)> ParseAsync(HttpContent content, CancellationToken cancellationToken) =>
+        content is PooledBodyContent pooled ? Parse(pooled.Body) : Parse(await content.ReadAsByteArrayAsync(cancellationToken));
 
     /// <summary>
     /// The lines of one page and whether more follow, read in one pass with <see cref="Utf8JsonReader"/> (fields a line
