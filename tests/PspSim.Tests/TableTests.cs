@@ -79,4 +79,37 @@ public sealed class TableTests
         // evt_2 was pushed out before it was reached; the rows added after the read began are not part of it.
         Assert.Equal(["evt_0", "evt_1", "evt_3", "evt_4", "evt_5"], read);
     }
+
+    [Fact]
+    public void A_newest_first_walk_for_rows_created_since_a_time_stops_where_no_older_row_can_be_and_skips_none()
+    {
+        var table = new Table<Row>();
+        // Creation times mostly rising, some out of order (bulk lines booked in the past), some rows removed.
+        long[] created = [10, 11, 5, 12, 20, 21, 19, 22, 30, 31];
+        for (var i = 0; i < created.Length; i++) table.Upsert(new Row($"txn_{i}", created[i]));
+        table.Remove("txn_7");
+
+        foreach (var since in new long[] { 0, 6, 12, 13, 20, 22, 23, 31, 32 })
+        {
+            Assert.True(table.TryNewestFirst(null, since, out var walked));
+            var rows = walked.ToList();
+            // Every row created since then is reached (nothing is skipped)...
+            Assert.Equal(table.OldestFirst().Where(r => r.Created >= since).Reverse().Select(r => r.Id), rows.Where(r => r.Created >= since).Select(r => r.Id));
+            // ...and the walk ends at the oldest row whose own or earlier creation time reaches `since`.
+            var maxSoFar = table.OldestFirst().Select((r, i) => table.OldestFirst().Take(i + 1).Max(x => x.Created)).ToList();
+            Assert.Equal(maxSoFar.Count(m => m >= since), rows.Count);
+        }
+    }
+
+    [Fact]
+    public void A_row_replaced_by_one_created_at_another_time_makes_the_walk_read_everything_again()
+    {
+        var table = new Table<Row>();
+        for (var i = 0; i < 5; i++) table.Upsert(new Row($"txn_{i}", i * 10));
+        table.Upsert(new Row("txn_0", 100));
+
+        Assert.True(table.TryNewestFirst(null, 50, out var walked));
+
+        Assert.Equal(["txn_4", "txn_3", "txn_2", "txn_1", "txn_0"], walked.Select(r => r.Id));
+    }
 }

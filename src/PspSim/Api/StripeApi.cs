@@ -83,6 +83,7 @@ public sealed class StripeApi(
         var fingerprint = idempotencyKey.Length == 0 ? "" : FormParams.Fingerprint(method, path, form);
         var claim = idempotencyKey.Length == 0 ? null : store.IdempotencyKeys.Claim(scope, idempotencyKey, fingerprint);
         var held = claim is Claim.Acquired;
+        ApiResult? result = null;
         void Release()
         {
             if (!held) return;
@@ -108,7 +109,7 @@ public sealed class StripeApi(
                 ctx.Response.Headers["Idempotent-Replayed"] = "true";
                 return await AnswerAsync(ctx, replay.Response.Status, replay.Response.Body, fault);
             }
-            var result = fault?.Mode == FaultModes.Http500RolledBack && claim is not (Claim.Mismatch or Claim.InFlight)
+            result = fault?.Mode == FaultModes.Http500RolledBack && claim is not (Claim.Mismatch or Claim.InFlight)
                 ? ServerErrorAfterExecution()
                 : RunUnder(claim, request, idempotencyKey);
             // Stripe fails after its endpoint started: what ran stays done, the 500 is the answer.
@@ -124,11 +125,12 @@ public sealed class StripeApi(
                 });
                 held = false;
             }
-            return await AnswerAsync(ctx, result.Status, result.Json, fault);
+            return fault is null ? await WriteAsync(ctx, result) : await AnswerAsync(ctx, result.Status, result.Json, fault);
         }
         finally
         {
             Release();
+            result?.Release();
         }
     }
 
@@ -307,11 +309,14 @@ public sealed class StripeApi(
         StripeApiException TooLarge() => StripeApiException.Invalid($"Request body too large (at most {options.MaxBodyBytes} bytes).");
     }
 
+    /// <summary>The answer's UTF-8 bytes as they are (no string in between), with their length.</summary>
     private static async Task<int> WriteAsync(HttpContext ctx, ApiResult result)
     {
+        var body = result.Utf8;
         ctx.Response.StatusCode = result.Status;
         ctx.Response.ContentType = "application/json";
-        await ctx.Response.WriteAsync(result.Json, ctx.RequestAborted);
+        ctx.Response.ContentLength = body.Length;
+        await ctx.Response.Body.WriteAsync(body, ctx.RequestAborted);
         return result.Status;
     }
 }

@@ -20,9 +20,9 @@ public static class BalanceTransactionEndpoints
         return r.Store.Read(s =>
         {
             var t = s.BalanceTransactions.Find(id) ?? throw StripeApiException.NoSuch("balance transaction", id);
-            var body = StripeJson.BalanceTransaction(t, s.Now());
-            Expander.Apply(body, expand, s, s.Now());
-            return ApiResult.Ok(body);
+            var now = s.Now();
+            var x = Expansion.Of(expand, s, now);
+            return ApiResult.Ok(w => StripeWriter.BalanceTransaction(w, t, now, x));
         });
     }
 
@@ -43,9 +43,9 @@ public static class BalanceTransactionEndpoints
             var (items, hasMore) = q.Page(s.BalanceTransactions,
                 t => (type is null || t.Type == type) && (source is null || t.Source == source) && (currency is null || t.Currency == currency)
                      && (payout is null || t.Payout == payout));
-            var body = ListQuery.Envelope("/v1/balance_transactions", items.Select(t => StripeJson.BalanceTransaction(t, now)), hasMore);
-            Expander.Apply(body, expand, s, now, isList: true);
-            return ApiResult.Ok(body);
+            // Written under the store lock, sources expanded inline: no tree per line (what reconciliation reads, 100 a page).
+            var x = Expansion.Of(expand, s, now, isList: true);
+            return ApiResult.Ok(w => StripeWriter.List(w, "/v1/balance_transactions", items, hasMore, (w, t) => StripeWriter.BalanceTransaction(w, t, now, x)));
         });
     }
 }

@@ -14,9 +14,9 @@ public static class ChargeEndpoints
         var expand = Expander.Parse(r.Params, "charge");
         return r.Store.Read(s =>
         {
-            var body = StripeJson.Charge(s.Charges.Find(id) ?? throw StripeApiException.NoSuch("charge", id));
-            Expander.Apply(body, expand, s, s.Now());
-            return ApiResult.Ok(body);
+            var charge = s.Charges.Find(id) ?? throw StripeApiException.NoSuch("charge", id);
+            var x = Expansion.Of(expand, s, s.Now());
+            return ApiResult.Ok(w => StripeWriter.Charge(w, charge, x));
         });
     }
 }

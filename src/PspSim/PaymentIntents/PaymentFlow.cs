@@ -36,19 +36,22 @@ public static class PaymentFlow
                 pi.NextActionUrl = ThreeDSecure.ThreeDSecurePage.UrlFor(baseUrl, pi.Id);
                 tx.Save(pi);
                 tx.Emit("payment_intent.requires_action", StripeJson.PaymentIntent(pi));
-                return ApiResult.Ok(StripeJson.PaymentIntent(pi));
+                return Answer(pi);
             case CardOutcome.Processing or CardOutcome.ProcessingThenSucceeds or CardOutcome.ProcessingThenDeclines:
                 pi.Status = PiStatus.Processing;
                 // The bank answers later, on the due-changes clock (whole sim-clock seconds, rounded up).
                 pi.SettleAt = card.Outcome == CardOutcome.Processing ? null : tx.Now + (options.AsyncDelayMs + 999) / 1_000;
                 tx.Save(pi);
                 tx.Emit("payment_intent.processing", StripeJson.PaymentIntent(pi));
-                return ApiResult.Ok(StripeJson.PaymentIntent(pi));
+                return Answer(pi);
             default:
                 Authorize(tx, pi, paymentMethod, card, options);
-                return ApiResult.Ok(StripeJson.PaymentIntent(pi));
+                return Answer(pi);
         }
     }
+
+    /// <summary>The intent as answered: written straight to bytes (the caller holds the store lock), no tree in between.</summary>
+    public static ApiResult Answer(PaymentIntentState pi) => ApiResult.Ok(w => StripeWriter.PaymentIntent(w, pi, Expansion.None));
 
     /// <summary>
     /// An asynchronous test card's bank answers (pm_card_async_success / pm_card_async_declined): the intent is authorized

@@ -177,16 +177,21 @@ public static class PaymentIntentEndpoints
             tx.Emit("payment_intent.created", StripeJson.PaymentIntent(pi));
             var result = confirm
                 ? PaymentFlow.Confirm(tx, pi, pm!.Value.Id, pm.Value.Card, r.Options, r.BaseUrl, failsOnAction)
-                : ApiResult.Ok(StripeJson.PaymentIntent(pi));
-            return Expanded(result, expand, tx.Store, tx.Now);
+                : PaymentFlow.Answer(pi);
+            return Expanded(result, pi, expand, tx.Store, tx.Now);
         });
     }
 
-    /// <summary>Expansion reads objects saved by this very change, so it runs inside the write.</summary>
-    private static ApiResult Expanded(ApiResult result, IReadOnlyList<string> expand, SimStore store, long now)
+    /// <summary>
+    /// A 200 is the intent itself: with expand[], it is written again with the expanded objects inline. Expansion reads
+    /// objects saved by this very change, so it runs inside the write.
+    /// </summary>
+    private static ApiResult Expanded(ApiResult result, PaymentIntentState pi, IReadOnlyList<string> expand, SimStore store, long now)
     {
-        if (result.Status == 200 && expand.Count > 0) Expander.Apply(result.Body, expand, store, now);
-        return result;
+        if (result.Status != 200 || expand.Count == 0) return result;
+        result.Release();
+        var x = Expansion.Of(expand, store, now);
+        return ApiResult.Ok(w => StripeWriter.PaymentIntent(w, pi, x));
     }
 
     private static PaymentIntentState Find(SimStore store, string id) =>
@@ -198,9 +203,9 @@ public static class PaymentIntentEndpoints
         var expand = Expander.Parse(r.Params, "payment_intent");
         return r.Store.Read(s =>
         {
-            var body = StripeJson.PaymentIntent(Find(s, id));
-            Expander.Apply(body, expand, s, s.Now());
-            return ApiResult.Ok(body);
+            var pi = Find(s, id);
+            var x = Expansion.Of(expand, s, s.Now());
+            return ApiResult.Ok(w => StripeWriter.PaymentIntent(w, pi, x));
         });
     }
 
@@ -212,9 +217,8 @@ public static class PaymentIntentEndpoints
         return r.Store.Read(s =>
         {
             var (items, hasMore) = q.Page(s.PaymentIntents);
-            var body = ListQuery.Envelope("/v1/payment_intents", items.Select(StripeJson.PaymentIntent), hasMore);
-            Expander.Apply(body, expand, s, s.Now(), isList: true);
-            return ApiResult.Ok(body);
+            var x = Expansion.Of(expand, s, s.Now(), isList: true);
+            return ApiResult.Ok(w => StripeWriter.List(w, "/v1/payment_intents", items, hasMore, (w, pi) => StripeWriter.PaymentIntent(w, pi, x)));
         });
     }
 
@@ -247,7 +251,7 @@ public static class PaymentIntentEndpoints
             if (returnUrl is not null) pi.ReturnUrl = returnUrl;
             if (receiptEmail is not null) pi.ReceiptEmail = receiptEmail;
             if (setupFutureUsage is not null) pi.SetupFutureUsage = setupFutureUsage;
-            return Expanded(PaymentFlow.Confirm(tx, pi, pm.Id, pm.Card, r.Options, r.BaseUrl, failsOnAction), expand, tx.Store, tx.Now);
+            return Expanded(PaymentFlow.Confirm(tx, pi, pm.Id, pm.Card, r.Options, r.BaseUrl, failsOnAction), pi, expand, tx.Store, tx.Now);
         });
     }
 
@@ -286,7 +290,7 @@ public static class PaymentIntentEndpoints
             var chargeAfter = StripeJson.Charge(charge);
             tx.Emit("charge.updated", chargeAfter, Events.PreviousAttributes.Of(chargeBefore, chargeAfter));
             tx.Emit("payment_intent.succeeded", StripeJson.PaymentIntent(pi));
-            return Expanded(ApiResult.Ok(StripeJson.PaymentIntent(pi)), expand, tx.Store, tx.Now);
+            return Expanded(PaymentFlow.Answer(pi), pi, expand, tx.Store, tx.Now);
         });
     }
 
@@ -311,7 +315,7 @@ public static class PaymentIntentEndpoints
             pi.NextActionUrl = null;
             tx.Save(pi);
             tx.Emit("payment_intent.canceled", StripeJson.PaymentIntent(pi));
-            return Expanded(ApiResult.Ok(StripeJson.PaymentIntent(pi)), expand, tx.Store, tx.Now);
+            return Expanded(PaymentFlow.Answer(pi), pi, expand, tx.Store, tx.Now);
         });
     }
 
@@ -340,7 +344,7 @@ public static class PaymentIntentEndpoints
                 };
                 PaymentFlow.FailAttempt(tx, pi, error.ErrorObject(), null);
             }
-            return ApiResult.Ok(StripeJson.PaymentIntent(pi));
+            return PaymentFlow.Answer(pi);
         });
     }
 }

@@ -18,9 +18,8 @@ public static class PayoutEndpoints
         return r.Store.Read(s =>
         {
             var payout = s.Payouts.Find(id) ?? throw StripeApiException.NoSuch("payout", id);
-            var body = StripeJson.Payout(payout);
-            Expander.Apply(body, expand, s, s.Now());
-            return ApiResult.Ok(body);
+            var x = Expansion.Of(expand, s, s.Now());
+            return ApiResult.Ok(w => StripeWriter.Payout(w, payout, x));
         });
     }
 
@@ -34,9 +33,8 @@ public static class PayoutEndpoints
         {
             // Every payout is paid at once: another status matches none.
             var (items, hasMore) = q.Page(s.Payouts, _ => status is null or "paid");
-            var body = ListQuery.Envelope("/v1/payouts", items.Select(StripeJson.Payout), hasMore);
-            Expander.Apply(body, expand, s, s.Now(), isList: true);
-            return ApiResult.Ok(body);
+            var x = Expansion.Of(expand, s, s.Now(), isList: true);
+            return ApiResult.Ok(w => StripeWriter.List(w, "/v1/payouts", items, hasMore, (w, p) => StripeWriter.Payout(w, p, x)));
         });
     }
 }

@@ -107,9 +107,8 @@ public static class RefundEndpoints
         return r.Store.Read(s =>
         {
             var re = s.Refunds.Find(id) ?? throw StripeApiException.NoSuch("refund", id);
-            var body = StripeJson.Refund(re);
-            Expander.Apply(body, expand, s, s.Now());
-            return ApiResult.Ok(body);
+            var x = Expansion.Of(expand, s, s.Now());
+            return ApiResult.Ok(w => StripeWriter.Refund(w, re, x));
         });
     }
 
@@ -189,9 +188,8 @@ public static class RefundEndpoints
         return r.Store.Read(s =>
         {
             var (items, hasMore) = q.Page(s.Refunds, re => (pi is null || re.PaymentIntent == pi) && (ch is null || re.Charge == ch));
-            var body = ListQuery.Envelope("/v1/refunds", items.Select(StripeJson.Refund), hasMore);
-            Expander.Apply(body, expand, s, s.Now(), isList: true);
-            return ApiResult.Ok(body);
+            var x = Expansion.Of(expand, s, s.Now(), isList: true);
+            return ApiResult.Ok(w => StripeWriter.List(w, "/v1/refunds", items, hasMore, (w, re) => StripeWriter.Refund(w, re, x)));
         });
     }
 }

@@ -38,12 +38,18 @@ public interface ISnapshotTable
 /// </summary>
 public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) : ISnapshotTable where T : class, IStored
 {
-    /// <summary>A row and its insertion sequence number (kept when the row is replaced in place).</summary>
-    private readonly record struct Slot(long Seq, T Row);
+    /// <summary>
+    /// A row, its insertion sequence number (kept when the row is replaced in place) and the latest creation time of it
+    /// and every row inserted before it: an upper bound still after removals, so a newest-first walk for rows created at
+    /// or after a time stops where no older row can be (<see cref="TryNewestFirst(string?, long, out IEnumerable{T})"/>).
+    /// </summary>
+    private readonly record struct Slot(long Seq, T Row, long MaxCreatedThrough);
 
     private readonly Dictionary<string, LinkedListNode<Slot>> _index = new(StringComparer.Ordinal);
     private readonly LinkedList<Slot> _rows = new();
     private readonly Dictionary<string, List<string>> _groups = new(StringComparer.Ordinal);
+    // False once a row was replaced by one created at another time (no Stripe object does): the bounds no longer hold.
+    private bool _createdBoundsHold = true;
 
     public int Count => _rows.Count;
 
@@ -58,10 +64,12 @@ public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) :
     {
         if (_index.TryGetValue(row.Id, out var node))
         {
+            if (row.Created != node.Value.Row.Created) _createdBoundsHold = false;
             node.Value = node.Value with { Row = row };
             return;
         }
-        _index[row.Id] = _rows.AddLast(new Slot(NextSeq++, row));
+        var bound = _rows.Last is { } last ? Math.Max(last.Value.MaxCreatedThrough, row.Created) : row.Created;
+        _index[row.Id] = _rows.AddLast(new Slot(NextSeq++, row, bound));
         if (groupOf is not null) GroupOf(groupOf(row)).Add(row.Id);
         while (maxRows > 0 && _rows.Count > maxRows) Remove(_rows.First!.Value.Row.Id);
     }
@@ -100,7 +108,15 @@ public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) :
     /// The rows newest first, from the one just older than <paramref name="startingAfter"/> (from the newest when null);
     /// false when no row has that id. The table must not change while they are enumerated.
     /// </summary>
-    public bool TryNewestFirst(string? startingAfter, out IEnumerable<T> rows)
+    public bool TryNewestFirst(string? startingAfter, out IEnumerable<T> rows) => TryNewestFirst(startingAfter, long.MinValue, out rows);
+
+    /// <summary>
+    /// As <see cref="TryNewestFirst(string?, out IEnumerable{T})"/>, ending where no older row was created at or after
+    /// <paramref name="createdAtLeast"/>: a listing of a past window does not walk the table's older history to learn
+    /// that its last page has no more (reconciliation's readers list slices of a window: each slice's last page walked
+    /// every older row of the table, under the store lock). Rows it leaves out would not have matched.
+    /// </summary>
+    public bool TryNewestFirst(string? startingAfter, long createdAtLeast, out IEnumerable<T> rows)
     {
         LinkedListNode<Slot>? from = _rows.Last;
         if (startingAfter is not null)
@@ -112,8 +128,13 @@ public sealed class Table<T>(int maxRows = 0, Func<T, string>? groupOf = null) :
             }
             from = cursor.Previous;
         }
-        rows = Walk(from, n => n.Previous);
+        rows = _createdBoundsHold && createdAtLeast > long.MinValue ? WalkBack(from, createdAtLeast) : Walk(from, n => n.Previous);
         return true;
+    }
+
+    private static IEnumerable<T> WalkBack(LinkedListNode<Slot>? from, long createdAtLeast)
+    {
+        for (var node = from; node is not null && node.Value.MaxCreatedThrough >= createdAtLeast; node = node.Previous) yield return node.Value.Row;
     }
 
     /// <summary>The rows newer than <paramref name="endingBefore"/>, oldest first; false when no row has that id.</summary>

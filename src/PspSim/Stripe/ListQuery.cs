@@ -40,6 +40,9 @@ public sealed record ListQuery(int Limit, string? StartingAfter, string? EndingB
         return v;
     }
 
+    /// <summary>The earliest creation time the created filter lets through (long.MinValue: no lower bound).</summary>
+    private long CreatedAtLeast => Math.Max(CreatedGte ?? long.MinValue, CreatedGt is { } gt && gt < long.MaxValue ? gt + 1 : CreatedGt ?? long.MinValue);
+
     private bool CreatedMatches(long created) =>
         (CreatedGt is null || created > CreatedGt) && (CreatedGte is null || created >= CreatedGte) &&
         (CreatedLt is null || created < CreatedLt) && (CreatedLte is null || created <= CreatedLte);
@@ -62,7 +65,7 @@ public sealed record ListQuery(int Limit, string? StartingAfter, string? EndingB
             items.Reverse();
             return (items, hasMoreNewer);
         }
-        if (!table.TryNewestFirst(StartingAfter, out var older)) throw StripeApiException.NoSuch("object", StartingAfter!, "starting_after");
+        if (!table.TryNewestFirst(StartingAfter, CreatedAtLeast, out var older)) throw StripeApiException.NoSuch("object", StartingAfter!, "starting_after");
         foreach (var row in older)
         {
             if (items.Count > Limit) break;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace Payrail.Psp.Stripe;
@@ -21,22 +22,33 @@ internal static class BalanceTransactionPages
         if (after is not null) query += "&starting_after=" + Uri.EscapeDataString(after);
         var request = new HttpRequestMessage(HttpMethod.Get, $"{options.BaseUrl.TrimEnd('/')}/v1/balance_transactions?{query}");
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.ApiKey);
+        request.Options.Set(ResponseBufferingHandler.PooledBody, true);
         return request;
     }
 
-    /// <summary>The lines of one page and whether more follow.</summary>
-    public static (List<PspSettlementLine> Lines, bool HasMore) Parse(ReadOnlyMemory<byte> body)
+    /// <summary>
+    /// The page in <paramref name="content"/>, read in place: the request asks ResponseBufferingHandler for a pooled body
+    /// (<see cref="Request"/>); a content buffered otherwise (a client built without that handler) is copied first.
+    /// </summary>
+    public static async Task<(List<PspSettlementLine> Lines, bool HasMore)> ParseAsync(HttpContent content, CancellationToken cancellationToken) =>
+        content is PooledBodyContent pooled ? Parse(pooled.Body) : Parse(await content.ReadAsByteArrayAsync(cancellationToken));
+
+    /// <summary>
+    /// The lines of one page and whether more follow, read in one pass with <see cref="Utf8JsonReader"/> (fields a line
+    /// does not need are skipped, never materialised): JsonDocument built an index of every token of the ≈ 1.3 KB per
+    /// line first (measured on a page pspsim wrote: 3.7 µs a line, now 2.1 µs). The whole body must be one complete JSON
+    /// object: a truncated or trailing-garbage page throws. The loops are compiled optimised at once: a run is one
+    /// short process, and perf showed them running unoptimised (tier 0) through most of a 300,000-line read.
+    /// </summary>
+    public static (List<PspSettlementLine> Lines, bool HasMore) Parse(ReadOnlySpan<byte> body)
     {
         try
         {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || Str(root, "object") != "list" || !root.TryGetProperty("data", out var data)
-                || data.ValueKind != JsonValueKind.Array || !root.TryGetProperty("has_more", out var more) || more.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-                throw Malformed("not a list");
-            var lines = new List<PspSettlementLine>(data.GetArrayLength());
-            foreach (var item in data.EnumerateArray()) lines.Add(Line(item));
-            return (lines, more.GetBoolean());
+            var reader = new Utf8JsonReader(body);
+            var page = ReadPage(ref reader);
+            // A complete page is one value: anything after it is garbage (the reader throws on it).
+            if (reader.Read()) throw Malformed("content after the list");
+            return page;
         }
         catch (JsonException e)
         {
@@ -44,50 +56,175 @@ internal static class BalanceTransactionPages
         }
     }
 
-    private static PspSettlementLine Line(JsonElement t)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (List<PspSettlementLine> Lines, bool HasMore) ReadPage(ref Utf8JsonReader reader)
     {
-        var id = Str(t, "id") ?? throw Malformed("a line without id");
-        var currency = Str(t, "currency") ?? throw Malformed($"{id} without currency");
-        var type = Str(t, "type") ?? throw Malformed($"{id} without type");
-        var source = t.TryGetProperty("source", out var s) ? s : default;
-        string? sourceId = null, reference = null, sourceCurrency = null, sourceStatus = null;
-        long? sourceAmount = null;
-        if (source.ValueKind == JsonValueKind.String) sourceId = source.GetString();
-        else if (source.ValueKind == JsonValueKind.Object)
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw Malformed("not a list");
+        string? kind = null;
+        bool? hasMore = null;
+        List<PspSettlementLine>? lines = null;
+        while (NextProperty(ref reader))
         {
-            sourceId = Str(source, "id");
-            reference = Str(source, "payment_intent");
-            sourceCurrency = Str(source, "currency");
-            sourceStatus = Str(source, "status");
-            var amountField = Str(source, "object") == "charge" ? "amount_captured" : "amount";
-            if (sourceCurrency is not null && source.TryGetProperty(amountField, out var a) && a.TryGetInt64(out var amount))
-                sourceAmount = StripeAmounts.ToIso(amount, sourceCurrency);
+            if (reader.ValueTextEquals("object"u8)) kind = ReadString(ref reader);
+            else if (reader.ValueTextEquals("has_more"u8))
+            {
+                reader.Read();
+                hasMore = reader.TokenType switch { JsonTokenType.True => true, JsonTokenType.False => false, _ => null };
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("data"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray) throw Malformed("not a list");
+                lines = new List<PspSettlementLine>(PageSize);
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) lines.Add(ReadLine(ref reader));
+            }
+            else SkipValue(ref reader);
         }
-        return new PspSettlementLine(
-            Id: id,
-            Type: type,
-            PspReference: reference,
-            SourceId: sourceId,
-            AmountMinor: StripeAmounts.ToIso(Long(t, "amount", id), currency),
-            FeeMinor: StripeAmounts.ToIso(Long(t, "fee", id), currency),
-            NetMinor: StripeAmounts.ToIso(Long(t, "net", id), currency),
-            CurrencyCode: currency.ToUpperInvariant(),
-            Status: Str(t, "status") ?? throw Malformed($"{id} without status"),
-            CreatedAt: DateTimeOffset.FromUnixTimeSeconds(Long(t, "created", id)),
-            AvailableOn: DateTimeOffset.FromUnixTimeSeconds(Long(t, "available_on", id)))
-        {
-            ReportingCategory = Str(t, "reporting_category"),
-            SourceAmountMinor = sourceAmount,
-            SourceCurrencyCode = sourceCurrency?.ToUpperInvariant(),
-            SourceStatus = sourceStatus,
-        };
+        if (kind != "list" || lines is null || hasMore is null) throw Malformed("not a list");
+        return (lines, hasMore.Value);
     }
 
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    /// <summary>One balance transaction; the reader is on its StartObject and ends on its EndObject.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static PspSettlementLine ReadLine(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject) throw Malformed("a line that is not an object");
+        var t = new LineFields();
+        while (NextProperty(ref reader))
+        {
+            if (reader.ValueTextEquals("id"u8)) t.Id = ReadString(ref reader);
+            else if (reader.ValueTextEquals("amount"u8)) t.Amount = ReadLong(ref reader);
+            else if (reader.ValueTextEquals("fee"u8)) t.Fee = ReadLong(ref reader);
+            else if (reader.ValueTextEquals("net"u8)) t.Net = ReadLong(ref reader);
+            else if (reader.ValueTextEquals("currency"u8)) t.Currency = ReadString(ref reader);
+            else if (reader.ValueTextEquals("type"u8)) t.Type = ReadString(ref reader);
+            else if (reader.ValueTextEquals("status"u8)) t.Status = ReadString(ref reader);
+            else if (reader.ValueTextEquals("created"u8)) t.Created = ReadLong(ref reader);
+            else if (reader.ValueTextEquals("available_on"u8)) t.AvailableOn = ReadLong(ref reader);
+            else if (reader.ValueTextEquals("reporting_category"u8)) t.ReportingCategory = ReadString(ref reader);
+            else if (reader.ValueTextEquals("source"u8)) ReadSource(ref reader, ref t);
+            else SkipValue(ref reader);
+        }
+        return t.ToLine();
+    }
 
-    private static long Long(JsonElement e, string name, string id) =>
-        e.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : throw Malformed($"{id} without {name}");
+    /// <summary>The line's source: an id, or the expanded charge or refund (its other fields skipped).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ReadSource(ref Utf8JsonReader reader, ref LineFields t)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            t.SourceId = reader.GetString();
+            return;
+        }
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+        t.SourceExpanded = true;
+        while (NextProperty(ref reader))
+        {
+            if (reader.ValueTextEquals("id"u8)) t.SourceId = ReadString(ref reader);
+            else if (reader.ValueTextEquals("object"u8)) t.SourceObject = ReadString(ref reader);
+            else if (reader.ValueTextEquals("amount"u8)) t.SourceAmount = ReadAmount(ref reader);
+            else if (reader.ValueTextEquals("amount_captured"u8)) t.SourceAmountCaptured = ReadAmount(ref reader);
+            else if (reader.ValueTextEquals("currency"u8)) t.SourceCurrency = ReadString(ref reader);
+            else if (reader.ValueTextEquals("payment_intent"u8)) t.Reference = ReadString(ref reader);
+            else if (reader.ValueTextEquals("status"u8)) t.SourceStatus = ReadString(ref reader);
+            else SkipValue(ref reader);
+        }
+    }
+
+    /// <summary>Moves to the next property name of the object the reader is in; false at the object's end.</summary>
+    private static bool NextProperty(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read()) throw Malformed("truncated");
+        if (reader.TokenType == JsonTokenType.EndObject) return false;
+        return reader.TokenType == JsonTokenType.PropertyName ? true : throw Malformed("not an object");
+    }
+
+    /// <summary>A string value; null for any other kind of value (skipped), as a field that is not text is absent.</summary>
+    private static string? ReadString(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String) return reader.GetString();
+        reader.Skip();
+        return null;
+    }
+
+    /// <summary>An integer that fits 64 bits, or null for another number (a fraction, 1e30); anything but a number is malformed.</summary>
+    private static long? ReadLong(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.Number) throw Malformed("a number field that is not a number");
+        return reader.TryGetInt64(out var n) ? n : null;
+    }
+
+    /// <summary>A source's amount, refused only if it is the one the line uses (<see cref="LineFields.ToLine"/>).</summary>
+    private static SourceAmount ReadAmount(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            reader.Skip();
+            return new SourceAmount(null, IsNumber: false);
+        }
+        return new SourceAmount(reader.TryGetInt64(out var n) ? n : null, IsNumber: true);
+    }
+
+    private readonly record struct SourceAmount(long? Value, bool IsNumber);
+
+    private static void SkipValue(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        reader.Skip();
+    }
+
+    /// <summary>What a line carries as it is read (any order of members), checked once the line's object ends.</summary>
+    private struct LineFields
+    {
+        public string? Id, Currency, Type, Status, ReportingCategory;
+        public long? Amount, Fee, Net, Created, AvailableOn;
+        public bool SourceExpanded;
+        public string? SourceId, SourceObject, Reference, SourceCurrency, SourceStatus;
+        public SourceAmount? SourceAmount, SourceAmountCaptured;
+
+        public readonly PspSettlementLine ToLine()
+        {
+            var id = Id ?? throw Malformed("a line without id");
+            var currency = Currency ?? throw Malformed($"{id} without currency");
+            var type = Type ?? throw Malformed($"{id} without type");
+            long? sourceAmount = null;
+            if (SourceExpanded && SourceCurrency is not null && (SourceObject == "charge" ? SourceAmountCaptured : SourceAmount) is { } amount)
+            {
+                if (!amount.IsNumber) throw Malformed($"{id}: its source's amount is not a number");
+                if (amount.Value is { } value) sourceAmount = StripeAmounts.ToIso(value, SourceCurrency);
+            }
+            return new PspSettlementLine(
+                Id: id,
+                Type: type,
+                PspReference: SourceExpanded ? Reference : null,
+                SourceId: SourceId,
+                AmountMinor: StripeAmounts.ToIso(Amount ?? throw Missing(id, "amount"), currency),
+                FeeMinor: StripeAmounts.ToIso(Fee ?? throw Missing(id, "fee"), currency),
+                NetMinor: StripeAmounts.ToIso(Net ?? throw Missing(id, "net"), currency),
+                CurrencyCode: currency.ToUpperInvariant(),
+                Status: Status ?? throw Malformed($"{id} without status"),
+                CreatedAt: DateTimeOffset.FromUnixTimeSeconds(Created ?? throw Missing(id, "created")),
+                AvailableOn: DateTimeOffset.FromUnixTimeSeconds(AvailableOn ?? throw Missing(id, "available_on")))
+            {
+                ReportingCategory = ReportingCategory,
+                SourceAmountMinor = sourceAmount,
+                SourceCurrencyCode = SourceExpanded ? SourceCurrency?.ToUpperInvariant() : null,
+                SourceStatus = SourceExpanded ? SourceStatus : null,
+            };
+        }
+
+        private static PspUnavailableException Missing(string id, string name) => Malformed($"{id} without {name}");
+    }
 
     private static PspUnavailableException Malformed(string why) => new($"Stripe list_settlement_lines: malformed page ({why}).");
 }

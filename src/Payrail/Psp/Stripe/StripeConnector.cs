@@ -252,14 +252,14 @@ public sealed class StripeConnector : IPspConnector
         string? after, CancellationToken cancellationToken)
     {
         using var request = BalanceTransactionPages.Request(options, fromInclusive, toExclusive, after);
-        using var response = await http.SendAsync(request, cancellationToken);
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        // Headers read: the body is already whole in a pooled buffer (ResponseBufferingHandler), not copied again here.
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new PspUnavailableException($"Stripe list_settlement_lines: HTTP {(int)response.StatusCode}; the listing is incomplete.")
                 { ServerError = (int)response.StatusCode >= 500 };
         }
-        return BalanceTransactionPages.Parse(body);
+        return await BalanceTransactionPages.ParseAsync(response.Content, cancellationToken);
     }
 
     public async Task<PspEventPage> ListEventsAsync(string? after, string? before, DateTimeOffset createdFrom, int limit,
