@@ -76,8 +76,10 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
     {
         var read = new LineCounts();
         await session.StageAsync(PspLinesAsync(window, read, cancellationToken), cancellationToken);
+        var readAt = clock.GetUtcNow();
+        metrics.Phase(ReconciliationMetrics.ReadPhase, readAt - started);
         logger.LogInformation("Reconciliation run {RunId}: {Lines} PSP lines read in {ElapsedMs} ms", session.Id, read.Lines,
-            (long)(clock.GetUtcNow() - started).TotalMilliseconds);
+            (long)(readAt - started).TotalMilliseconds);
         await using var items = await store.OpenItemsAsync(session.Id, cancellationToken);
         await using var files = ReportFiles.Open(_options.ReportsDirectory, psp.Name, window, session.Id);
         var run = new RunState(session.Id, dryRun, new MatchingClock(clock.GetUtcNow(), _options.TimingWindow, _options.SettlementGrace));
@@ -113,6 +115,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             read.Lines, read.Skipped, run.Items, run.Buckets, differences, run.Replays, run.Hash.Finish(), null, null);
         await items.CompleteAsync(report, cancellationToken);
         var (csv, json) = await files.FinishAsync(report);
+        metrics.Phase(ReconciliationMetrics.DecidePhase, clock.GetUtcNow() - readAt);
         return (report with { CsvPath = csv, JsonPath = json }, run.ToAlert);
     }
 
