@@ -418,26 +418,36 @@ public sealed class ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlT
     private int _n;
     private bool _completed;
 
-    public async Task WriteAsync(LineVerdict v, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies one item. Synchronous: it runs on the archive's own task, and a column written is a copy into the importer's
+    /// buffer (11 awaited calls per item otherwise); a full buffer is sent in place.
+    /// </summary>
+    public void Write(LineVerdict v)
     {
-        await importer.StartRowAsync(cancellationToken);
-        await importer.WriteAsync(runId, NpgsqlDbType.Bigint, cancellationToken);
-        await importer.WriteAsync(++_n, NpgsqlDbType.Integer, cancellationToken);
-        await importer.WriteAsync(v.Key, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(v.Bucket, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(v.Reason, NpgsqlDbType.Text, cancellationToken);
-        await Nullable(v.PspLineId, NpgsqlDbType.Text, cancellationToken);
-        await Nullable(v.PaymentId, NpgsqlDbType.Uuid, cancellationToken);
-        await Nullable(v.RefundId, NpgsqlDbType.Uuid, cancellationToken);
-        await Nullable(v.CurrencyCode, NpgsqlDbType.Char, cancellationToken);
-        await Nullable(v.PspAmountMinor, NpgsqlDbType.Bigint, cancellationToken);
-        await Nullable(v.PayrailAmountMinor, NpgsqlDbType.Bigint, cancellationToken);
+        importer.StartRow();
+        importer.Write(runId, NpgsqlDbType.Bigint);
+        importer.Write(++_n, NpgsqlDbType.Integer);
+        importer.Write(v.Key, NpgsqlDbType.Text);
+        importer.Write(v.Bucket, NpgsqlDbType.Text);
+        importer.Write(v.Reason, NpgsqlDbType.Text);
+        Nullable(v.PspLineId, NpgsqlDbType.Text);
+        Nullable(v.PaymentId, NpgsqlDbType.Uuid);
+        Nullable(v.RefundId, NpgsqlDbType.Uuid);
+        Nullable(v.CurrencyCode, NpgsqlDbType.Char);
+        Nullable(v.PspAmountMinor, NpgsqlDbType.Bigint);
+        Nullable(v.PayrailAmountMinor, NpgsqlDbType.Bigint);
     }
 
-    private async Task Nullable<T>(T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+    private void Nullable<T>(T? value, NpgsqlDbType type) where T : class
     {
-        if (value is null) await importer.WriteNullAsync(cancellationToken);
-        else await importer.WriteAsync(value, type, cancellationToken);
+        if (value is null) importer.WriteNull();
+        else importer.Write(value, type);
+    }
+
+    private void Nullable<T>(T? value, NpgsqlDbType type) where T : struct
+    {
+        if (value is { } v) importer.Write(v, type);
+        else importer.WriteNull();
     }
 
     /// <summary>Ends the copy and completes the run with its summary, in the items' transaction.</summary>

@@ -82,6 +82,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             (long)(readAt - started).TotalMilliseconds);
         await using var items = await store.OpenItemsAsync(session.Id, cancellationToken);
         await using var files = ReportFiles.Open(_options.ReportsDirectory, psp.Name, window, session.Id);
+        await using var archive = new VerdictArchive(items, files);
         var run = new RunState(session.Id, dryRun, new MatchingClock(clock.GetUtcNow(), _options.TimingWindow, _options.SettlementGrace));
         var group = new List<PspLine>();
         PayrailLine? payrail = null;
@@ -90,7 +91,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         {
             if (key is not null && row.Key != key)
             {
-                await DecideAsync(group, payrail, window, run, items, files, cancellationToken);
+                await DecideAsync(group, payrail, window, run, archive, cancellationToken);
                 group.Clear();
                 payrail = null;
             }
@@ -105,22 +106,23 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             else if (payrail is null) payrail = row.Payrail;
             else throw new InvalidOperationException($"two Payrail movements with key {key}");
         }
-        if (key is not null) await DecideAsync(group, payrail, window, run, items, files, cancellationToken);
+        if (key is not null) await DecideAsync(group, payrail, window, run, archive, cancellationToken);
         logger.LogInformation("Reconciliation run {RunId}: {Items} items decided by {ElapsedMs} ms (first merged row at {FirstMs} ms)",
             session.Id, run.Items, (long)(clock.GetUtcNow() - started).TotalMilliseconds, run.FirstRowMs);
 
+        await archive.FlushAsync(cancellationToken);
         var differences = run.Tally.Differences();
-        foreach (var d in differences) run.Hash.Add(d);
+        foreach (var d in differences) archive.Hash.Add(d);
         var report = new ReconciliationReport(session.Id, psp.Name, window, trigger, dryRun, started, clock.GetUtcNow() - started,
-            read.Lines, read.Skipped, run.Items, run.Buckets, differences, run.Replays, run.Hash.Finish(), null, null);
+            read.Lines, read.Skipped, run.Items, run.Buckets, differences, run.Replays, archive.Hash.Finish(), null, null);
         await items.CompleteAsync(report, cancellationToken);
         var (csv, json) = await files.FinishAsync(report);
         metrics.Phase(ReconciliationMetrics.DecidePhase, clock.GetUtcNow() - readAt);
         return (report with { CsvPath = csv, JsonPath = json }, run.ToAlert);
     }
 
-    private async Task DecideAsync(List<PspLine> group, PayrailLine? payrail, ReconciliationWindow window, RunState run, ItemsWriter items,
-        ReportFiles files, CancellationToken cancellationToken)
+    private async Task DecideAsync(List<PspLine> group, PayrailLine? payrail, ReconciliationWindow window, RunState run, VerdictArchive archive,
+        CancellationToken cancellationToken)
     {
         foreach (var decided in LineMatching.Decide(group, payrail, window, run.Clock))
         {
@@ -130,8 +132,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
                 && verdict.Bucket is Buckets.Matched or Buckets.FeeMismatch)
                 run.Tally.Add(group[0], payrail);
             run.Record(verdict);
-            await items.WriteAsync(verdict, cancellationToken);
-            await files.WriteAsync(verdict);
+            await archive.AddAsync(verdict, cancellationToken);
             if (!Buckets.IsBreak(verdict.Bucket)) continue;
             if (run.ToAlert.Count < _options.MaxAlertEventsPerRun) run.ToAlert.Add(verdict);
             if (++run.BreaksLogged <= MaxBreakLogLines)
@@ -276,7 +277,6 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         public MatchingClock Clock => clock;
         public Dictionary<string, long> Buckets { get; } = Reconciliation.Buckets.All.ToDictionary(b => b, _ => 0L);
         public LedgerTally Tally { get; } = new();
-        public ResultHash Hash { get; } = new();
         public List<LineVerdict> ToAlert { get; } = [];
         public long Items;
         public long Replays;
@@ -287,7 +287,6 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         {
             Buckets[verdict.Bucket]++;
             Items++;
-            Hash.Add(verdict);
         }
     }
 }

@@ -41,8 +41,8 @@ public sealed class ReportBytesTests
             string csvPath;
             await using (var files = ReportFiles.Open(directory, "stripe", new ReconciliationWindow(Day, Day.AddDays(1)), 7))
             {
-                await files.WriteAsync(Plain);
-                await files.WriteAsync(Awkward);
+                files.Write(Plain);
+                files.Write(Awkward);
                 using var hash = new ResultHash();
                 var report = new ReconciliationReport(7, "stripe", new ReconciliationWindow(Day, Day.AddDays(1)), "manual", false, Day,
                     TimeSpan.FromSeconds(1), 2, 0, 2, new Dictionary<string, long>(), [], 0, hash.Finish(), null, null);
@@ -71,8 +71,8 @@ public sealed class ReportBytesTests
             string jsonPath;
             await using (var files = ReportFiles.Open(directory, "stripe", new ReconciliationWindow(Day, Day.AddDays(1)), 7))
             {
-                await files.WriteAsync(Plain);
-                await files.WriteAsync(Awkward);
+                files.Write(Plain);
+                files.Write(Awkward);
                 var report = new ReconciliationReport(7, "stripe", new ReconciliationWindow(Day, Day.AddDays(1)), "manual", false, Day,
                     TimeSpan.FromSeconds(1), 2, 0, 2, new Dictionary<string, long> { [Buckets.Matched] = 1, [Buckets.AmountMismatch] = 1 },
                     [new LedgerDifference("EUR", 10, 11, -5, 0)], 0, new string('a', 64), null, null);
