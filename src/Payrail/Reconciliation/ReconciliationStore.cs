@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -127,11 +129,10 @@ public sealed class ReconciliationStore(NpgsqlDataSource database)
         try
         {
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var importer = await connection.BeginBinaryImportAsync("""
-                COPY reconciliation_items (run_id, n, match_key, bucket, reason, psp_line, payment_id, refund_id, currency,
-                                           psp_amount_minor, payrail_amount_minor) FROM STDIN (FORMAT BINARY)
+            var copy = await connection.BeginRawBinaryCopyAsync($"""
+                COPY reconciliation_items ({ItemsWriter.Columns}) FROM STDIN (FORMAT BINARY)
                 """, cancellationToken);
-            return new ItemsWriter(runId, connection, transaction, importer);
+            return new ItemsWriter(runId, connection, transaction, copy);
         }
         catch
         {
@@ -411,59 +412,146 @@ public sealed record MergedRow(PspLine? Psp, PayrailLine? Payrail)
     public string Key => Psp?.Key ?? Payrail!.Key;
 }
 
-/// <summary>Items copied as they are decided, committed with the run's completion in one transaction (or not at all).</summary>
-public sealed class ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlBinaryImporter importer)
-    : IAsyncDisposable
+/// <summary>
+/// Items copied as they are decided, committed with the run's completion in one transaction (or not at all). The rows are
+/// encoded here in PostgreSQL's binary COPY format into one reused buffer, sent when full: through NpgsqlBinaryImporter
+/// each column went through a parameter of its own, a fifth of the process's time in the decide phase (dotnet-trace,
+/// `bench reconcile`). The server reads them as it read the importer's: the same binary formats of the same types.
+/// </summary>
+public sealed class ItemsWriter : IAsyncDisposable
 {
+    public const string Columns =
+        "run_id, n, match_key, bucket, reason, psp_line, payment_id, refund_id, currency, psp_amount_minor, payrail_amount_minor";
+
+    private const short ColumnCount = 11;
+    private const int BufferBytes = 64 * 1024;
+
+    /// <summary>COPY BINARY's signature, flags (none) and header extension length (none).</summary>
+    private static readonly byte[] Header = [(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', (byte)'\n', 0xFF, (byte)'\r', (byte)'\n', 0,
+        0, 0, 0, 0, 0, 0, 0, 0];
+
+    /// <summary>Strict, as Npgsql's own: a string that is not valid UTF-16 fails the run rather than archive a replacement.</summary>
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly long _runId;
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlTransaction _transaction;
+    private readonly NpgsqlRawCopyStream _copy;
+    private byte[] _buffer = new byte[BufferBytes];
+    private int _used;
     private int _n;
     private bool _completed;
 
-    /// <summary>
-    /// Copies one item. Synchronous: it runs on the archive's own task, and a column written is a copy into the importer's
-    /// buffer (11 awaited calls per item otherwise); a full buffer is sent in place.
-    /// </summary>
+    public ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlRawCopyStream copy)
+    {
+        _runId = runId;
+        _connection = connection;
+        _transaction = transaction;
+        _copy = copy;
+        Header.CopyTo(_buffer, 0);
+        _used = Header.Length;
+    }
+
+    /// <summary>Copies one item (synchronous: it runs on the archive's own task; a full buffer is sent in place).</summary>
     public void Write(LineVerdict v)
     {
-        importer.StartRow();
-        importer.Write(runId, NpgsqlDbType.Bigint);
-        importer.Write(++_n, NpgsqlDbType.Integer);
-        importer.Write(v.Key, NpgsqlDbType.Text);
-        importer.Write(v.Bucket, NpgsqlDbType.Text);
-        importer.Write(v.Reason, NpgsqlDbType.Text);
-        Nullable(v.PspLineId, NpgsqlDbType.Text);
-        Nullable(v.PaymentId, NpgsqlDbType.Uuid);
-        Nullable(v.RefundId, NpgsqlDbType.Uuid);
-        Nullable(v.CurrencyCode, NpgsqlDbType.Char);
-        Nullable(v.PspAmountMinor, NpgsqlDbType.Bigint);
-        Nullable(v.PayrailAmountMinor, NpgsqlDbType.Bigint);
+        Reserve(2 + 4 + 8 + 4 + 4);
+        BinaryPrimitives.WriteInt16BigEndian(_buffer.AsSpan(_used), ColumnCount);
+        _used += 2;
+        Int64(_runId);
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 4);
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used + 4), ++_n);
+        _used += 8;
+        Text(v.Key);
+        Text(v.Bucket);
+        Text(v.Reason);
+        Text(v.PspLineId);
+        Uuid(v.PaymentId);
+        Uuid(v.RefundId);
+        Text(v.CurrencyCode);
+        Int64(v.PspAmountMinor);
+        Int64(v.PayrailAmountMinor);
     }
 
-    private void Nullable<T>(T? value, NpgsqlDbType type) where T : class
+    private void Int64(long? value)
     {
-        if (value is null) importer.WriteNull();
-        else importer.Write(value, type);
+        Reserve(4 + 8);
+        if (value is not { } number)
+        {
+            Null();
+            return;
+        }
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 8);
+        BinaryPrimitives.WriteInt64BigEndian(_buffer.AsSpan(_used + 4), number);
+        _used += 12;
     }
 
-    private void Nullable<T>(T? value, NpgsqlDbType type) where T : struct
+    private void Uuid(Guid? value)
     {
-        if (value is { } v) importer.Write(v, type);
-        else importer.WriteNull();
+        Reserve(4 + 16);
+        if (value is not { } uuid)
+        {
+            Null();
+            return;
+        }
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 16);
+        uuid.TryWriteBytes(_buffer.AsSpan(_used + 4), bigEndian: true, out _);
+        _used += 20;
+    }
+
+    private void Text(string? value)
+    {
+        if (value is null)
+        {
+            Reserve(4);
+            Null();
+            return;
+        }
+        Reserve(4 + Utf8.GetMaxByteCount(value.Length));
+        var length = Utf8.GetBytes(value, _buffer.AsSpan(_used + 4));
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), length);
+        _used += 4 + length;
+    }
+
+    private void Null()
+    {
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), -1);
+        _used += 4;
+    }
+
+    /// <summary>Room for <paramref name="bytes"/> more: the buffer is sent first, or grown for a field larger than itself.</summary>
+    private void Reserve(int bytes)
+    {
+        if (_used + bytes <= _buffer.Length) return;
+        Send();
+        if (bytes > _buffer.Length) _buffer = new byte[bytes];
+    }
+
+    private void Send()
+    {
+        _copy.Write(_buffer, 0, _used);
+        _used = 0;
     }
 
     /// <summary>Ends the copy and completes the run with its summary, in the items' transaction.</summary>
     public async Task CompleteAsync(ReconciliationReport report, CancellationToken cancellationToken)
     {
-        await importer.CompleteAsync(cancellationToken);
+        if (report.Items != _n) throw new InvalidOperationException($"reconciliation run {_runId} reports {report.Items} items, {_n} were copied");
+        Reserve(2);
+        BinaryPrimitives.WriteInt16BigEndian(_buffer.AsSpan(_used), -1); // the trailer
+        _used += 2;
+        await _copy.WriteAsync(_buffer.AsMemory(0, _used), cancellationToken);
+        _used = 0;
         _completed = true;
-        await importer.DisposeAsync();
+        await _copy.DisposeAsync(); // ends the COPY: the server has every row when this returns
         await using var command = new NpgsqlCommand("""
             UPDATE reconciliation_runs
             SET status = 'completed', finished_at = @finished_at, psp_lines = @psp_lines, skipped_lines = @skipped, items = @items,
                 buckets = @buckets::jsonb, ledger_differences = @ledger::jsonb, breaks = @breaks, result_hash = @hash
             WHERE id = @id AND status = 'running'
-            """, connection, transaction);
+            """, _connection, _transaction);
         var p = command.Parameters;
-        p.AddWithValue("id", runId);
+        p.AddWithValue("id", _runId);
         p.AddWithValue("finished_at", report.StartedAt + report.Duration);
         p.AddWithValue("psp_lines", report.PspLines);
         p.AddWithValue("skipped", report.SkippedLines);
@@ -473,8 +561,8 @@ public sealed class ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlT
             { currency = d.CurrencyCode, psp_fee = d.PspFeeMinor, ledger_fee = d.LedgerFeeMinor, psp_net = d.PspNetMinor, ledger_net = d.LedgerNetMinor })));
         p.AddWithValue("breaks", report.Breaks);
         p.AddWithValue("hash", report.ResultHash);
-        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1) throw new InvalidOperationException($"reconciliation run {runId} is no longer running");
-        await transaction.CommitAsync(cancellationToken);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1) throw new InvalidOperationException($"reconciliation run {_runId} is no longer running");
+        await _transaction.CommitAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -482,10 +570,10 @@ public sealed class ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlT
         // An unfinished copy is cancelled, and the transaction rolled back: a failed run archives nothing.
         if (!_completed)
         {
-            try { await importer.DisposeAsync(); }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException) { }
+            try { await _copy.CancelAsync(); }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException or IOException) { }
         }
-        await transaction.DisposeAsync();
-        await connection.DisposeAsync();
+        await _transaction.DisposeAsync();
+        await _connection.DisposeAsync();
     }
 }
