@@ -8,7 +8,8 @@ namespace Payrail.Tests.Reconciliation;
 /// <summary>
 /// The merged stream's exact order, which the result hash is taken in: keys bytewise (a reference that is a prefix of
 /// another, followed by '_' below '|', sorts after it), a key's PSP lines by line id, then Payrail's movement once, then
-/// the key's fee lines and the movement's fee; Payrail-only and PSP-only keys in their places.
+/// the key's fee lines and the movement's fee; Payrail-only and PSP-only keys in their places. And the items a run copies,
+/// as the readers get them back.
 /// </summary>
 public sealed class MergedStreamTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
@@ -48,6 +49,58 @@ public sealed class MergedStreamTests(PostgresFixture postgres) : IClassFixture<
             "pi_b_x|charge psp txn_b", "pi_b_x|fee psp txn_b",
             "pi_c_0000000|charge payrail captured", "pi_c_0000000|fee payrail captured",
             "re_1|refund psp txn_r",
+        ], rows);
+    }
+
+    [Fact]
+    public async Task Items_read_back_as_written_nulls_uuids_non_ASCII_and_negative_amounts_included_and_a_run_not_completed_leaves_none()
+    {
+        await using var database = NpgsqlDataSource.Create(postgres.ConnectionString);
+        var store = new ReconciliationStore(database);
+        var window = new ReconciliationWindow(At.AddHours(-3), At.AddHours(-2));
+        var payment = Guid.Parse("0b6f7c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e");
+        var refund = Guid.Parse("1c7f8d2f-3e4b-5c6d-9e0f-1a2b3c4d5e6f");
+        LineVerdict[] written =
+        [
+            new("ch_1|charge", LineKind.Charge, Buckets.Matched, "captured for the same amount", "txn_1", payment, null, "EUR", 1_999, 1_999),
+            new("ré_\"x\",y|refund", LineKind.Refund, Buckets.AmountMismatch, "said \"no\",\nthen yes", null, null, refund, null, -250, null),
+        ];
+        long completed, abandoned;
+        await using (var session = await store.BeginAsync("stripe", window, ReconciliationReport.OnceTrigger, false, DateTimeOffset.UtcNow, CancellationToken.None))
+        {
+            completed = session.Id;
+            await using var items = await store.OpenItemsAsync(session.Id, CancellationToken.None);
+            foreach (var verdict in written) items.Write(verdict);
+            using var hash = new ResultHash();
+            await items.CompleteAsync(new ReconciliationReport(session.Id, "stripe", window, ReconciliationReport.OnceTrigger, false, DateTimeOffset.UtcNow,
+                TimeSpan.FromSeconds(1), 2, 0, 2, new Dictionary<string, long> { [Buckets.Matched] = 1, [Buckets.AmountMismatch] = 1 }, [], 0,
+                hash.Finish(), null, null), CancellationToken.None);
+        }
+        await using (var session = await store.BeginAsync("stripe", window, ReconciliationReport.OnceTrigger, false, DateTimeOffset.UtcNow, CancellationToken.None))
+        {
+            abandoned = session.Id;
+            await using var items = await store.OpenItemsAsync(session.Id, CancellationToken.None);
+            foreach (var verdict in written) items.Write(verdict);
+        }
+
+        await using var connection = await postgres.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT run_id, n, match_key, bucket, reason, psp_line, payment_id, refund_id, currency, psp_amount_minor, payrail_amount_minor
+            FROM reconciliation_items WHERE run_id IN (@completed, @abandoned) ORDER BY run_id, n
+            """, connection);
+        command.Parameters.AddWithValue("completed", completed);
+        command.Parameters.AddWithValue("abandoned", abandoned);
+        var rows = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+                rows.Add(string.Join(" / ", Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "null" : Convert.ToString(reader.GetValue(i),
+                    System.Globalization.CultureInfo.InvariantCulture))));
+        }
+        Assert.Equal(
+        [
+            $"{completed} / 1 / ch_1|charge / matched / captured for the same amount / txn_1 / {payment} / null / EUR / 1999 / 1999",
+            $"{completed} / 2 / ré_\"x\",y|refund / amount_mismatch / said \"no\",\nthen yes / null / null / {refund} / null / -250 / null",
         ], rows);
     }
 
