@@ -12,7 +12,10 @@ namespace Payrail.Bench;
 /// `payrail bench reconcile --lines N` (issue 13 "Performance"), not a test: N captured charges generated at the running
 /// pspsim (its bulk control call, created two hours ago over a minute, under tags of this run) and N matching payments in a scratch
 /// database (set-based SQL), then one reconciliation run of a two-minute window around them, in this process. Prints
-/// lines per second and the process's peak working set (the run holds one key's lines at a time: it should not grow with N).
+/// lines per second and the process's peak working set (the run holds one key's lines at a time: it should not grow with N),
+/// and per phase (read: the PSP's lines into the run's table; decide: merge, decisions, items, reports, completion) its
+/// lines per second and the CPU seconds of this process and of the PostgreSQL server (read from /proc: a server on this
+/// machine; a shared machine slows a phase down but adds nothing to these processes' CPU time).
 /// </summary>
 public static class ReconcileBench
 {

@@ -11,7 +11,8 @@ namespace Payrail.Reconciliation;
 /// One reconciliation run of a window (issue 13). The PSP's balance transactions of the window (widened by the clock
 /// skew) stream page by page into the run's temporary table, checked line by line: a malformed or truncated page fails
 /// the whole run before anything is decided. Then both sides stream out merged in key order, and each key is decided
-/// by <see cref="LineMatching"/>; a line Payrail missed is replayed (<see cref="LineReplay"/>). Items and the run's
+/// by <see cref="LineMatching"/>; a line Payrail missed is replayed (<see cref="LineReplay"/>). The verdicts are written
+/// (items, reports, result hash) by <see cref="VerdictArchive"/> on a task of its own, in merge order. Items and the run's
 /// completion commit together; the CSV and JSON reports get their names once that commit is done; alerts go out after.
 /// Memory is constant in the window's size: one key's lines at a time, a handful of totals.
 /// </summary>
