@@ -381,7 +381,7 @@ public static class WorkerCpuBench
         }
     }
 
-    private static IEnumerable<int> ChildrenOf(int parent)
+    internal static IEnumerable<int> ChildrenOf(int parent)
     {
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {

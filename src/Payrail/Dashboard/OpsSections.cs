@@ -170,11 +170,13 @@ public sealed class ReconciliationOpsSection(NpgsqlDataSource database, Dashboar
             FROM reconciliation_runs ORDER BY id DESC LIMIT @limit
             """);
         runs.Parameters.AddWithValue("limit", MaxRunsListed);
-        // The alert's reason is the one its run recorded for that line and bucket.
+        // The alert's reason is the one its run recorded for that line and bucket. An alert is a break, never matched or
+        // expected: saying so lets the lookup use the run's breaks index (items have no other, migration 0025).
         var alerts = new NpgsqlBatchCommand("""
             SELECT a.raised_at, a.run_id, a.bucket, a.match_key,
                    (SELECT i.reason FROM reconciliation_items i
-                    WHERE i.run_id = a.run_id AND i.match_key = a.match_key AND i.bucket = a.bucket LIMIT 1)
+                    WHERE i.run_id = a.run_id AND i.match_key = a.match_key AND i.bucket = a.bucket
+                      AND i.bucket NOT IN ('matched', 'expected') LIMIT 1)
             FROM reconciliation_alerts a ORDER BY a.raised_at DESC, a.match_key LIMIT @limit
             """);
         alerts.Parameters.AddWithValue("limit", MaxAlertsListed);

@@ -6,12 +6,16 @@ namespace Payrail.Reconciliation;
 public sealed class ReconciliationMetrics : IDisposable
 {
     public const string MeterName = "Payrail.Reconciliation";
+    public const string PhaseInstrument = "payrail.reconciliation.phase.duration";
+    public const string ReadPhase = "read";
+    public const string DecidePhase = "decide";
 
     private readonly Meter _meter;
     private readonly Counter<long> _items;
     private readonly Counter<long> _runs;
     private readonly Counter<long> _alerts;
     private readonly Histogram<double> _runSeconds;
+    private readonly Histogram<double> _phaseSeconds;
     private long _lastBreaks;
 
     public ReconciliationMetrics(IMeterFactory meters)
@@ -22,6 +26,9 @@ public sealed class ReconciliationMetrics : IDisposable
         _alerts = _meter.CreateCounter<long>("payrail.reconciliation.alerts", "{alert}",
             "Breaks alerted (lines in a break bucket, currencies whose ledger differs), by bucket.");
         _runSeconds = _meter.CreateHistogram<double>("payrail.reconciliation.run.duration", "s", "One reconciliation run.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800] });
+        _phaseSeconds = _meter.CreateHistogram<double>(PhaseInstrument, "s",
+            "One phase of a run: read (the PSP's lines into the run's table), decide (merge, decide, items, reports, completion).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800] });
         _meter.CreateObservableGauge("payrail.reconciliation.last_breaks", () => Interlocked.Read(ref _lastBreaks), "{break}",
             "Breaks found by the last completed run (0: none, or no run since start).");
@@ -40,6 +47,10 @@ public sealed class ReconciliationMetrics : IDisposable
         _runSeconds.Record(report.Duration.TotalSeconds);
         Interlocked.Exchange(ref _lastBreaks, report.Breaks);
     }
+
+    /// <summary>A phase ended (recorded as it ends: `bench reconcile` reads each process's CPU time at that moment).</summary>
+    public void Phase(string phase, TimeSpan elapsed) =>
+        _phaseSeconds.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("phase", phase));
 
     public void Failed(TimeSpan elapsed)
     {

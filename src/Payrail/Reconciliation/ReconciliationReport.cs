@@ -44,23 +44,95 @@ public sealed record ReconciliationReport(
 /// <summary>
 /// The run's result hash: SHA-256 over every item in merge order (key, kind, bucket, PSP line, amounts, currency; not
 /// the reason's wording, nor anything of the run) and the ledger differences. Re-running a window that did not change
-/// gives the same hash.
+/// gives the same hash. Each item's line is encoded straight into one reused buffer that is hashed when full (a string
+/// per item and its bytes were two allocations per item): the bytes hashed are the same, so is the hash.
 /// </summary>
 public sealed class ResultHash : IDisposable
 {
+    private const int BufferBytes = 64 * 1024;
+
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly byte[] _buffer = new byte[BufferBytes];
+    private int _used;
 
-    public void Add(LineVerdict v) => Append(string.Join('\t', v.Key, LineKinds.Wire(v.Kind), v.Bucket, v.PspLineId ?? "-",
-        Text(v.PspAmountMinor), Text(v.PayrailAmountMinor), v.CurrencyCode ?? "-") + "\n");
+    public void Add(LineVerdict v)
+    {
+        Text(v.Key);
+        Tab();
+        Text(LineKinds.Wire(v.Kind));
+        Tab();
+        Text(v.Bucket);
+        Tab();
+        Text(v.PspLineId ?? "-");
+        Tab();
+        Number(v.PspAmountMinor);
+        Tab();
+        Number(v.PayrailAmountMinor);
+        Tab();
+        Text(v.CurrencyCode ?? "-");
+        Byte((byte)'\n');
+    }
 
-    public void Add(LedgerDifference d) => Append(string.Join('\t', "ledger", d.CurrencyCode, Text(d.PspFeeMinor), Text(d.LedgerFeeMinor),
-        Text(d.PspNetMinor), Text(d.LedgerNetMinor)) + "\n");
+    public void Add(LedgerDifference d)
+    {
+        Text("ledger");
+        Tab();
+        Text(d.CurrencyCode);
+        Tab();
+        Number(d.PspFeeMinor);
+        Tab();
+        Number(d.LedgerFeeMinor);
+        Tab();
+        Number(d.PspNetMinor);
+        Tab();
+        Number(d.LedgerNetMinor);
+        Byte((byte)'\n');
+    }
 
-    public string Finish() => Convert.ToHexStringLower(_sha.GetHashAndReset());
+    public string Finish()
+    {
+        Drain();
+        return Convert.ToHexStringLower(_sha.GetHashAndReset());
+    }
 
-    private void Append(string text) => _sha.AppendData(Encoding.UTF8.GetBytes(text));
+    private void Tab() => Byte((byte)'\t');
 
-    private static string Text(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
+    private void Byte(byte b)
+    {
+        if (_used == BufferBytes) Drain();
+        _buffer[_used++] = b;
+    }
+
+    private void Text(string text)
+    {
+        var most = Encoding.UTF8.GetMaxByteCount(text.Length);
+        if (most > BufferBytes - _used) Drain();
+        if (most > BufferBytes)
+        {
+            _sha.AppendData(Encoding.UTF8.GetBytes(text));
+            return;
+        }
+        _used += Encoding.UTF8.GetBytes(text, _buffer.AsSpan(_used));
+    }
+
+    /// <summary>A number in invariant digits, "-" for none.</summary>
+    private void Number(long? value)
+    {
+        if (value is not { } number)
+        {
+            Byte((byte)'-');
+            return;
+        }
+        if (BufferBytes - _used < 20) Drain();
+        number.TryFormat(_buffer.AsSpan(_used), out var written, default, CultureInfo.InvariantCulture);
+        _used += written;
+    }
+
+    private void Drain()
+    {
+        _sha.AppendData(_buffer, 0, _used);
+        _used = 0;
+    }
 
     public void Dispose() => _sha.Dispose();
 }

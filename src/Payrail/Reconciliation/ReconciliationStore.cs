@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -127,11 +129,10 @@ public sealed class ReconciliationStore(NpgsqlDataSource database)
         try
         {
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var importer = await connection.BeginBinaryImportAsync("""
-                COPY reconciliation_items (run_id, n, match_key, bucket, reason, psp_line, payment_id, refund_id, currency,
-                                           psp_amount_minor, payrail_amount_minor) FROM STDIN (FORMAT BINARY)
+            var copy = await connection.BeginRawBinaryCopyAsync($"""
+                COPY reconciliation_items ({ItemsWriter.Columns}) FROM STDIN (FORMAT BINARY)
                 """, cancellationToken);
-            return new ItemsWriter(runId, connection, transaction, importer);
+            return new ItemsWriter(runId, connection, transaction, copy);
         }
         catch
         {
@@ -206,9 +207,11 @@ public sealed class RunSession(long id, string psp, ReconciliationWindow window,
     /// Both sides in one stream ordered by key (bytewise), the PSP's lines of a key first, then Payrail's movement with
     /// that key. Payrail's side: every payment and refund a staged line names (whatever its state) and every capture and
     /// refund made in the window widened by <paramref name="skew"/>. PostgreSQL sorts with bounded memory (spilling to disk).
-    /// A charge's row (either side) carries its fee: the charge's lines come out as read, its fee lines are held until the
-    /// next key and come out after them. "ref|fee" follows "ref|charge" bytewise with no key between them (a PSP id has no
-    /// '|'), so the stream is in key order as if fees were rows of their own. What is held is one key's fee lines, as
+    /// A PSP charge line comes on one row with the payment it names (half the rows to sort and send: the merge's sort was
+    /// most of its time, measured on `bench reconcile`); that payment is held until its key ends and comes out after the
+    /// key's lines, once. A charge's row (either side) carries its fee: the fee lines are held until the key ends and come
+    /// out after the key's lines and movement. "ref|fee" follows "ref|charge" bytewise with no key between them (a PSP id
+    /// has no '|'), so the stream is in key order as if fees were rows of their own. What is held is one key's fee lines, as
     /// many as its charge lines: the caller refuses a key with more than MaxLinesPerKey lines before reading further.
     /// </summary>
     public async IAsyncEnumerable<MergedRow> MergedAsync(ReconciliationWindow window, TimeSpan skew, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -222,70 +225,120 @@ public sealed class RunSession(long id, string psp, ReconciliationWindow window,
         p.AddWithValue("psp_owner", Domain.Ledger.LedgerAccountOwner.Psp(psp));
         p.AddWithValue("cash_owner", Domain.Ledger.LedgerAccountOwner.Cash(psp));
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken);
-        var fees = new List<MergedRow>();
+        var held = new HeldRows();
         string? key = null;
         while (await reader.ReadAsync(cancellationToken))
         {
-            var (row, fee) = Read(reader);
+            var row = Read(reader);
             if (row.Key != key)
             {
-                foreach (var held in fees) yield return held;
-                fees.Clear();
+                foreach (var end in held.Flush()) yield return end;
                 key = row.Key;
             }
-            yield return row;
-            if (fee is not null) fees.Add(fee);
+            if (row.Line is { } line) yield return new MergedRow(line, null);
+            held.Add(row);
         }
-        foreach (var held in fees) yield return held;
+        foreach (var end in held.Flush()) yield return end;
     }
 
-    /// <summary>One merged row: its line or movement, and for a charge its fee's.</summary>
-    private static (MergedRow Row, MergedRow? Fee) Read(NpgsqlDataReader r)
+    /// <summary>One row of the merge: a PSP line and/or Payrail's movement with its key, and for a charge their fees.</summary>
+    private sealed record Row(string Key, PspLine? Line, PspLine? LineFee, PayrailLine? Movement, PayrailLine? MovementFee);
+
+    /// <summary>What comes out when a key ends: its movement (once, however many of its lines named it), then the fees.</summary>
+    private sealed class HeldRows
+    {
+        private readonly List<MergedRow> _fees = [];
+        private PayrailLine? _movement;
+        private PayrailLine? _movementFee;
+
+        public void Add(Row row)
+        {
+            if (row.LineFee is { } fee) _fees.Add(new MergedRow(fee, null));
+            if (row.Movement is not { } movement) return;
+            if (_movement is null)
+            {
+                _movement = movement;
+                _movementFee = row.MovementFee;
+            }
+            // A key's lines all name its one payment (PSP references are unique at Payrail): the same movement again.
+            else if (_movement.PaymentId != movement.PaymentId || _movement.RefundId != movement.RefundId)
+                throw new InvalidOperationException($"two Payrail movements with key {row.Key}");
+        }
+
+        public IEnumerable<MergedRow> Flush()
+        {
+            if (_movement is not null) yield return new MergedRow(null, _movement);
+            foreach (var fee in _fees) yield return fee;
+            if (_movementFee is not null) yield return new MergedRow(null, _movementFee);
+            _fees.Clear();
+            _movement = null;
+            _movementFee = null;
+        }
+    }
+
+    /// <summary>One merged row: its PSP line and/or movement, and for a charge their fees. SequentialAccess: columns in order.</summary>
+    private static Row Read(NpgsqlDataReader r)
     {
         var key = r.GetString(0);
         var side = r.GetInt32(1);
         var kind = LineKinds.Parse(r.GetString(2));
+        PspLine? line = null;
         if (side == 0)
         {
-            var line = new PspLine(key, kind, r.GetString(3), r.GetString(4), r.GetInt64(5), r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7),
+            line = new PspLine(key, kind, r.GetString(3), r.GetString(4), r.GetInt64(5), r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7),
                 r.GetInt64(8), r.GetFieldValue<DateTimeOffset>(9), r.GetFieldValue<DateTimeOffset>(10));
-            if (kind != LineKind.Charge) return (new MergedRow(line, null), null);
+        }
+        PayrailLine? movement = null;
+        long? ledgerFee = null, ledgerNet = null;
+        if (!r.IsDBNull(11))
+        {
+            var paymentId = r.GetGuid(11);
+            Guid? refundId = r.IsDBNull(12) ? null : r.GetGuid(12);
+            var status = r.GetString(13);
+            long? amount = r.IsDBNull(14) ? null : r.GetInt64(14);
+            var currency = r.IsDBNull(15) ? null : r.GetString(15).Trim();
+            var at = r.GetFieldValue<DateTimeOffset>(16);
+            ledgerFee = r.IsDBNull(17) ? null : r.GetInt64(17);
+            ledgerNet = r.IsDBNull(18) ? null : r.GetInt64(18);
+            movement = new PayrailLine(key, kind, paymentId, refundId, status, amount, currency, at, Replayed: r.GetBoolean(19));
+        }
+        if (kind != LineKind.Charge) return new Row(key, line, null, movement, null);
+        PspLine? lineFee = null;
+        if (line is not null)
+        {
             var feeMinor = r.GetInt64(20);
             var feeCurrency = r.IsDBNull(21) ? throw new InvalidOperationException($"staged charge line {line.LineId} has no fee currency") : r.GetString(21);
-            return (new MergedRow(line, null), new MergedRow(StagedLine.FeeOf(line, feeMinor, feeCurrency), null));
+            lineFee = StagedLine.FeeOf(line, feeMinor, feeCurrency);
         }
-        // SequentialAccess: every column read once, in order.
-        var paymentId = r.GetGuid(11);
-        Guid? refundId = r.IsDBNull(12) ? null : r.GetGuid(12);
-        var status = r.GetString(13);
-        long? amount = r.IsDBNull(14) ? null : r.GetInt64(14);
-        var currency = r.IsDBNull(15) ? null : r.GetString(15).Trim();
-        var at = r.GetFieldValue<DateTimeOffset>(16);
-        long? ledgerFee = r.IsDBNull(17) ? null : r.GetInt64(17);
-        long? ledgerNet = r.IsDBNull(18) ? null : r.GetInt64(18);
-        var movement = new PayrailLine(key, kind, paymentId, refundId, status, amount, currency, at, Replayed: r.GetBoolean(19));
-        if (kind != LineKind.Charge) return (new MergedRow(null, movement), null);
-        long? settledFee = r.IsDBNull(22) ? null : r.GetInt64(22);
-        var settledCurrency = r.IsDBNull(23) ? null : r.GetString(23).Trim();
-        var fee = new PayrailLine(LineKinds.Key(r.GetString(24), LineKind.Fee), LineKind.Fee, paymentId, null, status, settledFee, settledCurrency, at,
-            ledgerFee, ledgerNet);
-        return (new MergedRow(null, movement), new MergedRow(null, fee));
+        PayrailLine? movementFee = null;
+        if (movement is not null)
+        {
+            long? settledFee = r.IsDBNull(22) ? null : r.GetInt64(22);
+            var settledCurrency = r.IsDBNull(23) ? null : r.GetString(23).Trim();
+            movementFee = new PayrailLine(LineKinds.Key(r.GetString(24), LineKind.Fee), LineKind.Fee, movement.PaymentId, null, movement.Status,
+                settledFee, settledCurrency, movement.At, ledgerFee, ledgerNet);
+        }
+        return new Row(key, line, lineFee, movement, movementFee);
     }
 
-    // Columns: 0 key, 1 side, 2 kind, 3-10 the PSP's line, 11-19 Payrail's movement, 20-21 the PSP line's fee (a charge's),
-    // 22-23 the fee settlement booked and 24 the PSP reference (a payment's), with its ledger fee and net in 17-18.
-    // Payments: those the PSP's charges name, then (anti-join, not UNION: no sort of every payment to drop duplicates)
-    // those captured in the window that no charge names.
+    // Columns: 0 key, 1 side (0: a PSP line, with the payment it names if a charge; 1: Payrail's movement alone), 2 kind,
+    // 3-10 the PSP's line, 11-19 Payrail's movement, 20-21 the PSP line's fee (a charge's), 22-23 the fee settlement booked
+    // and 24 the PSP reference (a payment's), with its ledger fee and net in 17-18.
+    // Charges: each PSP charge line with the payment it names, then (anti-join, not UNION: no sort of every payment to drop
+    // duplicates) the payments captured in the window that no charge names. A named payment's time is never read (a key
+    // with a PSP line is decided in its line's window), so no lookup of its capture: that lookup was a third of the merge
+    // (a million index probes, measured).
     private const string MergeSql = """
-        WITH pay AS (
-            -- The payments the PSP's charges name. Their time is never read (a key with a PSP line is decided in its line's
-            -- window), so no lookup of their capture: that lookup was a third of the merge (a million index probes, measured).
-            SELECT p.id, p.psp_reference, p.status, p.amount_captured_minor, p.currency, p.updated_at AS at
-            FROM (SELECT DISTINCT reference FROM recon_psp_lines WHERE kind = 'charge') l
-            JOIN payments p ON p.psp = @psp AND p.psp_reference = l.reference
+        WITH charge AS (
+            SELECT l.match_key, l.line_id, l.reference, l.amount_minor AS psp_amount, l.currency AS psp_currency, l.source_status, l.net_minor,
+                   l.created_at, l.available_on, l.fee_minor AS psp_fee, l.fee_currency AS psp_fee_currency,
+                   p.id, p.psp_reference, p.status, p.amount_captured_minor, p.currency, p.updated_at AS at
+            FROM recon_psp_lines l LEFT JOIN payments p ON p.psp = @psp AND p.psp_reference = l.reference
+            WHERE l.kind = 'charge'
             UNION ALL
             -- The payments captured in the window that no charge names (what missing_at_psp is made of), at their capture.
-            SELECT p.id, p.psp_reference, p.status, p.amount_captured_minor, p.currency, min(t.at)
+            SELECT p.psp_reference || '|charge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                   p.id, p.psp_reference, p.status, p.amount_captured_minor, p.currency, min(t.at)
             FROM payment_transitions t JOIN payments p ON p.id = t.payment_id
             WHERE t.to_status = 'captured' AND t.at >= @from AND t.at < @to AND p.psp = @psp AND p.psp_reference IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM recon_psp_lines l WHERE l.kind = 'charge' AND l.reference = p.psp_reference)
@@ -298,24 +351,25 @@ public sealed class RunSession(long id, string psp, ReconciliationWindow window,
             WHERE r.psp = @psp AND r.psp_refund_id IS NOT NULL AND r.created_at >= @from AND r.created_at < @to
         )
         SELECT * FROM (
-        SELECT match_key, 0 AS side, kind, line_id, reference, amount_minor, currency, source_status, net_minor, created_at, available_on,
-               NULL::uuid, NULL::uuid, NULL::text, NULL::bigint, NULL::text, NULL::timestamptz, NULL::bigint, NULL::bigint, false,
-               fee_minor, fee_currency, NULL::bigint, NULL::text, NULL::text
-        FROM recon_psp_lines
-        UNION ALL
-        SELECT pay.psp_reference || '|charge', 1, 'charge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               pay.id, NULL, pay.status, pay.amount_captured_minor, pay.currency::text, pay.at, l.fee, l.net, rp.match_key IS NOT NULL,
-               NULL, NULL, s.fee_minor, s.currency::text, pay.psp_reference
-        FROM pay
-        LEFT JOIN reconciliation_replays rp ON rp.psp = @psp AND rp.match_key = pay.psp_reference || '|charge'
-        LEFT JOIN payment_settlements s ON s.payment_id = pay.id AND s.psp = @psp
+        SELECT ch.match_key, CASE WHEN ch.line_id IS NULL THEN 1 ELSE 0 END AS side, 'charge' AS kind, ch.line_id, ch.reference, ch.psp_amount,
+               ch.psp_currency, ch.source_status, ch.net_minor, ch.created_at, ch.available_on,
+               ch.id, NULL::uuid, ch.status, ch.amount_captured_minor, ch.currency::text, ch.at, l.fee, l.net, rp.match_key IS NOT NULL,
+               ch.psp_fee, ch.psp_fee_currency, s.fee_minor, s.currency::text, ch.psp_reference
+        FROM charge ch
+        LEFT JOIN reconciliation_replays rp ON ch.id IS NOT NULL AND rp.psp = @psp AND rp.match_key = ch.match_key
+        LEFT JOIN payment_settlements s ON s.payment_id = ch.id AND s.psp = @psp
         LEFT JOIN LATERAL (
             SELECT sum(t.amount_minor) FILTER (WHERE c.owner = @fees_owner) AS fee,
                    sum(t.amount_minor) FILTER (WHERE d.owner = @psp_owner AND c.owner = @cash_owner) AS net
             FROM ledger_transfers t JOIN ledger_accounts d ON d.id = t.debit_account_id JOIN ledger_accounts c ON c.id = t.credit_account_id
             -- Only a settled payment's transfers are read (a one-time filter: no probe for the others).
-            WHERE s.payment_id IS NOT NULL AND t.payment_id = pay.id AND t.currency = s.currency
+            WHERE s.payment_id IS NOT NULL AND t.payment_id = ch.id AND t.currency = s.currency
         ) l ON true
+        UNION ALL
+        SELECT match_key, 0, kind, line_id, reference, amount_minor, currency, source_status, net_minor, created_at, available_on,
+               NULL::uuid, NULL::uuid, NULL::text, NULL::bigint, NULL::text, NULL::timestamptz, NULL::bigint, NULL::bigint, false,
+               NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::text
+        FROM recon_psp_lines WHERE kind <> 'charge'
         UNION ALL
         SELECT ref.psp_refund_id || '|refund', 1, 'refund', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                ref.payment_id, ref.id, ref.status, ref.amount_minor, ref.currency::text, ref.created_at, NULL, NULL, rp.match_key IS NOT NULL,
@@ -358,49 +412,146 @@ public sealed record MergedRow(PspLine? Psp, PayrailLine? Payrail)
     public string Key => Psp?.Key ?? Payrail!.Key;
 }
 
-/// <summary>Items copied as they are decided, committed with the run's completion in one transaction (or not at all).</summary>
-public sealed class ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlBinaryImporter importer)
-    : IAsyncDisposable
+/// <summary>
+/// Items copied as they are decided, committed with the run's completion in one transaction (or not at all). The rows are
+/// encoded here in PostgreSQL's binary COPY format into one reused buffer, sent when full: through NpgsqlBinaryImporter
+/// each column went through a parameter of its own, a fifth of the process's time in the decide phase (dotnet-trace,
+/// `bench reconcile`). The server reads them as it read the importer's: the same binary formats of the same types.
+/// </summary>
+public sealed class ItemsWriter : IAsyncDisposable
 {
+    public const string Columns =
+        "run_id, n, match_key, bucket, reason, psp_line, payment_id, refund_id, currency, psp_amount_minor, payrail_amount_minor";
+
+    private const short ColumnCount = 11;
+    private const int BufferBytes = 64 * 1024;
+
+    /// <summary>COPY BINARY's signature, flags (none) and header extension length (none).</summary>
+    private static readonly byte[] Header = [(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', (byte)'\n', 0xFF, (byte)'\r', (byte)'\n', 0,
+        0, 0, 0, 0, 0, 0, 0, 0];
+
+    /// <summary>Strict, as Npgsql's own: a string that is not valid UTF-16 fails the run rather than archive a replacement.</summary>
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly long _runId;
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlTransaction _transaction;
+    private readonly NpgsqlRawCopyStream _copy;
+    private byte[] _buffer = new byte[BufferBytes];
+    private int _used;
     private int _n;
     private bool _completed;
 
-    public async Task WriteAsync(LineVerdict v, CancellationToken cancellationToken)
+    public ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlRawCopyStream copy)
     {
-        await importer.StartRowAsync(cancellationToken);
-        await importer.WriteAsync(runId, NpgsqlDbType.Bigint, cancellationToken);
-        await importer.WriteAsync(++_n, NpgsqlDbType.Integer, cancellationToken);
-        await importer.WriteAsync(v.Key, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(v.Bucket, NpgsqlDbType.Text, cancellationToken);
-        await importer.WriteAsync(v.Reason, NpgsqlDbType.Text, cancellationToken);
-        await Nullable(v.PspLineId, NpgsqlDbType.Text, cancellationToken);
-        await Nullable(v.PaymentId, NpgsqlDbType.Uuid, cancellationToken);
-        await Nullable(v.RefundId, NpgsqlDbType.Uuid, cancellationToken);
-        await Nullable(v.CurrencyCode, NpgsqlDbType.Char, cancellationToken);
-        await Nullable(v.PspAmountMinor, NpgsqlDbType.Bigint, cancellationToken);
-        await Nullable(v.PayrailAmountMinor, NpgsqlDbType.Bigint, cancellationToken);
+        _runId = runId;
+        _connection = connection;
+        _transaction = transaction;
+        _copy = copy;
+        Header.CopyTo(_buffer, 0);
+        _used = Header.Length;
     }
 
-    private async Task Nullable<T>(T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+    /// <summary>Copies one item (synchronous: it runs on the archive's own task; a full buffer is sent in place).</summary>
+    public void Write(LineVerdict v)
     {
-        if (value is null) await importer.WriteNullAsync(cancellationToken);
-        else await importer.WriteAsync(value, type, cancellationToken);
+        Reserve(2 + 4 + 8 + 4 + 4);
+        BinaryPrimitives.WriteInt16BigEndian(_buffer.AsSpan(_used), ColumnCount);
+        _used += 2;
+        Int64(_runId);
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 4);
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used + 4), ++_n);
+        _used += 8;
+        Text(v.Key);
+        Text(v.Bucket);
+        Text(v.Reason);
+        Text(v.PspLineId);
+        Uuid(v.PaymentId);
+        Uuid(v.RefundId);
+        Text(v.CurrencyCode);
+        Int64(v.PspAmountMinor);
+        Int64(v.PayrailAmountMinor);
+    }
+
+    private void Int64(long? value)
+    {
+        Reserve(4 + 8);
+        if (value is not { } number)
+        {
+            Null();
+            return;
+        }
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 8);
+        BinaryPrimitives.WriteInt64BigEndian(_buffer.AsSpan(_used + 4), number);
+        _used += 12;
+    }
+
+    private void Uuid(Guid? value)
+    {
+        Reserve(4 + 16);
+        if (value is not { } uuid)
+        {
+            Null();
+            return;
+        }
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 16);
+        uuid.TryWriteBytes(_buffer.AsSpan(_used + 4), bigEndian: true, out _);
+        _used += 20;
+    }
+
+    private void Text(string? value)
+    {
+        if (value is null)
+        {
+            Reserve(4);
+            Null();
+            return;
+        }
+        Reserve(4 + Utf8.GetMaxByteCount(value.Length));
+        var length = Utf8.GetBytes(value, _buffer.AsSpan(_used + 4));
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), length);
+        _used += 4 + length;
+    }
+
+    private void Null()
+    {
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), -1);
+        _used += 4;
+    }
+
+    /// <summary>Room for <paramref name="bytes"/> more: the buffer is sent first, or grown for a field larger than itself.</summary>
+    private void Reserve(int bytes)
+    {
+        if (_used + bytes <= _buffer.Length) return;
+        Send();
+        if (bytes > _buffer.Length) _buffer = new byte[bytes];
+    }
+
+    private void Send()
+    {
+        _copy.Write(_buffer, 0, _used);
+        _used = 0;
     }
 
     /// <summary>Ends the copy and completes the run with its summary, in the items' transaction.</summary>
     public async Task CompleteAsync(ReconciliationReport report, CancellationToken cancellationToken)
     {
-        await importer.CompleteAsync(cancellationToken);
+        if (report.Items != _n) throw new InvalidOperationException($"reconciliation run {_runId} reports {report.Items} items, {_n} were copied");
+        Reserve(2);
+        BinaryPrimitives.WriteInt16BigEndian(_buffer.AsSpan(_used), -1); // the trailer
+        _used += 2;
+        await _copy.WriteAsync(_buffer.AsMemory(0, _used), cancellationToken);
+        _used = 0;
         _completed = true;
-        await importer.DisposeAsync();
+        await _copy.DisposeAsync(); // ends the COPY: the server has every row when this returns
         await using var command = new NpgsqlCommand("""
             UPDATE reconciliation_runs
             SET status = 'completed', finished_at = @finished_at, psp_lines = @psp_lines, skipped_lines = @skipped, items = @items,
                 buckets = @buckets::jsonb, ledger_differences = @ledger::jsonb, breaks = @breaks, result_hash = @hash
             WHERE id = @id AND status = 'running'
-            """, connection, transaction);
+            """, _connection, _transaction);
         var p = command.Parameters;
-        p.AddWithValue("id", runId);
+        p.AddWithValue("id", _runId);
         p.AddWithValue("finished_at", report.StartedAt + report.Duration);
         p.AddWithValue("psp_lines", report.PspLines);
         p.AddWithValue("skipped", report.SkippedLines);
@@ -410,8 +561,8 @@ public sealed class ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlT
             { currency = d.CurrencyCode, psp_fee = d.PspFeeMinor, ledger_fee = d.LedgerFeeMinor, psp_net = d.PspNetMinor, ledger_net = d.LedgerNetMinor })));
         p.AddWithValue("breaks", report.Breaks);
         p.AddWithValue("hash", report.ResultHash);
-        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1) throw new InvalidOperationException($"reconciliation run {runId} is no longer running");
-        await transaction.CommitAsync(cancellationToken);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1) throw new InvalidOperationException($"reconciliation run {_runId} is no longer running");
+        await _transaction.CommitAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -419,10 +570,10 @@ public sealed class ItemsWriter(long runId, NpgsqlConnection connection, NpgsqlT
         // An unfinished copy is cancelled, and the transaction rolled back: a failed run archives nothing.
         if (!_completed)
         {
-            try { await importer.DisposeAsync(); }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException) { }
+            try { await _copy.CancelAsync(); }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException or IOException) { }
         }
-        await transaction.DisposeAsync();
-        await connection.DisposeAsync();
+        await _transaction.DisposeAsync();
+        await _connection.DisposeAsync();
     }
 }

@@ -21,7 +21,7 @@ public sealed class ReportFiles : IAsyncDisposable
     {
         _csvPath = Path.Combine(directory, name + ".csv");
         _jsonPath = Path.Combine(directory, name + ".json");
-        _csv = new StreamWriter(_csvPath + ".tmp", append: false, new UTF8Encoding(false));
+        _csv = new StreamWriter(_csvPath + ".tmp", append: false, new UTF8Encoding(false), bufferSize: 64 * 1024);
         _csv.WriteLine("match_key,kind,bucket,reason,psp_line,payment_id,refund_id,currency,psp_amount_minor,payrail_amount_minor");
         _jsonStream = new FileStream(_jsonPath + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
         _json = new Utf8JsonWriter(_jsonStream, new JsonWriterOptions { Indented = false });
@@ -37,23 +37,89 @@ public sealed class ReportFiles : IAsyncDisposable
         return new ReportFiles(directory, name);
     }
 
-    public async Task WriteAsync(LineVerdict v)
+    /// <summary>One item in both reports. Synchronous, on the archive's own task: both files are written through buffers.</summary>
+    public void Write(LineVerdict v)
     {
-        await _csv.WriteLineAsync(string.Join(',', Csv(v.Key), LineKinds.Wire(v.Kind), v.Bucket, Csv(v.Reason), Csv(v.PspLineId),
-            v.PaymentId?.ToString() ?? "", v.RefundId?.ToString() ?? "", v.CurrencyCode ?? "", Number(v.PspAmountMinor), Number(v.PayrailAmountMinor)));
+        WriteCsv(v.Key);
+        _csv.Write(',');
+        _csv.Write(LineKinds.Wire(v.Kind));
+        _csv.Write(',');
+        _csv.Write(v.Bucket);
+        _csv.Write(',');
+        WriteCsv(v.Reason);
+        _csv.Write(',');
+        WriteCsv(v.PspLineId);
+        _csv.Write(',');
+        WriteCsv(v.PaymentId);
+        _csv.Write(',');
+        WriteCsv(v.RefundId);
+        _csv.Write(',');
+        _csv.Write(v.CurrencyCode);
+        _csv.Write(',');
+        WriteCsv(v.PspAmountMinor);
+        _csv.Write(',');
+        WriteCsv(v.PayrailAmountMinor);
+        _csv.WriteLine();
         _json.WriteStartObject();
-        _json.WriteString("match_key", v.Key);
-        _json.WriteString("kind", LineKinds.Wire(v.Kind));
-        _json.WriteString("bucket", v.Bucket);
-        _json.WriteString("reason", v.Reason);
-        _json.WriteString("psp_line", v.PspLineId);
-        _json.WriteString("payment_id", v.PaymentId?.ToString());
-        _json.WriteString("refund_id", v.RefundId?.ToString());
-        _json.WriteString("currency", v.CurrencyCode);
-        WriteNumber("psp_amount_minor", v.PspAmountMinor);
-        WriteNumber("payrail_amount_minor", v.PayrailAmountMinor);
+        _json.WriteString(MatchKey, v.Key);
+        _json.WriteString(Kind, LineKinds.Wire(v.Kind));
+        _json.WriteString(Bucket, v.Bucket);
+        _json.WriteString(Reason, v.Reason);
+        _json.WriteString(PspLine, v.PspLineId);
+        WriteGuid(PaymentId, v.PaymentId);
+        WriteGuid(RefundId, v.RefundId);
+        _json.WriteString(Currency, v.CurrencyCode);
+        WriteNumber(PspAmountMinor, v.PspAmountMinor);
+        WriteNumber(PayrailAmountMinor, v.PayrailAmountMinor);
         _json.WriteEndObject();
-        if (_json.BytesPending > 32 * 1024) await _json.FlushAsync();
+        if (_json.BytesPending > 32 * 1024) _json.Flush();
+    }
+
+    private static readonly JsonEncodedText MatchKey = JsonEncodedText.Encode("match_key");
+    private static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
+    private static readonly JsonEncodedText Bucket = JsonEncodedText.Encode("bucket");
+    private static readonly JsonEncodedText Reason = JsonEncodedText.Encode("reason");
+    private static readonly JsonEncodedText PspLine = JsonEncodedText.Encode("psp_line");
+    private static readonly JsonEncodedText PaymentId = JsonEncodedText.Encode("payment_id");
+    private static readonly JsonEncodedText RefundId = JsonEncodedText.Encode("refund_id");
+    private static readonly JsonEncodedText Currency = JsonEncodedText.Encode("currency");
+    private static readonly JsonEncodedText PspAmountMinor = JsonEncodedText.Encode("psp_amount_minor");
+    private static readonly JsonEncodedText PayrailAmountMinor = JsonEncodedText.Encode("payrail_amount_minor");
+
+    /// <summary>A field as is, or quoted (quotes doubled) when it holds a comma, a quote or a line break; nothing for null.</summary>
+    private void WriteCsv(string? value)
+    {
+        if (value is null) return;
+        if (value.AsSpan().IndexOfAny(",\"\n\r") < 0)
+        {
+            _csv.Write(value);
+            return;
+        }
+        _csv.Write('"');
+        _csv.Write(value.Replace("\"", "\"\""));
+        _csv.Write('"');
+    }
+
+    private void WriteCsv(Guid? value)
+    {
+        if (value is not { } guid) return;
+        Span<char> text = stackalloc char[36];
+        guid.TryFormat(text, out var written);
+        _csv.Write(text[..written]);
+    }
+
+    private void WriteCsv(long? value)
+    {
+        if (value is not { } number) return;
+        Span<char> text = stackalloc char[20];
+        number.TryFormat(text, out var written, default, CultureInfo.InvariantCulture);
+        _csv.Write(text[..written]);
+    }
+
+    private void WriteGuid(JsonEncodedText name, Guid? value)
+    {
+        if (value is { } guid) _json.WriteString(name, guid);
+        else _json.WriteNull(name);
     }
 
     /// <summary>Closes both files with the run's summary and gives them their final names.</summary>
@@ -97,16 +163,11 @@ public sealed class ReportFiles : IAsyncDisposable
         return (_csvPath, _jsonPath);
     }
 
-    private void WriteNumber(string name, long? value)
+    private void WriteNumber(JsonEncodedText name, long? value)
     {
         if (value is { } v) _json.WriteNumber(name, v);
         else _json.WriteNull(name);
     }
-
-    private static string Number(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "";
-
-    private static string Csv(string? value) =>
-        value is null ? "" : value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
 
     public async ValueTask DisposeAsync()
     {

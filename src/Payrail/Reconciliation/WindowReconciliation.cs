@@ -11,7 +11,8 @@ namespace Payrail.Reconciliation;
 /// One reconciliation run of a window (issue 13). The PSP's balance transactions of the window (widened by the clock
 /// skew) stream page by page into the run's temporary table, checked line by line: a malformed or truncated page fails
 /// the whole run before anything is decided. Then both sides stream out merged in key order, and each key is decided
-/// by <see cref="LineMatching"/>; a line Payrail missed is replayed (<see cref="LineReplay"/>). Items and the run's
+/// by <see cref="LineMatching"/>; a line Payrail missed is replayed (<see cref="LineReplay"/>). The verdicts are written
+/// (items, reports, result hash) by <see cref="VerdictArchive"/> on a task of its own, in merge order. Items and the run's
 /// completion commit together; the CSV and JSON reports get their names once that commit is done; alerts go out after.
 /// Memory is constant in the window's size: one key's lines at a time, a handful of totals.
 /// </summary>
@@ -76,10 +77,13 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
     {
         var read = new LineCounts();
         await session.StageAsync(PspLinesAsync(window, read, cancellationToken), cancellationToken);
+        var readAt = clock.GetUtcNow();
+        metrics.Phase(ReconciliationMetrics.ReadPhase, readAt - started);
         logger.LogInformation("Reconciliation run {RunId}: {Lines} PSP lines read in {ElapsedMs} ms", session.Id, read.Lines,
-            (long)(clock.GetUtcNow() - started).TotalMilliseconds);
+            (long)(readAt - started).TotalMilliseconds);
         await using var items = await store.OpenItemsAsync(session.Id, cancellationToken);
         await using var files = ReportFiles.Open(_options.ReportsDirectory, psp.Name, window, session.Id);
+        await using var archive = new VerdictArchive(items, files);
         var run = new RunState(session.Id, dryRun, new MatchingClock(clock.GetUtcNow(), _options.TimingWindow, _options.SettlementGrace));
         var group = new List<PspLine>();
         PayrailLine? payrail = null;
@@ -88,7 +92,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         {
             if (key is not null && row.Key != key)
             {
-                await DecideAsync(group, payrail, window, run, items, files, cancellationToken);
+                await DecideAsync(group, payrail, window, run, archive, cancellationToken);
                 group.Clear();
                 payrail = null;
             }
@@ -103,21 +107,23 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             else if (payrail is null) payrail = row.Payrail;
             else throw new InvalidOperationException($"two Payrail movements with key {key}");
         }
-        if (key is not null) await DecideAsync(group, payrail, window, run, items, files, cancellationToken);
+        if (key is not null) await DecideAsync(group, payrail, window, run, archive, cancellationToken);
         logger.LogInformation("Reconciliation run {RunId}: {Items} items decided by {ElapsedMs} ms (first merged row at {FirstMs} ms)",
             session.Id, run.Items, (long)(clock.GetUtcNow() - started).TotalMilliseconds, run.FirstRowMs);
 
+        await archive.FlushAsync(cancellationToken);
         var differences = run.Tally.Differences();
-        foreach (var d in differences) run.Hash.Add(d);
+        foreach (var d in differences) archive.Hash.Add(d);
         var report = new ReconciliationReport(session.Id, psp.Name, window, trigger, dryRun, started, clock.GetUtcNow() - started,
-            read.Lines, read.Skipped, run.Items, run.Buckets, differences, run.Replays, run.Hash.Finish(), null, null);
+            read.Lines, read.Skipped, run.Items, run.Buckets, differences, run.Replays, archive.Hash.Finish(), null, null);
         await items.CompleteAsync(report, cancellationToken);
         var (csv, json) = await files.FinishAsync(report);
+        metrics.Phase(ReconciliationMetrics.DecidePhase, clock.GetUtcNow() - readAt);
         return (report with { CsvPath = csv, JsonPath = json }, run.ToAlert);
     }
 
-    private async Task DecideAsync(List<PspLine> group, PayrailLine? payrail, ReconciliationWindow window, RunState run, ItemsWriter items,
-        ReportFiles files, CancellationToken cancellationToken)
+    private async Task DecideAsync(List<PspLine> group, PayrailLine? payrail, ReconciliationWindow window, RunState run, VerdictArchive archive,
+        CancellationToken cancellationToken)
     {
         foreach (var decided in LineMatching.Decide(group, payrail, window, run.Clock))
         {
@@ -127,8 +133,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
                 && verdict.Bucket is Buckets.Matched or Buckets.FeeMismatch)
                 run.Tally.Add(group[0], payrail);
             run.Record(verdict);
-            await items.WriteAsync(verdict, cancellationToken);
-            await files.WriteAsync(verdict);
+            await archive.AddAsync(verdict, cancellationToken);
             if (!Buckets.IsBreak(verdict.Bucket)) continue;
             if (run.ToAlert.Count < _options.MaxAlertEventsPerRun) run.ToAlert.Add(verdict);
             if (++run.BreaksLogged <= MaxBreakLogLines)
@@ -287,7 +292,6 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         public MatchingClock Clock => clock;
         public Dictionary<string, long> Buckets { get; } = Reconciliation.Buckets.All.ToDictionary(b => b, _ => 0L);
         public LedgerTally Tally { get; } = new();
-        public ResultHash Hash { get; } = new();
         public List<LineVerdict> ToAlert { get; } = [];
         public long Items;
         public long Replays;
@@ -298,7 +302,6 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
         {
             Buckets[verdict.Bucket]++;
             Items++;
-            Hash.Add(verdict);
         }
     }
 }

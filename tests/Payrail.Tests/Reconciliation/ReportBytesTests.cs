@@ -41,8 +41,8 @@ public sealed class ReportBytesTests
             string csvPath;
             await using (var files = ReportFiles.Open(directory, "stripe", new ReconciliationWindow(Day, Day.AddDays(1)), 7))
             {
-                await files.WriteAsync(Plain);
-                await files.WriteAsync(Awkward);
+                files.Write(Plain);
+                files.Write(Awkward);
                 using var hash = new ResultHash();
                 var report = new ReconciliationReport(7, "stripe", new ReconciliationWindow(Day, Day.AddDays(1)), "manual", false, Day,
                     TimeSpan.FromSeconds(1), 2, 0, 2, new Dictionary<string, long>(), [], 0, hash.Finish(), null, null);
@@ -55,6 +55,43 @@ public sealed class ReportBytesTests
                            + Environment.NewLine;
             var bytes = await File.ReadAllBytesAsync(csvPath);
             Assert.Equal(Encoding.UTF8.GetBytes(expected), bytes);
+        }
+        finally
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_json_report_holds_every_item_then_the_runs_summary_with_nulls_for_what_is_missing()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "payrail-report-bytes-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string jsonPath;
+            await using (var files = ReportFiles.Open(directory, "stripe", new ReconciliationWindow(Day, Day.AddDays(1)), 7))
+            {
+                files.Write(Plain);
+                files.Write(Awkward);
+                var report = new ReconciliationReport(7, "stripe", new ReconciliationWindow(Day, Day.AddDays(1)), "manual", false, Day,
+                    TimeSpan.FromSeconds(1), 2, 0, 2, new Dictionary<string, long> { [Buckets.Matched] = 1, [Buckets.AmountMismatch] = 1 },
+                    [new LedgerDifference("EUR", 10, 11, -5, 0)], 0, new string('a', 64), null, null);
+                (_, jsonPath) = await files.FinishAsync(report);
+            }
+            var expected = "{\"items\":["
+                           + "{\"match_key\":\"ch_1|charge\",\"kind\":\"charge\",\"bucket\":\"matched\",\"reason\":\"captured for the same amount\","
+                           + "\"psp_line\":\"txn_1\",\"payment_id\":\"0b6f7c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e\",\"refund_id\":null,\"currency\":\"EUR\","
+                           + "\"psp_amount_minor\":1999,\"payrail_amount_minor\":1999},"
+                           + "{\"match_key\":\"r\\u00E9_\\u0022x\\u0022,y|refund\",\"kind\":\"refund\",\"bucket\":\"amount_mismatch\","
+                           + "\"reason\":\"said \\u0022no\\u0022,\\nthen yes\",\"psp_line\":null,\"payment_id\":null,"
+                           + "\"refund_id\":\"1c7f8d2f-3e4b-5c6d-9e0f-1a2b3c4d5e6f\",\"currency\":null,\"psp_amount_minor\":-250,\"payrail_amount_minor\":null}],"
+                           + "\"run_id\":7,\"psp\":\"stripe\",\"window_from\":\"2026-11-30T00:00:00Z\",\"window_to\":\"2026-12-01T00:00:00Z\","
+                           + "\"trigger\":\"manual\",\"dry_run\":false,\"psp_lines\":2,\"skipped_lines\":0,\"item_count\":2,"
+                           + "\"buckets\":{\"matched\":1,\"repaired\":0,\"missing_in_payrail\":0,\"missing_at_psp\":0,\"amount_mismatch\":1,"
+                           + "\"fee_mismatch\":0,\"status_mismatch\":0,\"duplicate\":0,\"expected\":0},"
+                           + "\"ledger_differences\":[{\"currency\":\"EUR\",\"psp_fee_minor\":10,\"ledger_fee_minor\":11,\"psp_net_minor\":-5,"
+                           + "\"ledger_net_minor\":0}],\"breaks\":2,\"result_hash\":\"" + new string('a', 64) + "\"}";
+            Assert.Equal(expected, Encoding.UTF8.GetString(await File.ReadAllBytesAsync(jsonPath)));
         }
         finally
         {
