@@ -1,8 +1,8 @@
 namespace Payrail.Consumers.Fraud;
 
 /// <summary>
-/// What the sliding windows counted for one event, this event included, each counted no further than past its rule's
-/// limit (<see cref="FraudHandler.CountBound"/>). Null instrument: the event names none.
+/// What the sliding windows counted for one event, this event included, each counted only until it is past every
+/// rule's limit (<see cref="FraudHandler.CountBound"/>). Null instrument: the event names none.
 /// </summary>
 public sealed record FraudWindowCounts(long BuyerPayments, long? InstrumentPayments, long BuyerDeclines);
 
