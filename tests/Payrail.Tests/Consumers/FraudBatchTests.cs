@@ -27,6 +27,35 @@ public sealed class FraudBatchTests(PostgresFixture postgres) : IClassFixture<Po
         Assert.Equal(expected, await ReviewsAsync(batched));
     }
 
+    [Fact]
+    public async Task Counts_bounded_past_the_limits_judge_a_buyer_with_a_full_window_as_unbounded_counts_would()
+    {
+        // 150 attempts and declines already in the window, then a batch of 40 of the same buyer spread through it: every
+        // count reaches the bound (the limits plus the batch), and the batch's later events are taken off afterwards.
+        const string buyer = "b_fraud_full_window";
+        var history = Enumerable.Range(0, 150).Select(i => Attempt(buyer, i % 10 == 0, secondsIntoDay: 3_600 + i * 3)).ToList();
+        var batch = Enumerable.Range(0, 40).Select(i => Attempt(buyer, i % 4 == 0, secondsIntoDay: 3_600 + 450 - i * 11)).ToList();
+        var handler = new FraudHandler(new ConsumersOptions());
+        Assert.True(FraudHandler.CountBound(new ConsumersOptions().Fraud, batch.Count) < 150);
+
+        var oneByOne = await postgres.CreateDatabaseAsync();
+        var batched = await postgres.CreateDatabaseAsync();
+        foreach (var database in new[] { oneByOne, batched })
+            foreach (var e in history) await ApplyAsync(database, handler, [e]);
+        foreach (var e in batch) await ApplyAsync(oneByOne, handler, [e]);
+        await ApplyAsync(batched, handler, batch);
+
+        var reviews = await ReviewsAsync(batched);
+        Assert.Equal(await ReviewsAsync(oneByOne), reviews);
+        var ofBatch = batch.Select(e => e.Id.ToString()).ToHashSet();
+        Assert.All(reviews.Where(r => ofBatch.Contains(r.Split(' ')[0])), r => Assert.Contains(FraudRules.BuyerVelocity, r, StringComparison.Ordinal));
+        Assert.Contains(reviews, r => ofBatch.Contains(r.Split(' ')[0]) && r.Contains(FraudRules.DeclineBurst, StringComparison.Ordinal));
+    }
+
+    private static OutboxEvent Attempt(string buyer, bool declined, int secondsIntoDay) => declined
+        ? TestEvents.Event(EventTypes.PaymentFailed, Guid.CreateVersion7(), 2, "failed", "m_fraud_batch", buyer, secondsIntoDay: secondsIntoDay)
+        : TestEvents.Event(EventTypes.PaymentInitiated, Guid.CreateVersion7(), 1, "initiated", "m_fraud_batch", buyer, secondsIntoDay: secondsIntoDay);
+
     /// <summary>
     /// 120 attempts and declines of four buyers, in an order that is not their time order (as partitions interleave): some
     /// later in the batch are earlier in time, and the windows (600 s) cut through the spread.

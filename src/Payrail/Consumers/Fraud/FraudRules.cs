@@ -1,6 +1,9 @@
 namespace Payrail.Consumers.Fraud;
 
-/// <summary>What the sliding windows counted for one event, this event included. Null instrument: the event names none.</summary>
+/// <summary>
+/// What the sliding windows counted for one event, this event included, each counted only until it is past every
+/// rule's limit (<see cref="FraudHandler.CountBound"/>). Null instrument: the event names none.
+/// </summary>
 public sealed record FraudWindowCounts(long BuyerPayments, long? InstrumentPayments, long BuyerDeclines);
 
 /// <summary>A review: a score from 0 to 100 and the rules that fired, by stable name.</summary>
