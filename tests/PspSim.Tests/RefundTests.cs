@@ -41,6 +41,40 @@ public sealed class RefundTests(PspSimFixture fixture) : IClassFixture<PspSimFix
     }
 
     [Fact]
+    public async Task Create_and_update_answer_the_refund_with_expand_written_inline()
+    {
+        var pi = await new PaymentIntentService(_client).CreateAsync(Sim.Card(4_000));
+        var refunds = new RefundService(_client);
+
+        var created = await refunds.CreateAsync(new RefundCreateOptions
+        {
+            PaymentIntent = pi.Id, Amount = 1_500, Expand = ["balance_transaction", "charge.balance_transaction"],
+        });
+        Assert.Equal(created.BalanceTransactionId, created.BalanceTransaction.Id);
+        Assert.Equal(-1_500, created.BalanceTransaction.Amount);
+        // The charge as this very refund left it, with its own balance transaction expanded one level down.
+        Assert.Equal(1_500, created.Charge.AmountRefunded);
+        Assert.Equal(4_000, created.Charge.BalanceTransaction.Amount);
+
+        var updated = await refunds.UpdateAsync(created.Id, new RefundUpdateOptions
+        {
+            Metadata = new() { ["ticket"] = "T-1" }, Expand = ["payment_intent"],
+        });
+        Assert.Equal("T-1", updated.Metadata["ticket"]);
+        Assert.Equal(pi.Id, updated.PaymentIntent.Id);
+        Assert.Equal(4_000, updated.PaymentIntent.AmountReceived);
+        Assert.Null(updated.BalanceTransaction);
+
+        var bad = await Assert.ThrowsAsync<StripeException>(() => refunds.CreateAsync(new RefundCreateOptions
+        {
+            PaymentIntent = pi.Id, Amount = 1, Expand = ["charge.source"],
+        }));
+        Assert.Equal("invalid_request_error", bad.StripeError.Type);
+        // A path refused before anything is written: no second refund.
+        Assert.Equal(1_500, (await new ChargeService(_client).GetAsync(pi.LatestChargeId)).AmountRefunded);
+    }
+
+    [Fact]
     public async Task Refund_is_capped_at_a_partial_capture()
     {
         var intents = new PaymentIntentService(_client);

@@ -79,9 +79,8 @@ public static class RefundEndpoints
             tx.Save(charge);
             tx.Emit("refund.created", StripeJson.Refund(refund));
             tx.Emit("charge.refunded", StripeJson.Charge(charge));
-            var body = StripeJson.Refund(refund);
-            Expander.Apply(body, expand, tx.Store, tx.Now);
-            return ApiResult.Ok(body);
+            var x = Expansion.Of(expand, tx.Store, tx.Now);
+            return ApiResult.Ok(w => StripeWriter.Refund(w, refund, x));
         });
     }
 
@@ -137,9 +136,8 @@ public static class RefundEndpoints
                 var after = StripeJson.Refund(re);
                 tx.Emit("refund.updated", after, PreviousAttributes.Of(before, after));
             }
-            var body = StripeJson.Refund(re);
-            Expander.Apply(body, expand, tx.Store, tx.Now);
-            return ApiResult.Ok(body);
+            var x = Expansion.Of(expand, tx.Store, tx.Now);
+            return ApiResult.Ok(w => StripeWriter.Refund(w, re, x));
         });
     }
 
