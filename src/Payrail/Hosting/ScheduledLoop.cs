@@ -15,6 +15,24 @@ public abstract class ScheduledLoop(string name, CronExpression schedule, TimeSp
     private volatile LastRun? _last;
     private DateTimeOffset? _next;
 
+    /// <summary>A schedule as every loop reads it: a 5-field cron expression, in UTC.</summary>
+    public static CronExpression ParseSchedule(string schedule) => CronExpression.Parse(schedule, CronFormat.Standard);
+
+    /// <summary>Whether <paramref name="schedule"/> is one <see cref="ParseSchedule"/> reads (for a setting's check).</summary>
+    public static bool IsSchedule(string? schedule)
+    {
+        if (string.IsNullOrWhiteSpace(schedule) || schedule.Length > 200) return false;
+        try
+        {
+            ParseSchedule(schedule);
+            return true;
+        }
+        catch (CronFormatException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>One run for the occurrence <paramref name="due"/>; returns its summary.</summary>
     protected abstract Task<string> RunAsync(DateTimeOffset due, CancellationToken cancellationToken);
 

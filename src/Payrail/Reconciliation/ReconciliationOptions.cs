@@ -1,4 +1,5 @@
 using Cronos;
+using Payrail.Hosting;
 
 namespace Payrail.Reconciliation;
 
@@ -64,7 +65,7 @@ public sealed class ReconciliationOptions
     /// <summary>The longest the loop sleeps before it looks at the clock again.</summary>
     public TimeSpan MaxSleep { get; set; } = TimeSpan.FromMinutes(10);
 
-    public CronExpression ParseSchedule() => CronExpression.Parse(Schedule, CronFormat.Standard);
+    public CronExpression ParseSchedule() => ScheduledLoop.ParseSchedule(Schedule);
 
     /// <summary>The window a scheduled run that fired at <paramref name="firedAt"/> reconciles: the whole period before it.</summary>
     public ReconciliationWindow ScheduledWindow(DateTimeOffset firedAt)
@@ -78,7 +79,7 @@ public sealed class ReconciliationOptions
 
     public IEnumerable<string> Problems()
     {
-        if (!Parses(Schedule)) yield return $"{SectionName}:Schedule must be a 5-field cron expression (e.g. \"30 3 * * *\")";
+        if (!ScheduledLoop.IsSchedule(Schedule)) yield return $"{SectionName}:Schedule must be a 5-field cron expression (e.g. \"30 3 * * *\")";
         if (Period is not (DayPeriod or HourPeriod)) yield return $"{SectionName}:Period must be day or hour";
         if (!Within(MaxWindow, TimeSpan.FromMinutes(1), TimeSpan.FromDays(31))) yield return $"{SectionName}:MaxWindow must be within [00:01:00, 31.00:00:00]";
         if (Period == DayPeriod && MaxWindow < TimeSpan.FromDays(1)) yield return $"{SectionName}:MaxWindow must hold a day when Period is day";
@@ -94,20 +95,6 @@ public sealed class ReconciliationOptions
         if (!Within(RunTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(6))) yield return $"{SectionName}:RunTimeout must be within [00:00:01, 06:00:00]";
         if (string.IsNullOrWhiteSpace(ReportsDirectory) || ReportsDirectory.Length > 1_000) yield return $"{SectionName}:ReportsDirectory is required (at most 1000 characters)";
         if (!Within(MaxSleep, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1))) yield return $"{SectionName}:MaxSleep must be within [00:00:00.010, 01:00:00]";
-    }
-
-    private static bool Parses(string? schedule)
-    {
-        if (string.IsNullOrWhiteSpace(schedule) || schedule.Length > 200) return false;
-        try
-        {
-            CronExpression.Parse(schedule, CronFormat.Standard);
-            return true;
-        }
-        catch (CronFormatException)
-        {
-            return false;
-        }
     }
 
     private static bool Within(TimeSpan value, TimeSpan min, TimeSpan max) => value >= min && value <= max;

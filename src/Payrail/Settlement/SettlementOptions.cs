@@ -1,4 +1,5 @@
 using Cronos;
+using Payrail.Hosting;
 
 namespace Payrail.Settlement;
 
@@ -36,30 +37,16 @@ public sealed class SettlementOptions
     public TimeSpan MaxSleep { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The parsed <see cref="Schedule"/> (valid once <see cref="Problems"/> is empty). A method, not a property: the binder leaves it alone.</summary>
-    public CronExpression ParseSchedule() => CronExpression.Parse(Schedule, CronFormat.Standard);
+    public CronExpression ParseSchedule() => ScheduledLoop.ParseSchedule(Schedule);
 
     public IEnumerable<string> Problems()
     {
-        if (!Parses(Schedule)) yield return $"{SectionName}:Schedule must be a 5-field cron expression (e.g. \"0 2 * * *\")";
+        if (!ScheduledLoop.IsSchedule(Schedule)) yield return $"{SectionName}:Schedule must be a 5-field cron expression (e.g. \"0 2 * * *\")";
         if (LookbackDays is < 1 or > 90) yield return $"{SectionName}:LookbackDays must be within [1, 90]";
         if (!Within(RunTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1))) yield return $"{SectionName}:RunTimeout must be within [00:00:01, 01:00:00]";
         if (LookupBatchSize is < 1 or > 10_000) yield return $"{SectionName}:LookupBatchSize must be within [1, 10000]";
         if (WriteBatchSize is < 1 or > 1_000) yield return $"{SectionName}:WriteBatchSize must be within [1, 1000]";
         if (!Within(MaxSleep, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1))) yield return $"{SectionName}:MaxSleep must be within [00:00:00.010, 01:00:00]";
-    }
-
-    private static bool Parses(string? schedule)
-    {
-        if (string.IsNullOrWhiteSpace(schedule) || schedule.Length > 200) return false;
-        try
-        {
-            CronExpression.Parse(schedule, CronFormat.Standard);
-            return true;
-        }
-        catch (CronFormatException)
-        {
-            return false;
-        }
     }
 
     private static bool Within(TimeSpan value, TimeSpan min, TimeSpan max) => value >= min && value <= max;
