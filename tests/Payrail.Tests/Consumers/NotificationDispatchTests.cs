@@ -52,6 +52,27 @@ public sealed class NotificationDispatchTests(PostgresFixture postgres) : IClass
         Assert.All(counting.Sent, s => Assert.Equal(1, s.Value));
     }
 
+    [Fact]
+    public async Task A_round_past_its_deadline_is_retried_and_the_dispatcher_keeps_running()
+    {
+        await using var database = ConsumerDatabase.Create(await postgres.CreateDatabaseAsync(), new());
+        var ids = await StoreUnsentAsync(database, 5);
+        var options = Options(batch: 100);
+        options.HandlerTimeoutMs = 200;
+        options.RetryBaseDelayMs = 10;
+        var counting = new CountingSender(new FileNotificationSender(options), stallFirst: 1);
+        using var dispatcher = new NotificationDispatch(database, counting, options, TimeProvider.System, NullLogger<NotificationDispatch>.Instance);
+
+        await dispatcher.StartAsync(CancellationToken.None);
+        await Eventually.TrueAsync(async () => dispatcher.ExecuteTask!.IsCompleted || await UnsentAsync(database) == 0,
+            TimeSpan.FromSeconds(30), "the stalled round's messages are sent or the dispatcher stopped");
+
+        Assert.False(dispatcher.ExecuteTask!.IsCompleted, $"the dispatcher stopped: {dispatcher.ExecuteTask.Status}");
+        Assert.Equal(0, await UnsentAsync(database));
+        Assert.Equal(ids.Order(), counting.Sent.Keys.Order());
+        await dispatcher.StopAsync(CancellationToken.None);
+    }
+
     private ConsumersOptions Options(int batch) =>
         new() { Notifications = new() { MailDirectory = _mail, DispatchBatchSize = batch } };
 
@@ -77,8 +98,11 @@ public sealed class NotificationDispatchTests(PostgresFixture postgres) : IClass
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>Counts what reaches the sender per message id; fails (as a full disk would) after <c>failAfter</c> sends.</summary>
-    private sealed class CountingSender(INotificationSender inner, int failAfter = int.MaxValue) : INotificationSender
+    /// <summary>
+    /// Counts what reaches the sender per message id; fails (as a full disk would) after <c>failAfter</c> sends; the first
+    /// <c>stallFirst</c> sends hang until their round's deadline cancels them (as a stalled disk would).
+    /// </summary>
+    private sealed class CountingSender(INotificationSender inner, int failAfter = int.MaxValue, int stallFirst = 0) : INotificationSender
     {
         private int _sends;
 
@@ -86,7 +110,9 @@ public sealed class NotificationDispatchTests(PostgresFixture postgres) : IClass
 
         public async Task SendAsync(NotificationMessage message, CancellationToken cancellationToken)
         {
-            if (Interlocked.Increment(ref _sends) > failAfter) throw new IOException("disk full (simulated)");
+            var send = Interlocked.Increment(ref _sends);
+            if (send <= stallFirst) await Task.Delay(Timeout.Infinite, cancellationToken);
+            if (send > failAfter) throw new IOException("disk full (simulated)");
             Sent.AddOrUpdate(message.Id, 1, (_, n) => n + 1);
             await inner.SendAsync(message, cancellationToken);
             await Task.Yield(); // lets the other dispatcher run between sends

@@ -42,9 +42,12 @@ public sealed class NotificationDispatch(ConsumerDatabase database, INotificatio
                 failures = 0;
             }
             catch (Exception e) when (e is NpgsqlException or IOException or UnauthorizedAccessException or TimeoutException
+                                          or OperationCanceledException
                                       && !stoppingToken.IsCancellationRequested)
             {
-                // Left unsent (the transaction rolled back): the next round sends them.
+                // Left unsent (the transaction rolled back): the next round sends them. A round past its own deadline
+                // (HandlerTimeoutMs: a stalled disk or database) is one of these, not the end of the dispatcher: let out,
+                // it stopped the worker's host under load.
                 logger.LogWarning("Sending notifications failed, retrying: {Reason}", e.Message);
                 sent = 0;
                 failures++;
