@@ -101,15 +101,16 @@ public static class LocalPlatform
         var environment = ChildEnvironment(configuration);
         await using var supervisor = new PlatformSupervisor(options, run, Console.Out, TimeProvider.System);
         supervisor.Start(PlatformRoles.PspSimSpec(configuration, environment));
-        supervisor.Start(PlatformRoles.DevKafkaSpec(configuration, environment));
+        supervisor.Start(PlatformRoles.DevKafkaSpec(configuration, environment) with { Nice = options.AsyncRolesNice });
         // The roles start once pspsim answers, so the first payments do not meet a refused connection.
         await Payrail.Api.ApiCommand.WaitUntilListeningAsync(new Uri(PlatformRoles.PspSimUrl(configuration)),
             TimeSpan.FromMilliseconds(options.DependencyWaitMs), shutdown);
         var apiEnvironment = WithDefaultReturnUrl(configuration, await WithWebhookSecretAsync(configuration, environment, shutdown));
         foreach (var api in PlatformRoles.ApiSpecs(configuration, apiEnvironment)) supervisor.Start(api);
-        supervisor.Start(PlatformRoles.WorkerSpec(configuration, environment));
+        // The API, the gateway and pspsim answer payments; the others lag behind a busy machine instead (AsyncRolesNice).
+        supervisor.Start(PlatformRoles.WorkerSpec(configuration, environment) with { Nice = options.AsyncRolesNice });
         supervisor.Start(PlatformRoles.GatewaySpec(configuration, environment));
-        supervisor.Start(PlatformRoles.DashboardSpec(configuration, environment));
+        supervisor.Start(PlatformRoles.DashboardSpec(configuration, environment) with { Nice = options.AsyncRolesNice });
         Console.WriteLine("Payrail is up. Ctrl-C or `./payrail down` stops everything; `./payrail status` shows each role.");
         try
         {

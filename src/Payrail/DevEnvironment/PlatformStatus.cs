@@ -34,13 +34,14 @@ public static class PlatformStatus
         using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(options.HealthTimeoutMs) };
         var rows = await Task.WhenAll(state.Roles.Select(r => RowAsync(r, http, options, cancellationToken)));
         var now = DateTimeOffset.UtcNow;
-        var table = new Table().AddColumns("role", "pid", "state", "uptime", "restarts", "health", "loops");
+        var table = new Table().AddColumns("role", "pid", "nice", "state", "uptime", "restarts", "health", "loops");
         foreach (var row in rows)
         {
             var s = row.State;
             table.AddRow(
                 Markup.Escape(s.Role),
                 s.Pid > 0 ? s.Pid.ToString(CultureInfo.InvariantCulture) : "-",
+                row.ProcessAlive && Niceness(s.Pid) is { } nice ? nice.ToString(CultureInfo.InvariantCulture) : "-",
                 row.Up ? "[green]up[/]" : $"[red]{Markup.Escape(row.ProcessAlive ? s.State : s.State == RoleStates.Running ? "dead" : s.State)}[/]",
                 row.ProcessAlive && s.StartedAt is { } started ? Uptime(now - started) : "-",
                 s.Restarts.ToString(CultureInfo.InvariantCulture),
@@ -54,6 +55,21 @@ public static class PlatformStatus
             ? $"every role is up (up pid {state.Pid}, since {Uptime(now - state.StartedAt)})"
             : $"{down} role(s) down (up pid {state.Pid})");
         return down == 0 ? 0 : 1;
+    }
+
+    /// <summary>A process's niceness (field 19 of /proc/&lt;pid&gt;/stat, its main thread's); null when it is gone.</summary>
+    public static int? Niceness(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // After "pid (comm) " (comm may hold spaces and parentheses): state is field 3, nice field 19.
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     public static async Task<int> DownAsync(IConfiguration configuration, CancellationToken cancellationToken)

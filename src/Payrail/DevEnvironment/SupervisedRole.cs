@@ -89,13 +89,21 @@ public sealed class SupervisedRole(RoleSpec spec, SupervisorOptions options, Run
 
     private Process Start()
     {
-        var info = new ProcessStartInfo(spec.FileName)
+        // Through nice(1), which execs the role: the pid is the role's, and every thread it starts has its niceness (Linux
+        // nices threads, so renicing a running .NET process after its thread pool started would miss threads).
+        var info = new ProcessStartInfo(spec.Nice == 0 ? spec.FileName : "nice")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (spec.Nice != 0)
+        {
+            info.ArgumentList.Add("-n");
+            info.ArgumentList.Add(spec.Nice.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            info.ArgumentList.Add(spec.FileName);
+        }
         foreach (var arg in spec.Args) info.ArgumentList.Add(arg);
         foreach (var (name, value) in spec.Environment) info.Environment[name] = value;
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {spec.Role}");

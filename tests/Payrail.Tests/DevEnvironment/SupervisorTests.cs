@@ -86,6 +86,7 @@ public sealed class SupervisorTests
             ["Supervisor:RestartBackoffMs"] = "0",
             ["Supervisor:MaxRestartsInWindow"] = "0",
             ["Supervisor:MaxLogBytes"] = "10",
+            ["Supervisor:AsyncRolesNice"] = "20",
         }).Build();
 
         var problem = Assert.Throws<InvalidOperationException>(() => SupervisorOptions.From(configuration)).Message;
@@ -93,6 +94,7 @@ public sealed class SupervisorTests
         Assert.Contains("Supervisor:RestartBackoffMs", problem);
         Assert.Contains("Supervisor:MaxRestartsInWindow", problem);
         Assert.Contains("Supervisor:MaxLogBytes", problem);
+        Assert.Contains("Supervisor:AsyncRolesNice", problem);
         Assert.Empty(new SupervisorOptions().Problems());
     }
 

@@ -116,10 +116,18 @@ public sealed class UpSupervisionTests(PostgresFixture postgres, RedisFixture re
         Assert.Equal(pids, RolePids());
         Assert.True(await IsReadyAsync(ApiUrl));
 
+        // The roles no request waits on run nicer than `up` (Supervisor:AsyncRolesNice, 10), those that answer a payment
+        // as `up` does; each pid file names the role's own process (nice execs it), the one whose threads carry the value.
+        var upNice = PlatformStatus.Niceness(upPid)!.Value;
+        foreach (var role in new[] { "worker", "dashboard", "devkafka" }) Assert.Equal(Math.Min(upNice + 10, 19), PlatformStatus.Niceness(pids[role]));
+        foreach (var role in new[] { "api-0", "gateway", "pspsim" }) Assert.Equal(upNice, PlatformStatus.Niceness(pids[role]));
+        Assert.StartsWith("dotnet\0", File.ReadAllText($"/proc/{pids["worker"]}/cmdline"), StringComparison.Ordinal);
+
         CliRun status = new(-1, "");
         await Eventually.TrueAsync(async () => (status = await RunAsync(cancel, "status")).ExitCode == 0, TimeSpan.FromSeconds(20),
             "status exits 0 once every role is up");
         foreach (var role in new[] { "pspsim", "devkafka", "api-0", "worker", "gateway", "dashboard" }) Assert.Contains(role, status.Output);
+        Assert.Contains("nice", status.Output);
         // The dashboard `up` started serves its sign-in page, with the development sign-in (up's key is the dev key).
         Assert.Contains("/signin/dev", await http.GetStringAsync($"{DashboardUrl}/signin", cancel));
         // The README's traffic goes through the gateway `up` started, in front of the API instance it started.
