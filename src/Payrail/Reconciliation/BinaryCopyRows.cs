@@ -48,47 +48,36 @@ internal sealed class BinaryCopyRows(NpgsqlRawCopyStream copy)
         _used += 2;
     }
 
-    public void Int32(int value)
-    {
-        Reserve(4 + 4);
-        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 4);
-        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used + 4), value);
-        _used += 8;
-    }
+    public void Int32(int value) => BinaryPrimitives.WriteInt32BigEndian(Field(4), value);
 
     public void Int64(long? value)
     {
-        Reserve(4 + 8);
-        if (value is not { } number)
-        {
-            Null();
-            return;
-        }
-        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 8);
-        BinaryPrimitives.WriteInt64BigEndian(_buffer.AsSpan(_used + 4), number);
-        _used += 12;
+        if (value is { } number) BinaryPrimitives.WriteInt64BigEndian(Field(8), number);
+        else Null();
     }
 
     public void TimestampTz(DateTimeOffset value) => Int64((value.UtcTicks - PostgresEpochTicks) / TimeSpan.TicksPerMicrosecond);
 
     public void Uuid(Guid? value)
     {
-        Reserve(4 + 16);
-        if (value is not { } uuid)
-        {
-            Null();
-            return;
-        }
-        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), 16);
-        uuid.TryWriteBytes(_buffer.AsSpan(_used + 4), bigEndian: true, out _);
-        _used += 20;
+        if (value is { } uuid) uuid.TryWriteBytes(Field(16), bigEndian: true, out _);
+        else Null();
+    }
+
+    /// <summary>A fixed-size field: its length written, the span for its value returned.</summary>
+    private Span<byte> Field(int length)
+    {
+        Reserve(4 + length);
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), length);
+        var value = _buffer.AsSpan(_used + 4, length);
+        _used += 4 + length;
+        return value;
     }
 
     public void Text(string? value)
     {
         if (value is null)
         {
-            Reserve(4);
             Null();
             return;
         }
@@ -100,6 +89,7 @@ internal sealed class BinaryCopyRows(NpgsqlRawCopyStream copy)
 
     private void Null()
     {
+        Reserve(4);
         BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_used), -1);
         _used += 4;
     }
