@@ -134,7 +134,10 @@ public sealed class DeliveredWebhookTests(DeliveredWebhookFixture api) : IClassF
         // The original (copy 0) and four copies, each answered 200 at its first attempt: a duplicate is an answer, not an error pspsim must retry.
         Assert.Equal([0, 1, 2, 3, 4], copies.Select(a => a.GetProperty("copy").GetInt32()).Order());
         Assert.All(copies, a => Assert.Equal((1, 200), (a.GetProperty("attempt").GetInt32(), a.GetProperty("status").GetInt32())));
-        await Eventually.TrueAsync(async () => await ReceivedAsync("duplicate") - duplicatesBefore == 4,
+        // At least four: the counter is the whole receiver's and /metrics answers from a scrape cached up to 300 ms, so
+        // the baseline above may miss an earlier test's last duplicate (a CI run once saw five). That each copy stored
+        // nothing is asserted exactly below: one recorded event, applied once.
+        await Eventually.TrueAsync(async () => await ReceivedAsync("duplicate") - duplicatesBefore >= 4,
             DeliveredWebhookFixture.Deadline, "four copies are counted as duplicates");
         var eventId = Assert.Single(await api.EventIdsAsync(intent, "payment_intent.succeeded"));
         Assert.Equal("applied", await api.TextAsync("SELECT string_agg(outcome, ',') FROM psp_webhook_events WHERE event_id = @e", ("e", eventId)));
