@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
+using Payrail.DevEnvironment;
 using Payrail.Reconciliation;
 
 namespace Payrail.Bench;
@@ -82,8 +83,10 @@ public static class ReconcileBench
         GC.Collect();
         var before = Process.GetCurrentProcess().WorkingSet64;
         var phases = new List<(string Phase, double Seconds, CpuSnapshot Cpu)>();
-        using var listener = PhaseListener(postmaster, phases);
-        var start = CpuSnapshot.Take(postmaster);
+        // pspsim's pid as `up` wrote it (0: not started by `up`, its CPU is not shown): the PSP's share of the read.
+        var pspsim = OsCommand.ReadPidFile(RunDirectory.ForProject().PidFile("pspsim"));
+        using var listener = PhaseListener(postmaster, pspsim, phases);
+        var start = CpuSnapshot.Take(postmaster, pspsim);
         var report = await reconciliation.RunAsync(new ReconciliationWindow(at.AddMinutes(-1), at.AddMinutes(1)), ReconciliationReport.BenchTrigger,
             dryRun: false, cancellationToken);
         var process = Process.GetCurrentProcess();
@@ -93,7 +96,7 @@ public static class ReconcileBench
         foreach (var (phase, phaseSeconds, cpu) in phases)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {phase,-14} {report.PspLines / phaseSeconds,10:N0} PSP lines/s  ({phaseSeconds:N2} s; CPU s: this process {cpu.Bench - previous.Bench:N2}, PostgreSQL {cpu.Postgres - previous.Postgres:N2})"));
+                $"  {phase,-14} {report.PspLines / phaseSeconds,10:N0} PSP lines/s  ({phaseSeconds:N2} s; CPU s: this process {cpu.Bench - previous.Bench:N2}, PostgreSQL {cpu.Postgres - previous.Postgres:N2}, pspsim {cpu.PspSim - previous.PspSim:N2})"));
             previous = cpu;
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -102,7 +105,7 @@ public static class ReconcileBench
     }
 
     /// <summary>Each phase's end as the run records it, with every process's CPU time at that moment.</summary>
-    private static MeterListener PhaseListener(int postmaster, List<(string, double, CpuSnapshot)> phases)
+    private static MeterListener PhaseListener(int postmaster, int pspsim, List<(string, double, CpuSnapshot)> phases)
     {
         var listener = new MeterListener
         {
@@ -115,17 +118,17 @@ public static class ReconcileBench
         listener.SetMeasurementEventCallback<double>((_, seconds, tags, _) =>
         {
             var phase = tags.Length > 0 ? tags[0].Value as string ?? "" : "";
-            lock (phases) phases.Add((phase, seconds, CpuSnapshot.Take(postmaster)));
+            lock (phases) phases.Add((phase, seconds, CpuSnapshot.Take(postmaster, pspsim)));
         });
         listener.Start();
         return listener;
     }
 
-    /// <summary>CPU seconds so far of this process and of the PostgreSQL server (every process of it, ended ones included).</summary>
-    private sealed record CpuSnapshot(double Bench, double Postgres)
+    /// <summary>CPU seconds so far of this process, of the PostgreSQL server (every process of it, ended ones included) and of pspsim.</summary>
+    private sealed record CpuSnapshot(double Bench, double Postgres, double PspSim)
     {
-        public static CpuSnapshot Take(int postmaster) => new(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
-            PostgresCpuSeconds(postmaster));
+        public static CpuSnapshot Take(int postmaster, int pspsim) => new(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
+            PostgresCpuSeconds(postmaster), pspsim == 0 ? 0 : StatSeconds(pspsim, withChildren: false));
     }
 
     /// <summary>
