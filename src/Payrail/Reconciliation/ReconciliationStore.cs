@@ -153,10 +153,7 @@ public sealed class RunSession(long id, string psp, ReconciliationWindow window,
     /// than it saved (1.4 s of a million-line run, measured). The merge's sorts and hashes get 64 MB each in this session
     /// only (PostgreSQL's memory for the run stays bounded: a few nodes of 64 MB): `bench reconcile --lines 1000000` gave
     /// 40,373–42,141 lines/s at the server's 8 MB, 39,800–40,752 at 32 MB, 43,299–46,142 at 64 MB and 36,644–37,897 at
-    /// 160 MB (a bigger sort budget sorted slower). The references' index (what keeps the merge's anti-join and refund
-    /// lookups off a scan per row when the planner misjudges a window) is filled as the lines are copied, on the server's
-    /// core while this process parses the next pages: built after the copy it was a 2.4 s pause with one core idle
-    /// (read phase of `bench reconcile --lines 1000000` 15.6–18.9 s before, 14.8–14.9 s after).
+    /// 160 MB (a bigger sort budget sorted slower).
     /// </summary>
     public async Task<long> StageAsync(IAsyncEnumerable<StagedLine> lines, CancellationToken cancellationToken)
     {
@@ -167,8 +164,7 @@ public sealed class RunSession(long id, string psp, ReconciliationWindow window,
             CREATE TEMP TABLE recon_psp_lines (
                 match_key text NOT NULL, kind text NOT NULL, line_id text NOT NULL, reference text NOT NULL, amount_minor bigint NOT NULL,
                 currency text NOT NULL, source_status text, net_minor bigint NOT NULL, created_at timestamptz NOT NULL,
-                available_on timestamptz NOT NULL, fee_minor bigint NOT NULL, fee_currency text);
-            CREATE INDEX ON recon_psp_lines (reference)
+                available_on timestamptz NOT NULL, fee_minor bigint NOT NULL, fee_currency text)
             """, connection))
         {
             await create.ExecuteNonQueryAsync(cancellationToken);
@@ -207,9 +203,9 @@ public sealed class RunSession(long id, string psp, ReconciliationWindow window,
         {
             await rows.CancelAsync(); // a failed read stages nothing (the run fails as a whole)
         }
-        await using (var analyze = new NpgsqlCommand("ANALYZE recon_psp_lines", connection))
+        await using (var index = new NpgsqlCommand("CREATE INDEX ON recon_psp_lines (reference); ANALYZE recon_psp_lines", connection))
         {
-            await analyze.ExecuteNonQueryAsync(cancellationToken);
+            await index.ExecuteNonQueryAsync(cancellationToken);
         }
         return count;
     }
