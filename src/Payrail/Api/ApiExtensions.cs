@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 using Payrail.Auth;
 using Payrail.Hosting;
 using Payrail.Idempotency;
@@ -58,7 +57,7 @@ public static class ApiExtensions
 
         services.AddSingleton(sp => new ReadinessComponent("redis", Required: false, _ =>
             Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>().IsConnected && sp.GetRequiredService<RedisIdempotencyCache>().IsAvailable)));
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(PaymentMetrics.MeterName, WebhookMetrics.MeterName));
+        services.AddPayrailMeters(PaymentMetrics.MeterName, WebhookMetrics.MeterName);
         return services;
     }
 }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using OpenTelemetry.Metrics;
 using Payrail.Consumers.Accounting;
 using Payrail.Consumers.Analytics;
 using Payrail.Consumers.Dashboard;
@@ -28,7 +27,7 @@ public static class ConsumersRegistration
             sp.GetRequiredService<PostgresOptions>().Worker));
         services.AddSingleton<DashboardFeed>();
         services.TryAddSingleton<INotificationSender, FileNotificationSender>();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ConsumerMetrics.MeterName));
+        services.AddPayrailMeters(ConsumerMetrics.MeterName);
 
         var enabled = options.Enabled;
         if (enabled.Notifications)

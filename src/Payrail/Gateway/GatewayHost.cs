@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using OpenTelemetry.Metrics;
 using Payrail.Api;
 using Payrail.Auth;
 using Payrail.Hosting;
@@ -39,7 +38,7 @@ public static class GatewayHost
         services.AddReverseProxy()
             .LoadFromMemory(GatewayRoutes.Routes(), GatewayRoutes.Clusters(options))
             .ConfigureHttpClient((_, handler) => handler.ConnectTimeout = TimeSpan.FromMilliseconds(options.ConnectTimeoutMs));
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CallerRateLimiter.MeterName));
+        services.AddPayrailMeters(CallerRateLimiter.MeterName);
         configureServices?.Invoke(services);
 
         var app = builder.Build();

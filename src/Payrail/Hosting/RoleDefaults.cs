@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.Metrics;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using Payrail.DevEnvironment;
@@ -86,12 +88,30 @@ public static class RoleDefaults
             services.AddSingleton(sp => ReadinessComponent.Postgres(sp.GetRequiredService<NpgsqlDataSource>()));
         }
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddAspNetCoreInstrumentation()
             // .NET's own meter: GC pause time and counts, heap sizes, thread-pool queue (what a latency stall is made of).
             .AddMeter("System.Runtime")
             .AddPrometheusExporter());
+        // ASP.NET Core's meters (http.server.request.duration and Kestrel's connections), what AddAspNetCoreInstrumentation
+        // names, but each host's own.
+        services.AddPayrailMeters("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections",
+            "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Diagnostics", "Microsoft.AspNetCore.RateLimiting");
         return builder;
     }
+
+    /// <summary>
+    /// Exports Payrail's meters of these names, only as this host's own container made them (<c>MeterScope.Local</c>).
+    /// The OpenTelemetry SDK's own <c>AddMeter</c> matches a meter by name in the whole process: with several hosts in one
+    /// process (the tests), each host exported the others' meters too, and one host stopping ended the streams another
+    /// still recorded into (a worker's /metrics then held no payrail_* metric at all).
+    /// </summary>
+    public static IServiceCollection AddPayrailMeters(this IServiceCollection services, params string[] meterNames) =>
+        services.AddMetrics(metrics =>
+        {
+            foreach (var name in meterNames) metrics.EnableMetrics(name, instrumentName: null, listenerName: OpenTelemetryListener, MeterScope.Local);
+        });
+
+    /// <summary>The name of the metrics listener that <c>WithMetrics</c> registers.</summary>
+    private const string OpenTelemetryListener = "OpenTelemetry";
 
     /// <summary>/metrics on the management listener only (on a public one it falls through to a 404), /healthz and /readyz.</summary>
     public static WebApplication UsePayrailManagement(this WebApplication app)

@@ -15,7 +15,7 @@ public static class RelayRegistration
         services.AddOptions<RelayOptions>().Bind(configuration.GetSection(RelayOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RelayOptions>>(new NamedProblemsValidation<RelayOptions>(o => o.Problems()));
         services.AddSingleton<RelayMetrics>();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(RelayMetrics.MeterName));
+        services.AddPayrailMeters(RelayMetrics.MeterName);
         if (!configuration.GetValue(RelayOptions.SectionName + ":" + nameof(RelayOptions.Enabled), true)) return services;
 
         services.AddSingleton(sp => new RelaySessions(PostgresPool.ForSessions(

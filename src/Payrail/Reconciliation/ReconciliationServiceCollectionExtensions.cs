@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 using Payrail.Hosting;
 using Payrail.Payments;
 using Payrail.Refunds;
@@ -34,7 +33,7 @@ public static class ReconciliationServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<ReconciliationLoop>());
             services.AddSingleton(sp => new WorkerLoopReport(ReconciliationLoop.LoopName, sp.GetRequiredService<ReconciliationLoop>().Status));
         }
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ReconciliationMetrics.MeterName, PaymentMetrics.MeterName));
+        services.AddPayrailMeters(ReconciliationMetrics.MeterName, PaymentMetrics.MeterName);
         return services;
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 using Payrail.Hosting;
 using Payrail.Payments;
 using Payrail.Worker;
@@ -31,7 +30,7 @@ public static class SettlementServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<SettlementLoop>());
             services.AddSingleton(sp => new WorkerLoopReport(SettlementLoop.LoopName, sp.GetRequiredService<SettlementLoop>().Status));
         }
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SettlementMetrics.MeterName, PaymentMetrics.MeterName));
+        services.AddPayrailMeters(SettlementMetrics.MeterName, PaymentMetrics.MeterName);
         return services;
     }
 }

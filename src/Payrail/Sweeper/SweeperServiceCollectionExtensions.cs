@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 using Payrail.Hosting;
 using Payrail.Payments;
 using Payrail.Psp;
@@ -45,7 +44,7 @@ public static class SweeperServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<SweeperLoop>());
             services.AddSingleton(sp => new WorkerLoopReport(SweeperLoop.LoopName, sp.GetRequiredService<SweeperLoop>().Status));
         }
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SweeperMetrics.MeterName, PaymentMetrics.MeterName));
+        services.AddPayrailMeters(SweeperMetrics.MeterName, PaymentMetrics.MeterName);
         return services;
     }
 }

@@ -40,7 +40,7 @@ public static class WorkerHost
             new NamedProblemsValidation<IdempotencyKeyPurgeOptions>(o => o.Problems()));
         services.AddSingleton<IdempotencyKeyPurge>();
         services.AddHostedService(sp => sp.GetRequiredService<IdempotencyKeyPurge>());
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(IdempotencyKeyPurge.MeterName));
+        services.AddPayrailMeters(IdempotencyKeyPurge.MeterName);
         return services;
     }
 }
