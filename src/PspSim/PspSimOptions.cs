@@ -63,6 +63,11 @@ public sealed class PspSimOptions
     public const long MaxSnapshotWriteBytesPerSecond = 4L * 1024 * 1024 * 1024;
     /// <summary>Payments and events older than this are evicted (unless they can still change). Stripe keeps events 30 days.</summary>
     public int RetentionDays { get; set; } = 30;
+    /// <summary>
+    /// How far behind now the balance reports' data ends (report type data_available_end): Stripe's lags by hours, so a
+    /// client that reports a recent window must read its tail another way. 0: up to the current second.
+    /// </summary>
+    public int ReportDataLagSeconds { get; set; }
     /// <summary>Payment intents kept (with their charges, refunds, balance transactions); the oldest that can no longer change are evicted first.</summary>
     public int MaxStoredPaymentIntents { get; set; } = 50_000;
     public const int MaxMaxStoredPaymentIntents = 10_000_000;
@@ -163,6 +168,7 @@ public sealed class PspSimOptions
         if (MaxJournalBytes is < MinJournalBytes or > MaxMaxJournalBytes) yield return $"PspSim:MaxJournalBytes must be within [{MinJournalBytes}, {MaxMaxJournalBytes}]";
         if (SnapshotWriteBytesPerSecond is < 0 or > MaxSnapshotWriteBytesPerSecond) yield return $"PspSim:SnapshotWriteBytesPerSecond must be within [0, {MaxSnapshotWriteBytesPerSecond}]";
         if (RetentionDays is < 1 or > 3_650) yield return "PspSim:RetentionDays must be 1..3650";
+        if (ReportDataLagSeconds is < 0 or > 7 * 86_400) yield return "PspSim:ReportDataLagSeconds must be 0..604800";
         if (AvailableAfterDays is < 0 or > 30) yield return "PspSim:AvailableAfterDays must be 0..30";
         if (PayoutIntervalSeconds is < 60 or > 30 * 86_400) yield return "PspSim:PayoutIntervalSeconds must be 60..2592000";
         if (MaxStoredPaymentIntents is < 1 or > MaxMaxStoredPaymentIntents) yield return $"PspSim:MaxStoredPaymentIntents must be within [1, {MaxMaxStoredPaymentIntents}]";

@@ -78,6 +78,8 @@ public sealed class StripeApi(
             BaseUrl = $"{ctx.Request.Scheme}://{ctx.Request.Host}",
         };
 
+        if (method == "GET" && request.Segments is ["files", var fileId, "contents"]) return await ServeFileAsync(ctx, method, path, fileId);
+
         // The key is claimed before the latency and the faults, as at Stripe: a slow request holds its key, so a
         // concurrent one with the same key gets 409 idempotency_key_in_use instead of queueing behind it.
         var fingerprint = idempotencyKey.Length == 0 ? "" : FormParams.Fingerprint(method, path, form);
@@ -234,6 +236,49 @@ public sealed class StripeApi(
         return status;
     }
 
+    /// <summary>
+    /// A report file's contents (Stripe serves them from its files host, with the same API key), streamed from disk: a
+    /// report of a million lines is not held in memory. The faults that fail a request apply; truncated_body sends the
+    /// whole lines of its first half under a matching Content-Length, so only the file object's size tells the client it
+    /// is short.
+    /// </summary>
+    private async Task<int> ServeFileAsync(HttpContext ctx, string method, string path, string fileId)
+    {
+        var delay = faults.NextDelay();
+        if (delay > TimeSpan.Zero) await Task.Delay(delay, ctx.RequestAborted);
+        var fault = faults.Match(method, path);
+        if (fault is not null)
+        {
+            log.LogInformation("fault {FaultId} {Mode} injected on {Method} {Path}", fault.Id, fault.Mode, method, path);
+            if (await FailBeforeRunAsync(ctx, fault) is { } failed) return failed;
+        }
+        await using var file = store.ReportRuns.OpenFile(fileId);
+        if (file is null) return await WriteAsync(ctx, ApiResult.Error(StripeApiException.NoSuch("file", fileId)));
+        var length = fault?.Mode == FaultModes.TruncatedBody ? await WholeLinesWithinAsync(file, file.Length / 2, ctx.RequestAborted) : file.Length;
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "text/csv";
+        ctx.Response.ContentLength = length;
+        var buffer = new byte[64 * 1024];
+        for (var left = length; left > 0;)
+        {
+            var n = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ctx.RequestAborted);
+            if (n == 0) break;
+            await ctx.Response.Body.WriteAsync(buffer.AsMemory(0, n), ctx.RequestAborted);
+            left -= n;
+        }
+        return 200;
+    }
+
+    /// <summary>The length of the file's whole lines within its first <paramref name="limit"/> bytes (0 when none ends there).</summary>
+    private static async Task<long> WholeLinesWithinAsync(FileStream file, long limit, CancellationToken cancellationToken)
+    {
+        var window = new byte[(int)Math.Min(limit, 64 * 1024)];
+        file.Position = limit - window.Length;
+        await file.ReadExactlyAsync(window, cancellationToken);
+        file.Position = 0;
+        return limit - window.Length + Array.LastIndexOf(window, (byte)'\n') + 1;
+    }
+
     private static ApiResult Run(ApiRequest r)
     {
         try { return Route(r); }
@@ -265,6 +310,9 @@ public sealed class StripeApi(
         ("POST", ["webhook_endpoints", var id, "roll_secret"]) => WebhookEndpoints.RollSecret(r, id),
         ("GET", ["balance_transactions"]) => BalanceTransactionEndpoints.List(r),
         ("GET", ["balance_transactions", var id]) => BalanceTransactionEndpoints.Retrieve(r, id),
+        ("POST", ["reporting", "report_runs"]) => Reporting.ReportRunEndpoints.Create(r),
+        ("GET", ["reporting", "report_runs", var id]) => Reporting.ReportRunEndpoints.Retrieve(r, id),
+        ("GET", ["reporting", "report_types", var id]) => Reporting.ReportRunEndpoints.RetrieveType(r, id),
         ("GET", ["payouts"]) => Payouts.PayoutEndpoints.List(r),
         ("GET", ["payouts", var id]) => Payouts.PayoutEndpoints.Retrieve(r, id),
         _ => new ApiResult(404, new StripeApiException(404, "invalid_request_error", null,

@@ -51,6 +51,8 @@ public sealed partial class SimStore : IDisposable
     /// first. Entries are checked when due and dropped if the object moved on meanwhile (e.g. a captured charge).
     /// </summary>
     public SortedSet<(long DueAt, string Id)> Due { get; } = [];
+    /// <summary>Report runs and their files: not journaled, outside the store lock (see <see cref="Reporting.ReportRuns"/>).</summary>
+    public Reporting.ReportRuns ReportRuns { get; }
 
     public SimStore(string dataDir, TimeProvider clock, int maxStoredEvents = PspSimOptions.DefaultMaxStoredEvents)
         : this(dataDir, clock, new PspSimOptions { MaxStoredEvents = maxStoredEvents })
@@ -67,6 +69,7 @@ public sealed partial class SimStore : IDisposable
         _compactAtBytes = options.MaxJournalBytes;
         Events = new Table<EventState>(options.MaxStoredEvents);
         IdempotencyKeys = new Idempotency.IdempotencyKeys(clock, options.MaxStoredIdempotencyKeys);
+        ReportRuns = new Reporting.ReportRuns(dataDir);
         _journal = Journal.Open(dataDir, Replay);
         IdempotencyKeys.AttachJournal(_journal);
         // What the limits no longer allow (e.g. after the clock moved on, or lower limits) is dropped now; the next

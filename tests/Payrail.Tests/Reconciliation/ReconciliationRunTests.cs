@@ -34,15 +34,17 @@ public sealed class ReconciliationRunTests(ReconciliationRunFixture api) : IClas
         Assert.Equal(runs, await api.ScalarAsync("SELECT count(*) FROM reconciliation_runs"));
     }
 
-    [Fact]
-    public async Task A_truncated_PSP_page_fails_the_whole_run_with_nothing_archived_or_replayed_and_the_next_run_starts_over()
+    [Theory]
+    [InlineData("/v1/balance_transactions")] // a listing's page (refunds, and what the report does not cover yet)
+    [InlineData("/v1/files/")]               // the report's file
+    public async Task A_truncated_PSP_page_fails_the_whole_run_with_nothing_archived_or_replayed_and_the_next_run_starts_over(string path)
     {
         var from = ReconciliationFixture.WindowStart();
         var lost = await api.PaymentAsync(amount: 1_234, paymentMethod: "pm_card_sim_processing");
         await api.PspSim.SettleAsync(lost.PspReference);
         var window = ReconciliationFixture.UntilNow(from);
         var files = Files();
-        await api.PspSim.AddFaultAsync("truncated_body", count: 1, pathPrefix: "/v1/balance_transactions", method: "GET");
+        await api.PspSim.AddFaultAsync("truncated_body", count: 1, pathPrefix: path, method: "GET");
 
         await Assert.ThrowsAnyAsync<Exception>(() => api.ReconcileAsync(window));
 

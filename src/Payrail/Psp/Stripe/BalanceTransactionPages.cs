@@ -15,10 +15,12 @@ internal static class BalanceTransactionPages
 {
     public const int PageSize = 100;
 
-    public static HttpRequestMessage Request(StripeConnectorOptions options, DateTimeOffset fromInclusive, DateTimeOffset toExclusive, string? after)
+    public static HttpRequestMessage Request(StripeConnectorOptions options, DateTimeOffset fromInclusive, DateTimeOffset toExclusive, string? type,
+        string? after)
     {
         var query = string.Create(CultureInfo.InvariantCulture,
             $"limit={PageSize}&created%5Bgte%5D={fromInclusive.ToUnixTimeSeconds()}&created%5Blt%5D={toExclusive.ToUnixTimeSeconds()}&expand%5B%5D=data.source");
+        if (type is not null) query += "&type=" + Uri.EscapeDataString(type);
         if (after is not null) query += "&starting_after=" + Uri.EscapeDataString(after);
         var request = new HttpRequestMessage(HttpMethod.Get, $"{options.BaseUrl.TrimEnd('/')}/v1/balance_transactions?{query}");
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.ApiKey);

@@ -67,6 +67,21 @@ public sealed class StripeConnectorOptions
     /// <summary>Largest response body accepted from the PSP.</summary>
     public int MaxResponseBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Where Stripe serves report files (a report run's result url): the API key is sent to this origin and to
+    /// <see cref="BaseUrl"/>'s, never to another a result names.
+    /// </summary>
+    public string FilesBaseUrl { get; set; } = "https://files.stripe.com";
+
+    /// <summary>
+    /// A report run's whole budget: created, rendered at the PSP (Stripe takes minutes for a busy day), downloaded and
+    /// read. Past it the listing fails, and the reconciliation with it.
+    /// </summary>
+    public int ReportTimeoutMs { get; set; } = 900_000;
+
+    /// <summary>Largest report file accepted (a million lines are ≈ 150 MB).</summary>
+    public long MaxReportBytes { get; set; } = 1L << 30;
+
     private static bool IsReturnUrl(string value) =>
         value.Length <= 2_048
         && Uri.TryCreate(value, UriKind.Absolute, out var uri)
@@ -93,5 +108,9 @@ public sealed class StripeConnectorOptions
         else if (WebhookSecrets.Length > MaxWebhookSecrets) yield return $"Stripe:WebhookSecrets holds at most {MaxWebhookSecrets} secrets";
         if (MaxSettlementLines is < 1 or > 1_000_000) yield return "Stripe:MaxSettlementLines must be within [1, 1000000]";
         if (MaxResponseBytes is < 1024 or > 256 * 1024 * 1024) yield return "Stripe:MaxResponseBytes must be within [1 KiB, 256 MiB]";
+        if (!Uri.TryCreate(FilesBaseUrl, UriKind.Absolute, out var files) || (files.Scheme != Uri.UriSchemeHttp && files.Scheme != Uri.UriSchemeHttps))
+            yield return "Stripe:FilesBaseUrl must be an absolute http(s) URL";
+        if (ReportTimeoutMs is < 1_000 or > 3_600_000) yield return "Stripe:ReportTimeoutMs must be within [1000, 3600000]";
+        if (MaxReportBytes is < 1024 or > 16L << 30) yield return "Stripe:MaxReportBytes must be within [1 KiB, 16 GiB]";
     }
 }

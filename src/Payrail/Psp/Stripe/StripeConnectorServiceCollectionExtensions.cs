@@ -13,6 +13,12 @@ public static class StripeConnectorServiceCollectionExtensions
     /// <summary>Name of the one HttpClient that talks to Stripe (or pspsim).</summary>
     public const string HttpClientName = "Payrail.Psp.Stripe";
 
+    /// <summary>
+    /// The client that downloads report files: streamed, never buffered whole (a day's report is hundreds of MB), under
+    /// the report's own deadline (<see cref="StripeConnectorOptions.ReportTimeoutMs"/>) instead of a request's.
+    /// </summary>
+    public const string FilesHttpClientName = "Payrail.Psp.Stripe.Files";
+
     /// <summary>The one HttpClient is never replaced, so its connections are: a DNS change reaches it within this.</summary>
     private static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(5);
 
@@ -36,6 +42,7 @@ public static class StripeConnectorServiceCollectionExtensions
         // CPU than the call itself under load. Its HttpClient lives as long: connections are renewed by lifetime.
         services.AddSingleton<IPspConnector>(sp => new StripeConnector(
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName),
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(FilesHttpClientName),
             sp.GetRequiredService<IOptions<StripeConnectorOptions>>(),
             sp.GetRequiredService<ILogger<StripeConnector>>()));
         var http = services.AddHttpClient(HttpClientName, (sp, http) =>
@@ -58,6 +65,8 @@ public static class StripeConnectorServiceCollectionExtensions
         // Added last, so innermost: each attempt reads its whole body under its own deadline.
         http.AddHttpMessageHandler(sp => new ResponseBufferingHandler(
                 sp.GetRequiredService<IOptions<StripeConnectorOptions>>().Value.MaxResponseBytes));
+        services.AddHttpClient(FilesHttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = PooledConnectionLifetime });
         return services;
     }
 

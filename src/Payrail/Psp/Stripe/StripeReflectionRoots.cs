@@ -23,6 +23,7 @@ internal static class StripeReflectionRoots
         typeof(PaymentIntentCaptureOptions), typeof(PaymentIntentCancelOptions), typeof(PaymentIntentGetOptions),
         typeof(PaymentIntentSearchOptions), typeof(RefundCreateOptions), typeof(RefundListOptions),
         typeof(BalanceTransactionListOptions), typeof(EventListOptions), typeof(DateRangeOptions),
+        typeof(global::Stripe.Reporting.ReportRunCreateOptions), typeof(global::Stripe.Reporting.ReportRunParametersOptions),
     ];
 
     // Read by nobody: being reachable from a static is the whole point.
