@@ -13,9 +13,10 @@ namespace Payrail.Psp.Stripe;
 public sealed partial class StripeConnector
 {
     private const string ActivityReportType = "balance_change_from_activity.itemized.3";
-    private static readonly TimeSpan FirstPollDelay = TimeSpan.FromMilliseconds(50);
-    // A second at most between polls: Stripe renders a day in seconds to minutes; a report ready waits at most this.
-    private static readonly TimeSpan MaxPollDelay = TimeSpan.FromSeconds(1);
+    // Polls come a quarter of the time waited so far apart, within [50 ms, 5 s]: a report ready waits at most a
+    // quarter of its rendering time more (or 5 s), and one Stripe renders in a minute costs about 30 polls.
+    private static readonly TimeSpan MinPollDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxPollDelay = TimeSpan.FromSeconds(5);
     private const int ReportReadBytes = 1 << 20;
 
     private readonly HttpClient files;
@@ -55,7 +56,7 @@ public sealed partial class StripeConnector
         }
     }
 
-    /// <summary>Creates the run and polls it (50 ms doubling to 1 s between polls) until it succeeded.</summary>
+    /// <summary>Creates the run and polls it until it is no longer pending; refused unless it succeeded with a file.</summary>
     private async Task<ReportRun> RunReportAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken caller, CancellationToken deadline)
     {
         var create = new ReportRunCreateOptions
@@ -71,11 +72,11 @@ public sealed partial class StripeConnector
         // A key of its own: a transport retry of the create cannot start a second run.
         var run = await SendAsync("report_run", ActivityReportType, caller,
             () => reportRuns.CreateAsync(create, Keyed("report-run-" + Guid.NewGuid().ToString("N")), deadline));
-        var delay = FirstPollDelay;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
         while (run.Status == "pending")
         {
+            var delay = TimeSpan.FromTicks(Math.Clamp(waited.Elapsed.Ticks / 4, MinPollDelay.Ticks, MaxPollDelay.Ticks));
             await ReportStepAsync(run.Id, caller, () => Task.Delay(delay, deadline));
-            delay = delay * 2 < MaxPollDelay ? delay * 2 : MaxPollDelay;
             var id = run.Id;
             run = await SendAsync("report_run", id, caller, () => reportRuns.GetAsync(id, options: null, requestOptions: null, deadline));
         }
