@@ -130,8 +130,9 @@ public sealed class ReportRuns
             // Evicted while it rendered: nothing names the file.
             if (Find(run.Id) is null) File.Delete(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            // Whatever broke the rendering, the run says so (a client polling it would otherwise wait out its deadline).
             File.Delete(path);
             lock (_gate)
             {

@@ -96,24 +96,28 @@ public sealed partial class StripeConnector
         var file = run.Result;
         if (!Uri.TryCreate(file.Url, UriKind.Absolute, out var url) || !(SameOrigin(url, options.BaseUrl) || SameOrigin(url, options.FilesBaseUrl)))
             throw new PspUnavailableException($"Stripe report file {file.Id}: its url is not on the API's or the files host; not fetched.");
-        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.ApiKey);
         HttpResponseMessage? response = null;
         await ReportStepAsync(file.Id, caller, async () => response = await files.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline));
-        using (request)
+        try
         {
             if (!response!.IsSuccessStatusCode)
             {
-                response.Dispose();
                 throw new PspUnavailableException($"Stripe report file {file.Id}: HTTP {(int)response.StatusCode}; the activity is unknown.")
                     { ServerError = (int)response.StatusCode >= 500 };
             }
+            Stream? body = null;
+            await ReportStepAsync(file.Id, caller, async () => body = await response.Content.ReadAsStreamAsync(deadline));
+            // A line's status (available or pending) as the PSP saw it when the report was made: by the PSP's clock, not ours.
+            var madeAt = new DateTimeOffset(DateTime.SpecifyKind(run.SucceededAt ?? run.Created, DateTimeKind.Utc));
+            return new ReportDownload(this, file, response, body!, new ActivityReportCsv(madeAt));
         }
-        Stream? body = null;
-        await ReportStepAsync(file.Id, caller, async () => body = await response.Content.ReadAsStreamAsync(deadline));
-        // A line's status (available or pending) as the PSP saw it when the report was made: by the PSP's clock, not ours.
-        var madeAt = new DateTimeOffset(DateTime.SpecifyKind(run.SucceededAt ?? run.Created, DateTimeKind.Utc));
-        return new ReportDownload(this, file, response, body!, new ActivityReportCsv(madeAt));
+        catch
+        {
+            response?.Dispose();
+            throw;
+        }
     }
 
     private static bool SameOrigin(Uri url, string baseUrl) =>
