@@ -116,4 +116,19 @@ public sealed class ActivityReportCsvTests
 
         Assert.Contains(why, refused.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8090/v1/files/file_1/contents", true)]       // the API's origin (pspsim)
+    [InlineData("https://files.stripe.com/v1/files/file_1/contents", true)]    // Stripe's files host
+    [InlineData("https://FILES.stripe.com:443/v1/files/file_1/contents", true)]
+    [InlineData("http://127.0.0.1:8091/v1/files/file_1/contents", false)]      // another port
+    [InlineData("http://files.stripe.com/v1/files/file_1/contents", false)]    // another scheme
+    [InlineData("https://files.stripe.com.example.net/v1/files/file_1", false)]
+    [InlineData("https://evil.example/v1/files/file_1/contents", false)]
+    public void A_report_file_is_fetched_with_the_API_key_only_from_the_API_or_the_files_host(string url, bool allowed)
+    {
+        var options = new StripeConnectorOptions { BaseUrl = "http://127.0.0.1:8090", ApiKey = "sk_test_x" };
+
+        Assert.Equal(allowed, StripeConnector.MaySendKeyTo(new Uri(url), options));
+    }
 }

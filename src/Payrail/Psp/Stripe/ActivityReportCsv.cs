@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Payrail.Domain.Money;
 
 namespace Payrail.Psp.Stripe;
 

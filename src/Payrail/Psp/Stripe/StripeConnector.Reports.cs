@@ -94,7 +94,7 @@ public sealed partial class StripeConnector
     private async Task<ReportDownload> OpenReportAsync(ReportRun run, CancellationToken caller, CancellationToken deadline)
     {
         var file = run.Result;
-        if (!Uri.TryCreate(file.Url, UriKind.Absolute, out var url) || !(SameOrigin(url, options.BaseUrl) || SameOrigin(url, options.FilesBaseUrl)))
+        if (!Uri.TryCreate(file.Url, UriKind.Absolute, out var url) || !MaySendKeyTo(url, options))
             throw new PspUnavailableException($"Stripe report file {file.Id}: its url is not on the API's or the files host; not fetched.");
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.ApiKey);
@@ -119,6 +119,9 @@ public sealed partial class StripeConnector
             throw;
         }
     }
+
+    /// <summary>Whether <paramref name="url"/> is on the API's origin or the files host's: the only places the API key goes.</summary>
+    internal static bool MaySendKeyTo(Uri url, StripeConnectorOptions options) => SameOrigin(url, options.BaseUrl) || SameOrigin(url, options.FilesBaseUrl);
 
     private static bool SameOrigin(Uri url, string baseUrl) =>
         Uri.TryCreate(baseUrl, UriKind.Absolute, out var origin)
