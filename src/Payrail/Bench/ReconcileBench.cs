@@ -68,10 +68,13 @@ public static class ReconcileBench
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generated        {lines:N0} lines at pspsim and in {Database} in {generate.Elapsed.TotalSeconds:N1} s"));
 
+        // The last run's reports only: a million lines' CSV is 350 MB, and each run of the bench writes one.
+        var reports = Path.Combine(Path.GetTempPath(), "payrail-bench-reconcile");
+        if (Directory.Exists(reports)) Directory.Delete(reports, recursive: true);
         var settings = new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Postgres:ConnectionString"] = connectionString,
-            ["Reconciliation:ReportsDirectory"] = Path.Combine(Path.GetTempPath(), "payrail-bench-reconcile"),
+            ["Reconciliation:ReportsDirectory"] = reports,
             ["Reconciliation:MaxLines"] = (lines + 1_000).ToString(CultureInfo.InvariantCulture),
             // The window holds this run's lines only: an earlier run's, minutes apart at the same pspsim, stay outside it.
             ["Reconciliation:ClockSkew"] = "00:00:00",

@@ -63,7 +63,7 @@ public sealed class ReportBytesTests
     }
 
     [Fact]
-    public async Task The_json_report_holds_every_item_then_the_runs_summary_with_nulls_for_what_is_missing()
+    public async Task The_json_report_holds_the_breaks_then_the_runs_summary_with_nulls_for_what_is_missing()
     {
         var directory = Path.Combine(Path.GetTempPath(), "payrail-report-bytes-" + Guid.NewGuid().ToString("N"));
         try
@@ -78,10 +78,7 @@ public sealed class ReportBytesTests
                     [new LedgerDifference("EUR", 10, 11, -5, 0)], 0, new string('a', 64), null, null);
                 (_, jsonPath) = await files.FinishAsync(report);
             }
-            var expected = "{\"items\":["
-                           + "{\"match_key\":\"ch_1|charge\",\"kind\":\"charge\",\"bucket\":\"matched\",\"reason\":\"captured for the same amount\","
-                           + "\"psp_line\":\"txn_1\",\"payment_id\":\"0b6f7c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e\",\"refund_id\":null,\"currency\":\"EUR\","
-                           + "\"psp_amount_minor\":1999,\"payrail_amount_minor\":1999},"
+            var expected = "{\"break_items\":["
                            + "{\"match_key\":\"r\\u00E9_\\u0022x\\u0022,y|refund\",\"kind\":\"refund\",\"bucket\":\"amount_mismatch\","
                            + "\"reason\":\"said \\u0022no\\u0022,\\nthen yes\",\"psp_line\":null,\"payment_id\":null,"
                            + "\"refund_id\":\"1c7f8d2f-3e4b-5c6d-9e0f-1a2b3c4d5e6f\",\"currency\":null,\"psp_amount_minor\":-250,\"payrail_amount_minor\":null}],"
