@@ -62,6 +62,13 @@ public sealed class ReconciliationOptions
     /// <summary>Where each run's CSV and JSON report is written (relative: to the working directory).</summary>
     public string ReportsDirectory { get; set; } = ".payrail/reports";
 
+    /// <summary>
+    /// How long a run's reports are kept: each run deletes reports (and a killed run's temporary files) older than this,
+    /// at most <see cref="ReportFiles.MaxPrunedPerRun"/> at a time. A million-line day's CSV is about 350 MB; every item
+    /// also stays in reconciliation_items.
+    /// </summary>
+    public TimeSpan ReportRetention { get; set; } = TimeSpan.FromDays(90);
+
     /// <summary>The longest the loop sleeps before it looks at the clock again.</summary>
     public TimeSpan MaxSleep { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -94,6 +101,7 @@ public sealed class ReconciliationOptions
         if (MaxLinesPerKey is < 2 or > 10_000) yield return $"{SectionName}:MaxLinesPerKey must be within [2, 10000]";
         if (!Within(RunTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(6))) yield return $"{SectionName}:RunTimeout must be within [00:00:01, 06:00:00]";
         if (string.IsNullOrWhiteSpace(ReportsDirectory) || ReportsDirectory.Length > 1_000) yield return $"{SectionName}:ReportsDirectory is required (at most 1000 characters)";
+        if (!Within(ReportRetention, TimeSpan.FromDays(1), TimeSpan.FromDays(3650))) yield return $"{SectionName}:ReportRetention must be within [1.00:00:00, 3650.00:00:00]";
         if (!Within(MaxSleep, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1))) yield return $"{SectionName}:MaxSleep must be within [00:00:00.010, 01:00:00]";
     }
 

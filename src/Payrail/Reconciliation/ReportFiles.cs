@@ -32,6 +32,26 @@ public sealed class ReportFiles : IAsyncDisposable
         _json.WriteStartArray("break_items");
     }
 
+    /// <summary>Old reports one run deletes at most (it writes two): the folder stays bounded, and one prune stays short.</summary>
+    public const int MaxPrunedPerRun = 100;
+
+    /// <summary>
+    /// Deletes reports, and the temporary files of a run that was killed, last written before <paramref name="beforeUtc"/>:
+    /// at most <see cref="MaxPrunedPerRun"/>. A running run's temporary files are being written, so they are never that old.
+    /// </summary>
+    public static int Prune(string directory, DateTime beforeUtc)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        var deleted = 0;
+        foreach (var file in new DirectoryInfo(directory).EnumerateFiles("reconciliation-*"))
+        {
+            if (file.Extension is not (".csv" or ".json" or ".tmp") || file.LastWriteTimeUtc >= beforeUtc) continue;
+            file.Delete();
+            if (++deleted == MaxPrunedPerRun) break;
+        }
+        return deleted;
+    }
+
     public static ReportFiles Open(string directory, string psp, ReconciliationWindow window, long runId)
     {
         Directory.CreateDirectory(directory);

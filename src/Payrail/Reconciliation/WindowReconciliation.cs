@@ -58,6 +58,7 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
             throw;
         }
         metrics.Run(report);
+        PruneReports();
         if (report.Breaks > 0)
         {
             logger.LogError("Reconciliation {Summary}: {Breaks} breaks", report.Summary, report.Breaks);
@@ -141,6 +142,22 @@ public sealed class WindowReconciliation(IPspConnector psp, ReconciliationStore 
                 logger.LogError("Reconciliation run {RunId}: {Bucket} {Key} (PSP line {PspLine}, payment {PaymentId}): {Reason}",
                     run.Id, verdict.Bucket, verdict.Key, verdict.PspLineId, verdict.PaymentId, verdict.Reason);
             }
+        }
+    }
+
+    /// <summary>Deletes reports older than ReportRetention. A failure is logged: the run's own result stands.</summary>
+    private void PruneReports()
+    {
+        try
+        {
+            var deleted = ReportFiles.Prune(_options.ReportsDirectory, (clock.GetUtcNow() - _options.ReportRetention).UtcDateTime);
+            if (deleted > 0)
+                logger.LogInformation("Reconciliation: {Deleted} reports older than {Retention} deleted from {Directory}", deleted,
+                    _options.ReportRetention, _options.ReportsDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("Reconciliation: old reports in {Directory} could not be deleted ({Error})", _options.ReportsDirectory, e.Message);
         }
     }
 

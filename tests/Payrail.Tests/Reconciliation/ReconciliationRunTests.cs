@@ -95,13 +95,17 @@ public sealed class ReconciliationRunTests(ReconciliationRunFixture api) : IClas
     }
 
     [Fact]
-    public async Task A_dry_run_reports_a_lost_webhook_without_replaying_it_or_raising_an_alert()
+    public async Task A_dry_run_reports_a_lost_webhook_without_replaying_it_or_raising_an_alert_and_old_reports_are_deleted()
     {
         var from = ReconciliationFixture.WindowStart();
         var lost = await api.PaymentAsync(amount: 3_333, paymentMethod: "pm_card_sim_processing");
         await api.PspSim.SettleAsync(lost.PspReference);
         var window = ReconciliationFixture.UntilNow(from);
         var events = await api.ScalarAsync("SELECT count(*) FROM outbox");
+        Directory.CreateDirectory(api.ReportsDirectory);
+        var expired = Path.Combine(api.ReportsDirectory, "reconciliation-stripe-20250101T000000Z-20250102T000000Z-run0.csv");
+        await File.WriteAllTextAsync(expired, "match_key\n");
+        File.SetLastWriteTimeUtc(expired, DateTime.UtcNow.AddYears(-1));
 
         var report = await api.ReconcileAsync(window, dryRun: true);
 
@@ -109,6 +113,8 @@ public sealed class ReconciliationRunTests(ReconciliationRunFixture api) : IClas
         Assert.Equal("processing", await api.TextAsync("SELECT status FROM payments WHERE id = @id", lost.PaymentId));
         Assert.Equal(0, await api.ScalarAsync("SELECT count(*) FROM reconciliation_replays WHERE payment_id = @id", ("id", lost.PaymentId)));
         Assert.Equal(events, await api.ScalarAsync("SELECT count(*) FROM outbox"));
+        Assert.False(File.Exists(expired)); // older than Reconciliation:ReportRetention: deleted by the run
+        Assert.True(File.Exists(report.CsvPath));
     }
 
     private string[] Files() => Directory.Exists(api.ReportsDirectory) ? [.. Directory.GetFiles(api.ReportsDirectory).Order()] : [];
