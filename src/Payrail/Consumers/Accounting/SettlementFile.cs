@@ -24,10 +24,18 @@ public static class SettlementFile
     public static async Task<List<(long Id, SettlementLine Line)>> ReadAfterAsync(NpgsqlDataSource database, DateOnly date, long afterId,
         int maxLines, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        return await ReadAfterAsync(connection, date, afterId, maxLines, cancellationToken);
+    }
+
+    /// <summary>The same, on <paramref name="connection"/> (in its transaction's snapshot, if it has one).</summary>
+    public static async Task<List<(long Id, SettlementLine Line)>> ReadAfterAsync(NpgsqlConnection connection, DateOnly date, long afterId,
+        int maxLines, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
             SELECT id, payment_id, kind, merchant_id, currency, amount_minor, occurred_at
             FROM settlement_lines WHERE settlement_date = @date AND id > @after ORDER BY id LIMIT @limit
-            """);
+            """, connection);
         command.Parameters.AddWithValue("date", date);
         command.Parameters.AddWithValue("after", afterId);
         command.Parameters.AddWithValue("limit", maxLines);

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Text;
 using Npgsql;
 
@@ -9,9 +10,13 @@ namespace Payrail.Consumers.Accounting;
 /// only the lines with an id above the last one it wrote, appended in id order; rewriting the day whole each time read,
 /// rendered and wrote every line of the day once a second on the consumer's thread (commit → effect p99 735 ms at
 /// 112 payments/s, README "Consumers"). The append is exact only if no line committed late below that id (two accounting
-/// members' transactions commit out of id order): the lines at or below it are counted first (an index-only range
-/// scan), and any difference, an unknown day, or a file changed by anyone else (size or time) makes the day rewritten
-/// whole (temporary file, then rename: a reader never sees half a file). So the file never holds a line twice. A changed day is written at once when its interval has passed,
+/// members' transactions commit out of id order). Each read takes one snapshot (repeatable read) and notes its xmin, the
+/// oldest transaction still running: a line that snapshot did not see was written by a transaction running then or
+/// started after, so its <c>tx</c> is at least that xmin. The next append, in its own snapshot, counts the lines at or
+/// below the last appended id with <c>tx</c> at least the noted xmin (only recent transactions' lines, not the whole
+/// day's: that count grew with the day); more than the noted count is a late line. Then, an unknown day, or a file changed
+/// by anyone else (size or time) makes the day rewritten whole (temporary file, then rename: a reader never sees half a
+/// file). So the file never holds a line twice, nor misses one. A changed day is written at once when its interval has passed,
 /// else at the first flush after it (the loop flushes after every poll) and at shutdown. A kill can lose a pending write:
 /// the first flush after a start rewrites the last <see cref="AccountingOptions.RepairDays"/> days that have lines.
 /// Used by the accounting loop's thread only.
@@ -21,8 +26,11 @@ public sealed class SettlementFileWriter(NpgsqlDataSource database, AccountingOp
     /// <summary>Days whose files this writer remembers; beyond it the oldest is forgotten (its next write is whole).</summary>
     public const int MaxRememberedDays = 32;
 
-    /// <summary>What this writer left in a day's file: lines up to <c>LastId</c>, how many, and the file's size and time.</summary>
-    private sealed record Written(long LastId, long Lines, long Bytes, DateTime ModifiedUtc);
+    /// <summary>
+    /// What this writer left in a day's file: lines up to <c>LastId</c>, how many, the file's size and time, and, as its
+    /// last read saw them, the snapshot's xmin and how many of the lines up to <c>LastId</c> have a <c>tx</c> at least that.
+    /// </summary>
+    private sealed record Written(long LastId, long Lines, long Bytes, DateTime ModifiedUtc, ulong Horizon, long LinesSinceHorizon);
 
     private readonly Dictionary<DateOnly, Written> _files = [];
     private readonly Dictionary<DateOnly, DateTimeOffset> _writtenAt = [];
@@ -79,34 +87,71 @@ public sealed class SettlementFileWriter(NpgsqlDataSource database, AccountingOp
     {
         var file = new FileInfo(path);
         if (!file.Exists || file.Length != known.Bytes || file.LastWriteTimeUtc != known.ModifiedUtc) return null;
-        if (await CountUpToAsync(day, known.LastId, cancellationToken) != known.Lines) return null; // a line committed late below
-        var room = options.MaxLinesPerDay - known.Lines;
-        if (room <= 0) return known;
-        var lines = await SettlementFile.ReadAfterAsync(database, day, known.LastId, (int)room, cancellationToken);
-        if (lines.Count == 0) return known;
+        List<(long Id, SettlementLine Line)> lines;
+        (ulong Horizon, long Lines) since;
+        // The check, the read and the next horizon in one snapshot: a line that commits between them is seen by all or none.
+        await using (var connection = await database.OpenConnectionAsync(cancellationToken))
+        await using (var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken))
+        {
+            if (await CountSinceAsync(connection, day, known.LastId, known.Horizon, cancellationToken) != known.LinesSinceHorizon)
+                return null; // a line committed late below the last appended one
+            var room = options.MaxLinesPerDay - known.Lines;
+            if (room <= 0) return known;
+            lines = await SettlementFile.ReadAfterAsync(connection, day, known.LastId, (int)room, cancellationToken);
+            if (lines.Count == 0) return known;
+            since = await HorizonAsync(connection, day, lines[^1].Id, cancellationToken);
+            await snapshot.CommitAsync(cancellationToken);
+        }
         var bytes = Encoding.UTF8.GetBytes(SettlementFile.RenderLines(new StringBuilder(), lines.Select(l => l.Line)).ToString());
         await using (var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read))
             await stream.WriteAsync(bytes, cancellationToken);
         file.Refresh();
-        return new Written(lines[^1].Id, known.Lines + lines.Count, file.Length, file.LastWriteTimeUtc);
+        return new Written(lines[^1].Id, known.Lines + lines.Count, file.Length, file.LastWriteTimeUtc, since.Horizon, since.Lines);
     }
 
     private async Task<Written> RewriteAsync(string path, DateOnly day, CancellationToken cancellationToken)
     {
-        var lines = await SettlementFile.ReadAfterAsync(database, day, afterId: 0, options.MaxLinesPerDay, cancellationToken);
+        List<(long Id, SettlementLine Line)> lines;
+        (ulong Horizon, long Lines) since;
+        await using (var connection = await database.OpenConnectionAsync(cancellationToken))
+        await using (var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken))
+        {
+            lines = await SettlementFile.ReadAfterAsync(connection, day, afterId: 0, options.MaxLinesPerDay, cancellationToken);
+            since = await HorizonAsync(connection, day, lines.Count == 0 ? 0 : lines[^1].Id, cancellationToken);
+            await snapshot.CommitAsync(cancellationToken);
+        }
         var text = SettlementFile.Render(lines.Select(l => l.Line).ToList());
         var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         await File.WriteAllTextAsync(temporary, text, cancellationToken);
         File.Move(temporary, path, overwrite: true);
         var file = new FileInfo(path);
-        return new Written(lines.Count == 0 ? 0 : lines[^1].Id, lines.Count, file.Length, file.LastWriteTimeUtc);
+        return new Written(lines.Count == 0 ? 0 : lines[^1].Id, lines.Count, file.Length, file.LastWriteTimeUtc, since.Horizon, since.Lines);
     }
 
-    private async Task<long> CountUpToAsync(DateOnly day, long lastId, CancellationToken cancellationToken)
+    /// <summary>This snapshot's xmin, and the day's lines up to <paramref name="lastId"/> whose transaction is not older.</summary>
+    private static async Task<(ulong Horizon, long Lines)> HorizonAsync(NpgsqlConnection connection, DateOnly day, long lastId,
+        CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("SELECT count(*) FROM settlement_lines WHERE settlement_date = @date AND id <= @last");
+        await using var command = new NpgsqlCommand("""
+            SELECT pg_snapshot_xmin(pg_current_snapshot()), count(*) FROM settlement_lines
+            WHERE settlement_date = @date AND id <= @last AND tx >= pg_snapshot_xmin(pg_current_snapshot())
+            """, connection);
         command.Parameters.AddWithValue("date", day);
         command.Parameters.AddWithValue("last", lastId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetFieldValue<ulong>(0), reader.GetInt64(1));
+    }
+
+    /// <summary>The day's lines up to <paramref name="lastId"/> written by a transaction not older than <paramref name="horizon"/>.</summary>
+    private static async Task<long> CountSinceAsync(NpgsqlConnection connection, DateOnly day, long lastId, ulong horizon,
+        CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM settlement_lines WHERE settlement_date = @date AND id <= @last AND tx >= @horizon", connection);
+        command.Parameters.AddWithValue("date", day);
+        command.Parameters.AddWithValue("last", lastId);
+        command.Parameters.Add(new NpgsqlParameter<ulong>("horizon", NpgsqlTypes.NpgsqlDbType.Xid8) { TypedValue = horizon });
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
